@@ -1,0 +1,1 @@
+"""Event ingestion: lean per-event validation, then one bulk insert per batch."""

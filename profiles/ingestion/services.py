@@ -1,0 +1,146 @@
+"""`events_ingest`: the one way events enter shop-ai (API, simulator, integrations)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from profiles.ingestion import storage
+from profiles.ingestion.validation import NEEDS_PRODUCT, CleanEvent, Limits, validate_event
+from profiles.models import FailedEvent, Product, Shop
+
+logger = logging.getLogger(__name__)
+MAX_STORED_PAYLOAD_BYTES = 32 * 1024
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    changed_customer_ids: list[int] = field(default_factory=list)
+
+    def as_response(self) -> dict:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def _limits_for(shop: Shop, now: datetime) -> Limits:
+    return Limits(
+        now=now,
+        shop_currency=shop.currency,
+        max_future=timedelta(seconds=settings.EVENT_MAX_FUTURE_SECONDS),
+        max_age=timedelta(days=settings.EVENT_MAX_AGE_DAYS),
+        max_event_bytes=settings.MAX_EVENT_BYTES,
+    )
+
+
+def _reject(result: IngestResult, index: int, raw, errors: dict) -> None:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    event_id = str(event_id)[:100] if isinstance(event_id, (str, int)) and not isinstance(event_id, bool) else None
+    result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
+
+
+def _product_ids(shop: Shop, events: list[CleanEvent]) -> dict[str, int]:
+    wanted = {event.product_id for event in events if event.product_id is not None}
+    if not wanted:
+        return {}
+    return dict(Product.objects.filter(shop=shop, external_id__in=wanted).values_list("external_id", "id"))
+
+
+def _stored_payload(raw) -> object:
+    try:
+        text = json.dumps(raw, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(raw)
+    if len(text.encode()) <= MAX_STORED_PAYLOAD_BYTES:
+        return raw if isinstance(raw, (dict, list)) else {"value": text}
+    return {"truncated": text[:MAX_STORED_PAYLOAD_BYTES // 4]}
+
+
+def _validate_batch(shop: Shop, raw_events: list, now: datetime, result: IngestResult) -> list[tuple[int, CleanEvent]]:
+    limits = _limits_for(shop, now)
+    valid: list[tuple[int, CleanEvent]] = []
+    seen_ids: set[str] = set()
+    for index, raw in enumerate(raw_events):
+        event, errors = validate_event(raw, limits)
+        if errors:
+            _reject(result, index, raw, errors)
+        elif event.event_id in seen_ids:
+            result.duplicates += 1  # the same id twice in one batch: a replay, not an error
+        else:
+            seen_ids.add(event.event_id)
+            valid.append((index, event))
+    return valid
+
+
+def _drop_unknown_products(shop, valid, raw_events, result) -> tuple[list, dict[str, int]]:
+    product_ids = _product_ids(shop, [event for _, event in valid])
+    known = []
+    for index, event in valid:
+        if event.product_id is not None and event.product_id not in product_ids:
+            reason = (f"unknown product {event.product_id!r}; create it first with "
+                      f"PUT /api/v1/products/{event.product_id}")
+            _reject(result, index, raw_events[index], {"product_id": reason})
+        else:
+            known.append((index, event))
+    return known, product_ids
+
+
+@transaction.atomic
+def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: datetime | None = None) -> IngestResult:
+    """Validate and store a batch. Good events are stored even when others are rejected;
+    rejected ones go to FailedEvent with their reasons; replays count as duplicates."""
+    now = now or timezone.now()
+    result = IngestResult()
+    valid = _validate_batch(shop, raw_events, now, result)
+    valid, product_ids = _drop_unknown_products(shop, valid, raw_events, result)
+    customer_ids = storage.customers_ensure(
+        shop_id=shop.id, external_ids=[event.customer_id for _, event in valid], seen_at=now
+    )
+    rows = [
+        storage.event_row(event, customer_ids[event.customer_id],
+                           product_ids.get(event.product_id) if event.product_id else None)
+        for _, event in valid
+    ]
+    inserted = storage.events_insert(shop_id=shop.id, rows=rows, received_at=now)
+    result.accepted = len(inserted)
+    result.duplicates += len(valid) - len(inserted)
+    changed = {customer_ids[event.customer_id] for _, event in valid if event.event_id in inserted}
+    storage.customers_touch(customer_ids=changed, seen_at=now)
+    result.changed_customer_ids = sorted(changed)
+    _store_failures(shop, raw_events, result, source, now)
+    if changed:
+        transaction.on_commit(lambda: _announce_changes(shop.id, result.changed_customer_ids), robust=True)
+    return result
+
+
+def _store_failures(shop: Shop, raw_events: list, result: IngestResult, source: str, now: datetime) -> None:
+    if not result.rejected:
+        return
+    FailedEvent.objects.bulk_create([
+        FailedEvent(shop=shop, event_id=item["event_id"] or "", source=source,
+                    payload=_stored_payload(raw_events[item["index"]]), errors=item["errors"], received_at=now)
+        for item in result.rejected
+    ])
+    result.rejected.sort(key=lambda item: item["index"])
+
+
+def failed_request_record(*, shop: Shop, errors: dict, payload=None, source: str = "api") -> None:
+    """Keep a whole request we could not read (bad JSON, wrong shape) for the shop to inspect."""
+    FailedEvent.objects.create(
+        shop=shop, source=source, payload=_stored_payload(payload) if payload is not None else None,
+        errors=errors, received_at=timezone.now(),
+    )
+
+
+def _announce_changes(shop_id: int, customer_ids: list[int]) -> None:
+    # Imported here: actors load the broker, which the ingestion path should not need at import.
+    from profiles.actors import customers_changed
+
+    customers_changed.send(shop_id, customer_ids)

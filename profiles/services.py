@@ -1,0 +1,104 @@
+"""Business actions of the profiles app (HackSoft style: `<entity>_<action>`, keyword-only)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from profiles.models import ApiKey, Customer, Product, Shop
+
+API_KEY_PREFIX = "sk_"
+
+
+def api_key_digest(raw_key: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+@transaction.atomic
+def shop_create(*, name: str, currency: str = "CNY", timezone_name: str = "Asia/Shanghai") -> Shop:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A shop needs a name."})
+    if Shop.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A shop called {name!r} already exists."})
+    return Shop.objects.create(name=name, currency=currency.upper(), timezone=timezone_name)
+
+
+@transaction.atomic
+def api_key_create(*, shop: Shop, label: str = "") -> IssuedKey:
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(shop=shop, label=label, prefix=raw_key[:10], digest=api_key_digest(raw_key))
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def customers_mark_stale(*, shop_id: int, customer_ids: list[int]) -> int:
+    """Record that these customers have new events. Idempotent: the first stamp is kept."""
+    return Customer.objects.filter(shop_id=shop_id, id__in=customer_ids, profile_stale_since__isnull=True).update(
+        profile_stale_since=timezone.now()
+    )
+
+
+def _check_image(upload: UploadedFile) -> None:
+    from django.conf import settings
+
+    if upload.size > settings.MAX_PRODUCT_IMAGE_BYTES:
+        raise ValidationError({"image": f"The image is {upload.size} bytes; the limit is "
+                                        f"{settings.MAX_PRODUCT_IMAGE_BYTES} bytes."})
+    try:
+        with Image.open(upload) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ValidationError({"image": "The upload is not a readable image (PNG, JPEG or WebP)."}) from None
+    finally:
+        upload.seek(0)
+
+
+@transaction.atomic
+def product_upsert(
+    *,
+    shop: Shop,
+    external_id: str,
+    title: str,
+    description: str = "",
+    category: str = "",
+    price: Decimal | None = None,
+    tags: list[str] | None = None,
+    image: UploadedFile | None = None,
+) -> tuple[Product, bool]:
+    """Create or update a product of `shop`; returns (product, created)."""
+    if image is not None:
+        _check_image(image)
+    product, created = Product.objects.select_for_update().get_or_create(
+        shop=shop, external_id=external_id,
+        defaults={"title": title, "description": description, "category": category, "price": price,
+                  "tags": tags or []},
+    )
+    if not created:
+        product.title, product.description, product.category = title, description, category
+        product.price, product.tags = price, tags or []
+    if image is not None:
+        product.image.save(image.name or "image.png", image, save=False)
+    product.save()
+    return product, created

@@ -1,0 +1,18 @@
+"""Test settings: the same module, with fast hashing and a throwaway media dir.
+
+DATABASE_URL and BROKER_URL still come from the environment, so `make test` can run the
+suite on Postgres + RabbitMQ and again on SQLite + StubBroker.
+"""
+
+import tempfile
+
+from shop_ai.settings import *  # noqa: F401,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="shop-ai-test-media-")
+EMBEDDED_WORKER = False
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory, so threaded tests get real locking and WAL like the demo.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-shop-ai.sqlite3")}  # noqa: F405

@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from shop_ai import pages
+
+api_v1 = [
+    path("", include("profiles.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "shop_ai.pages.not_found"
+handler500 = "shop_ai.pages.server_error"

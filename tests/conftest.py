@@ -1,0 +1,61 @@
+"""Shared fixtures. The suite runs on whatever DATABASE_URL / BROKER_URL say (see Makefile)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dramatiq
+import pytest
+from rest_framework.test import APIClient
+
+from profiles.services import api_key_create, shop_create
+
+
+@pytest.fixture
+def shop(db):
+    return shop_create(name="Lotus & Ink")
+
+
+@pytest.fixture
+def other_shop(db):
+    return shop_create(name="Paper Cranes")
+
+
+def client_for(shop) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(shop=shop).raw_key}")
+    return client
+
+
+@pytest.fixture
+def api(shop) -> APIClient:
+    return client_for(shop)
+
+
+@pytest.fixture
+def other_api(other_shop) -> APIClient:
+    return client_for(other_shop)
+
+
+@pytest.fixture
+def broker():
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def worker(broker):
+    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def recent(minutes_ago: float = 5) -> str:
+    return iso(datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
