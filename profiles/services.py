@@ -102,3 +102,39 @@ def product_upsert(
         product.image.save(image.name or "image.png", image, save=False)
     product.save()
     return product, created
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    external_id: str
+    title: str
+    description: str = ""
+    category: str = ""
+    price: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    image_png: bytes | None = None
+
+
+def products_import(*, shop: Shop, rows: list[ProductRow]) -> int:
+    """Bulk upsert of a catalogue (store syncs, the simulator). Images are written to storage first."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from profiles.models import product_image_path
+
+    products = []
+    for row in rows:
+        product = Product(shop=shop, external_id=row.external_id, title=row.title, description=row.description,
+                          category=row.category, price=row.price, tags=list(row.tags))
+        if row.image_png is not None:
+            path = product_image_path(product, "photo.png")
+            if default_storage.exists(path):
+                default_storage.delete(path)
+            product.image.name = default_storage.save(path, ContentFile(row.image_png))
+        products.append(product)
+    with transaction.atomic():
+        Product.objects.bulk_create(
+            products, batch_size=500, update_conflicts=True, unique_fields=["shop", "external_id"],
+            update_fields=["title", "description", "category", "price", "tags", "image", "updated_at"],
+        )
+    return len(products)

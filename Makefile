@@ -1,0 +1,44 @@
+# shop-ai: `make demo` runs the product, `make test` runs the tests. Both set up .venv themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/shop_ai
+AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
+
+.PHONY: demo test test-sqlite test-postgres install migrate serve bench-ingest clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch==2.13.0 is the CPU build pip finds on this machine; nothing may pull a CUDA build.
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+demo: $(STAMP)
+	$(BIN)/python manage.py demo
+
+# Runs the suite on Postgres + RabbitMQ when they answer, and always on SQLite + StubBroker.
+test: $(STAMP)
+	@bash tests/run_suites.sh
+
+test-sqlite: $(STAMP)
+	DATABASE_URL=sqlite:///var/test.sqlite3 BROKER_URL=stub:// $(BIN)/pytest
+
+test-postgres: $(STAMP)
+	DATABASE_URL=$(PG_URL) BROKER_URL=$(AMQP_URL) $(BIN)/pytest
+
+serve: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+bench-ingest: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,100 @@
+"""The store simulator: deterministic, realistic enough to learn from, and honest about its truth."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+
+import pytest
+from django.core.management import call_command
+
+from profiles.models import Customer, Event, Product
+from shop_ai.simulator import SimulationConfig, StoreSimulation, simulate_store
+from shop_ai.simulator.texts import review_sentences
+
+END = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+
+
+def small(**overrides) -> SimulationConfig:
+    return SimulationConfig(**{"customers": 60, "products": 20, "weeks": 4, "seed": 3, "images": False,
+                               "end": END, **overrides})
+
+
+def test_same_seed_same_events_and_another_seed_differs():
+    first = StoreSimulation(small()).generate_events()
+    again = StoreSimulation(small()).generate_events()
+    other = StoreSimulation(small(seed=4)).generate_events()
+    assert first == again
+    assert first != other
+
+
+def test_weekly_rhythm_and_a_promotion_bump():
+    events = StoreSimulation(small(customers=800, weeks=6)).generate_events()
+    by_weekday = [0] * 7
+    for event in events:
+        by_weekday[datetime.fromisoformat(event["occurred_at"]).weekday()] += 1
+    assert min(by_weekday[5:]) > max(by_weekday[:4])  # weekends beat Monday-Thursday
+
+
+def test_a_third_of_customers_have_three_events_or_fewer():
+    events = StoreSimulation(small(customers=600)).generate_events()
+    per_customer: dict[str, int] = {}
+    for event in events:
+        per_customer[event["customer_id"]] = per_customer.get(event["customer_id"], 0) + 1
+    few = sum(1 for count in per_customer.values() if count <= 3)
+    assert few / len(per_customer) >= 0.3
+
+
+def test_interactions_knob_hits_the_requested_scale():
+    events = StoreSimulation(small(customers=500, interactions=20_000)).generate_events()
+    assert 15_000 <= len(events) <= 25_000
+
+
+def test_reviews_carry_real_corpus_sentences():
+    sentences = review_sentences()
+    assert len(sentences["pos"]) > 10_000 and len(sentences["neg"]) > 10_000
+    events = StoreSimulation(small(customers=200)).generate_events()
+    reviews = [event["text"] for event in events if event["type"] == "review"]
+    assert reviews
+    corpus = set(sentences["pos"]) | set(sentences["neg"])
+    assert all(any(piece in corpus for piece in text.split("。") if piece) for text in reviews)
+
+
+@pytest.mark.django_db
+def test_simulate_store_writes_catalogue_events_and_truth_outside_the_shop(shop, tmp_path):
+    truth = tmp_path / "truth.json"
+    result = simulate_store(shop=shop, config=small(images=True, image_size=32), truth_path=truth, progress=False)
+    assert result.rejected == 0 and result.accepted == Event.objects.filter(shop=shop).count() > 0
+    assert Product.objects.filter(shop=shop).count() == 20
+    assert Product.objects.filter(shop=shop).exclude(image="").count() == 20
+    hidden = json.loads(truth.read_text(encoding="utf-8"))
+    assert set(hidden["customers"]) == set(Customer.objects.filter(shop=shop).values_list("external_id", flat=True)) \
+        or set(Customer.objects.filter(shop=shop).values_list("external_id", flat=True)) <= set(hidden["customers"])
+    # The hidden persona never lands in the shop's tables.
+    archetype = next(iter(hidden["customers"].values()))["archetype"]
+    assert not Event.objects.filter(shop=shop, properties__isnull=False).exists()
+    assert not Product.objects.filter(shop=shop, description__contains=archetype).exists()
+    replay = simulate_store(shop=shop, config=small(images=False), truth_path=truth, progress=False)
+    assert replay.accepted == 0 and replay.duplicates == result.accepted
+
+
+@pytest.mark.django_db
+def test_simulate_store_command_reports_and_refuses_unknown_shops(shop, tmp_path):
+    out = io.StringIO()
+    call_command("simulate_store", "--shop", shop.name, "--customers", "30", "--products", "10", "--weeks", "2",
+                 "--no-images", "--truth", str(tmp_path / "t.json"), stdout=out)
+    assert "0 rejected" in out.getvalue() and "Hidden truth" in out.getvalue()
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="create_shop"):
+        call_command("simulate_store", "--shop", "nobody", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_demo_prepares_a_shop_and_prints_urls_and_login():
+    out = io.StringIO()
+    call_command("demo", "--no-serve", "--customers", "40", "--products", "10", "--weeks", "2", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:8000/admin/" in text and "login: owner / " in text
+    assert Event.objects.count() > 0
