@@ -13,6 +13,8 @@ from profiles.models import Customer, Event
 from profiles.services import product_upsert
 from tests.conftest import client_for, recent
 
+pytestmark = pytest.mark.broker
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_sends_one_message_and_the_worker_marks_its_customers(shop, broker, worker):
