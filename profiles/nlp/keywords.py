@@ -1,0 +1,134 @@
+"""Keywords of texts and of customers: jieba TextRank for Chinese, word counts for English.
+
+- ``text_keywords(text, top_k)``: keywords of one text, weights in (0, 1], the best = 1.
+- ``customer_keywords(weighted_texts, top_k)``: one customer's keywords over many texts
+  (review texts, titles/tags of what they viewed, carted and bought), each text's keyword
+  weights multiplied by the weight of the event it came from and summed.
+- ``EVENT_TYPE_WEIGHTS`` and the ``*_WEIGHT`` constants: how much one text of each event type
+  counts (view < cart < purchase; the customer's own review words count between cart and
+  purchase).
+
+No Django imports here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+import jieba.analyse
+
+from profiles.nlp.segmentation import (
+    chinese_part,
+    clean_text,
+    ensure_jieba,
+    english_tokens,
+    is_content_word,
+    stop_words,
+)
+
+VIEW_WEIGHT = 1.0
+CART_WEIGHT = 2.0
+REVIEW_WEIGHT = 3.0
+PURCHASE_WEIGHT = 4.0
+EVENT_TYPE_WEIGHTS: dict[str, float] = {
+    "view": VIEW_WEIGHT,
+    "add_to_cart": CART_WEIGHT,
+    "review": REVIEW_WEIGHT,
+    "purchase": PURCHASE_WEIGHT,
+}
+
+# jieba part-of-speech tags TextRank may keep: nouns (incl. our user-dictionary terms, tagged
+# n), place and other proper nouns, verbal nouns, and adjectives, which carry the Kansei
+# emotion words (典雅, 精致) personas are described by. Plain verbs are mostly noise in reviews.
+KEYWORD_POS_TAGS = ("n", "nz", "ns", "nr", "nrt", "vn", "an", "a")
+DEFAULT_TOP_K = 20
+
+_textrank: jieba.analyse.TextRank | None = None
+
+
+def _textrank_extractor() -> jieba.analyse.TextRank:
+    global _textrank
+    if _textrank is None:
+        ensure_jieba()
+        extractor = jieba.analyse.TextRank()
+        extractor.stop_words = set(extractor.stop_words) | set(stop_words())
+        _textrank = extractor
+    return _textrank
+
+
+@lru_cache(maxsize=50_000)
+def _cached_text_keywords(text: str, top_k: int) -> tuple[tuple[str, float], ...]:
+    scores: Counter[str] = Counter()
+    chinese = chinese_part(text)
+    if chinese:
+        scores.update(_chinese_keywords(chinese, top_k))
+    scores.update(_english_keywords(text))
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+    return tuple(ranked)
+
+
+def _chinese_keywords(chinese: str, top_k: int) -> dict[str, float]:
+    ranked = _textrank_extractor().textrank(
+        chinese, topK=top_k, withWeight=True, allowPOS=KEYWORD_POS_TAGS
+    )
+    keywords = {word: float(weight) for word, weight in ranked if _is_keyword(word)}
+    if keywords:
+        return keywords
+    # TextRank needs at least two co-occurring words; a one-word title ("折扇") has none.
+    return {word: 1.0 for word in _single_word_fallback(chinese)}
+
+
+def _single_word_fallback(chinese: str) -> list[str]:
+    words = jieba.analyse.default_textrank.postokenizer.lcut(chinese)
+    return [
+        pair.word
+        for pair in words
+        if pair.flag.startswith(KEYWORD_POS_TAGS) and _is_keyword(pair.word)
+    ]
+
+
+def _is_keyword(word: str) -> bool:
+    # Single Chinese characters (工, 扇) are mostly fragments of words jieba did not know.
+    return is_content_word(word) and (word.isascii() or len(word) >= 2)
+
+
+def _english_keywords(text: str) -> dict[str, float]:
+    counts = Counter(word for word in english_tokens(text) if _is_keyword(word))
+    if not counts:
+        return {}
+    most = max(counts.values())
+    return {word: count / most for word, count in counts.items()}
+
+
+def text_keywords(text: object, top_k: int = DEFAULT_TOP_K) -> list[tuple[str, float]]:
+    """Keywords of one text, best first, weights in (0, 1] with the best at 1.0.
+
+    Chinese runs go through jieba TextRank (with the user dictionary); English words are
+    scored by their count relative to the most frequent one. Never raises on odd input.
+    """
+    cleaned = clean_text(text)
+    if not cleaned or top_k <= 0:
+        return []
+    return list(_cached_text_keywords(cleaned, top_k))
+
+
+def customer_keywords(
+    weighted_texts: list[tuple[object, float]], top_k: int = DEFAULT_TOP_K
+) -> dict[str, float]:
+    """One customer's keywords: the event-weighted sum of each text's TextRank weights.
+
+    ``weighted_texts`` pairs each text (a review, or a viewed/carted/bought product's title
+    and tags) with its event weight, normally ``EVENT_TYPE_WEIGHTS[event_type]``. A keyword's
+    score therefore grows with how often it occurs and how committed the events were, which
+    is what the bag-of-words customer vector of seed 000 §3.1 counts. Returns at most
+    ``top_k`` keywords, highest first (dicts keep insertion order).
+    """
+    totals: Counter[str] = Counter()
+    for text, weight in weighted_texts:
+        if not weight or weight < 0:
+            continue
+        for word, score in text_keywords(text, top_k=top_k):
+            totals[word] += score * float(weight)
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+    return {word: round(score, 6) for word, score in ranked}

@@ -1,0 +1,239 @@
+"""Review sentiment: a TextCNN (Kim 2014) in PyTorch and the shipped model that wraps it.
+
+- ``TextCNN``: embedding → parallel 1-D convolutions of several widths → ReLU → max over time
+  → dropout → one logit (positive vs negative).
+- ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``).
+- ``SentimentModel``: the trained network and vocabulary loaded from ``weights/``;
+  ``SentimentModel.load()`` and ``predict_proba(texts) -> np.ndarray`` (probability positive).
+- ``SentimentWeightsError``: raised when the shipped files are missing or corrupt, naming the
+  file and the command that retrains them.
+
+Trained by ``python -m profiles.nlp.train_sentiment`` (or ``manage.py train_sentiment``).
+No Django imports here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from profiles.nlp.segmentation import clean_text, tokens
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_PATH = WEIGHTS_DIR / "sentiment_textcnn.safetensors"
+VOCAB_PATH = WEIGHTS_DIR / "sentiment_vocab.json"
+RETRAIN_COMMAND = "python manage.py train_sentiment  (or: python -m profiles.nlp.train_sentiment)"
+
+PAD_ID = 0
+UNKNOWN_ID = 1
+_DIGITS = re.compile(r"\d")
+_SPACES = re.compile(r"\s+")
+
+
+class SentimentWeightsError(RuntimeError):
+    """The shipped sentiment model cannot be loaded; the message says which file and how to fix it."""
+
+
+@dataclass(frozen=True)
+class TextCNNConfig:
+    vocab_size: int
+    embedding_dim: int = 128
+    kernel_sizes: tuple[int, ...] = (2, 3, 4, 5)
+    filters_per_size: int = 128
+    dropout: float = 0.5
+
+
+class TextCNN(nn.Module):
+    """Kim's TextCNN for binary classification; ``forward(ids) -> logits`` of shape (batch,)."""
+
+    def __init__(self, config: TextCNNConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.convolutions = nn.ModuleList(
+            nn.Conv1d(config.embedding_dim, config.filters_per_size, width)
+            for width in config.kernel_sizes
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.filters_per_size * len(config.kernel_sizes), 1)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        embedded = self.embedding(token_ids).transpose(1, 2)  # (batch, embedding, time)
+        pooled = [conv(embedded).relu().amax(dim=2) for conv in self.convolutions]
+        return self.classifier(self.dropout(torch.cat(pooled, dim=1))).squeeze(1)
+
+
+@dataclass
+class Vocabulary:
+    """Token ↔ id table. ``unit`` is "char" (each character a token) or "word" (jieba words)."""
+
+    unit: str
+    tokens: list[str]
+    max_length: int = 256
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("char", "word"):
+            raise ValueError(f"unknown vocabulary unit {self.unit!r}; use 'char' or 'word'")
+        self.index = {token: position for position, token in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], unit: str, min_count: int, max_length: int) -> Vocabulary:
+        counts = Counter(token for text in texts for token in split_units(text, unit))
+        kept = sorted(token for token, count in counts.items() if count >= min_count)
+        return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length)
+
+    def encode(self, text: object) -> list[int]:
+        units = split_units(clean_text(text), self.unit)[: self.max_length]
+        return [self.index.get(unit, UNKNOWN_ID) for unit in units] or [UNKNOWN_ID]
+
+    def to_json(self) -> dict:
+        return {"unit": self.unit, "max_length": self.max_length, "tokens": self.tokens}
+
+
+def split_units(text: str, unit: str) -> list[str]:
+    """Characters (digits folded to 0, whitespace dropped) or jieba/English words of ``text``."""
+    text = _DIGITS.sub("0", text.lower())
+    if unit == "char":
+        return list(_SPACES.sub("", text))
+    return tokens(text)
+
+
+def pad_batch(sequences: Sequence[list[int]], min_length: int) -> torch.Tensor:
+    """Right-pad id lists to one tensor, at least ``min_length`` long (the widest kernel)."""
+    width = max(min_length, max(len(sequence) for sequence in sequences))
+    batch = torch.full((len(sequences), width), PAD_ID, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        batch[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+    return batch
+
+
+def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory: Path) -> None:
+    """Write ``sentiment_textcnn.safetensors`` and ``sentiment_vocab.json`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(tensors, str(directory / WEIGHTS_PATH.name))
+    config = model.config
+    document = {
+        "vocabulary": vocabulary.to_json(),
+        "model": {
+            "embedding_dim": config.embedding_dim,
+            "kernel_sizes": list(config.kernel_sizes),
+            "filters_per_size": config.filters_per_size,
+            "dropout": config.dropout,
+        },
+        "training": metadata,
+    }
+    (directory / VOCAB_PATH.name).write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+
+
+class SentimentModel:
+    """The shipped TextCNN: ``SentimentModel.load().predict_proba(["很好用", "太差了"])``."""
+
+    _cache: dict[tuple[Path, Path], SentimentModel] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(self, network: TextCNN, vocabulary: Vocabulary, metadata: dict) -> None:
+        self.network = network.eval()
+        self.vocabulary = vocabulary
+        self.metadata = metadata
+        self.min_length = max(network.config.kernel_sizes)
+
+    @classmethod
+    def load(
+        cls, weights_path: Path = WEIGHTS_PATH, vocab_path: Path = VOCAB_PATH, *, cached: bool = True
+    ) -> SentimentModel:
+        """Load (once per process when ``cached``) the weights and vocabulary.
+
+        Raises ``SentimentWeightsError`` naming the missing or corrupt file and the retrain command.
+        """
+        key = (Path(weights_path).resolve(), Path(vocab_path).resolve())
+        with cls._cache_lock:
+            if cached and key in cls._cache:
+                return cls._cache[key]
+            model = cls._load_uncached(Path(weights_path), Path(vocab_path))
+            if cached:
+                cls._cache[key] = model
+            return model
+
+    @classmethod
+    def _load_uncached(cls, weights_path: Path, vocab_path: Path) -> SentimentModel:
+        document = _read_vocab_document(vocab_path)
+        try:
+            vocabulary = Vocabulary(**document["vocabulary"])
+            config = TextCNNConfig(
+                vocab_size=len(vocabulary.tokens),
+                embedding_dim=int(document["model"]["embedding_dim"]),
+                kernel_sizes=tuple(int(size) for size in document["model"]["kernel_sizes"]),
+                filters_per_size=int(document["model"]["filters_per_size"]),
+                dropout=float(document["model"]["dropout"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise _weights_error(vocab_path, f"is not a valid vocabulary file ({error})") from error
+        network = TextCNN(config)
+        network.load_state_dict(_read_state_dict(weights_path, network))
+        return cls(network, vocabulary, document.get("training", {}))
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[object], batch_size: int = 512) -> np.ndarray:
+        """Probability that each text is positive, shape (len(texts),), float32.
+
+        Texts are encoded, sorted by length so each batch pads little, run in batches, and the
+        results put back in input order. Empty or symbol-only texts get the model's output for
+        a single unknown token (close to 0.5).
+        """
+        encoded = [self.vocabulary.encode(text) for text in texts]
+        probabilities = np.empty(len(encoded), dtype=np.float32)
+        order = np.argsort([len(sequence) for sequence in encoded], kind="stable")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = pad_batch([encoded[row] for row in rows], self.min_length)
+            probabilities[rows] = torch.sigmoid(self.network(batch)).float().numpy()
+        return probabilities
+
+    def predict_labels(self, texts: Sequence[object]) -> list[str]:
+        """"pos" or "neg" per text (probability ≥ 0.5 is positive)."""
+        return ["pos" if p >= 0.5 else "neg" for p in self.predict_proba(texts)]
+
+
+def _weights_error(path: Path, problem: str) -> SentimentWeightsError:
+    return SentimentWeightsError(
+        f"Sentiment model file {path} {problem}. Retrain and rewrite it with: {RETRAIN_COMMAND}"
+    )
+
+
+def _read_vocab_document(path: Path) -> dict:
+    if not path.is_file():
+        raise _weights_error(path, "is missing")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _weights_error(path, f"is corrupt ({error})") from error
+    if not isinstance(document, dict):
+        raise _weights_error(path, "is corrupt (not a JSON object)")
+    return document
+
+
+def _read_state_dict(path: Path, network: TextCNN) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise _weights_error(path, "is missing")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise _weights_error(path, f"is corrupt ({error})") from error
+    expected = {name: tensor.shape for name, tensor in network.state_dict().items()}
+    found = {name: tensor.shape for name, tensor in state.items()}
+    if expected != found:
+        raise _weights_error(path, "does not match its vocabulary file (different shapes)")
+    return state

