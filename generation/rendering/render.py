@@ -67,7 +67,7 @@ def render_array(shape: str, persona_vector, seed: int, size: int = 64) -> np.nd
 
 
 def to_pil(array: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.round(np.clip(array, 0, 1) * 255).astype(np.uint8), mode="RGB")
+    return Image.fromarray(np.round(np.clip(array, 0, 1) * 255).astype(np.uint8))
 
 
 def render_product(shape: str, persona_vector, seed: int, size: int = 64) -> Image.Image:

@@ -1,0 +1,194 @@
+"""UPCDMPipeline: product photo + persona vector(s) -> persona-styled product images.
+
+    pipe = UPCDMPipeline.from_weights("generation/weights")
+    images = pipe(photo, [persona_a, persona_b], num_inference_steps=20,
+                  generator=torch.Generator().manual_seed(0)).images
+
+The pipeline derives the control image from the photo itself, batches all the
+personas of one product in one call, samples with DPM-Solver++ (thresholding,
+pixel space) by default, and runs the networks under bf16 autocast on CPUs that
+support it. It also drives the concat-conditioned ``UNet2DModel`` baseline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler, DiffusionPipeline, DPMSolverMultistepScheduler, UNet2DModel
+from diffusers.utils import BaseOutput
+from PIL import Image
+
+from generation.model.condition import validate_persona_batch
+from generation.model.control import control_image, load_product_image
+from generation.model.controlnet_upcdm import UPCDMControlNet
+from generation.model.unet_upcdm import UPCDMUNet
+
+UNET_CLASSES = {"UPCDMUNet": UPCDMUNet, "UNet2DModel": UNet2DModel}
+SAMPLERS = ("dpmsolver++", "ddim", "ddpm")
+WEIGHTS_FILE = "diffusion_pytorch_model.safetensors"
+
+
+def training_scheduler(num_train_timesteps: int = 1000, prediction_type: str = "sample") -> DDPMScheduler:
+    return DDPMScheduler(
+        num_train_timesteps=num_train_timesteps,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type=prediction_type,
+        clip_sample=True,
+    )
+
+
+def sampling_scheduler(name: str, train_scheduler) -> object:
+    """A sampler sharing the training noise schedule: 'dpmsolver++', 'ddim' or 'ddpm'."""
+    config = train_scheduler.config
+    common = dict(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_schedule=config.beta_schedule,
+        prediction_type=config.prediction_type,
+    )
+    if name == "dpmsolver++":
+        return DPMSolverMultistepScheduler(
+            **common, algorithm_type="dpmsolver++", solver_order=2, thresholding=True, sample_max_value=1.0
+        )
+    if name == "ddim":
+        return DDIMScheduler(**common, clip_sample=True)
+    if name == "ddpm":
+        return DDPMScheduler(**common, clip_sample=True)
+    raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}")
+
+
+def bf16_autocast_helps() -> bool:
+    """bf16 matmuls are fast on CPUs with AMX or AVX512-BF16; elsewhere they are emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+@dataclass
+class UPCDMPipelineOutput(BaseOutput):
+    images: list[Image.Image] | np.ndarray
+
+
+class UPCDMPipeline(DiffusionPipeline):
+    def __init__(self, unet, scheduler, controlnet=None):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, controlnet=controlnet)
+        self.use_bf16 = bf16_autocast_helps()
+
+    @property
+    def sample_size(self) -> int:
+        return int(self.unet.config.sample_size)
+
+    def predict(self, sample, timestep, control, persona) -> torch.Tensor:
+        """One network evaluation. ``control`` is in [-1, 1], (B, 2, H, W); ``persona`` (B, 13)."""
+        sample = sample.contiguous(memory_format=torch.channels_last)
+        control = control.contiguous(memory_format=torch.channels_last)
+        if self.controlnet is not None:
+            persona_in = persona if self.controlnet.config.persona_dim else None
+            down, mid = self.controlnet(sample, timestep, control, persona_in, return_dict=False)
+            return self.unet(sample, timestep, down, mid, return_dict=False)[0]
+        if isinstance(self.unet, UNet2DModel):
+            batch, _, height, width = sample.shape
+            persona_map = persona[:, :, None, None].expand(batch, -1, height, width).to(sample.dtype)
+            return self.unet(torch.cat([sample, control, persona_map], dim=1), timestep).sample
+        return self.unet(sample, timestep, return_dict=False)[0]
+
+    @torch.no_grad()
+    def denoise(self, controls: torch.Tensor, personas: torch.Tensor, num_inference_steps: int = 20, generator=None, show_progress: bool = False) -> torch.Tensor:
+        """Batch sampling from prepared inputs (controls in [0, 1]); returns images (B, 3, H, W) in [0, 1]."""
+        if num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+        batch, _, height, width = controls.shape
+        control = controls.float() * 2 - 1
+        personas = personas.float()
+        sample = torch.randn((batch, 3, height, width), generator=generator, dtype=torch.float32)
+        self.scheduler.set_timesteps(num_inference_steps)
+        sample = sample * self.scheduler.init_noise_sigma
+        timesteps = self.scheduler.timesteps
+        for t in self.progress_bar(timesteps) if show_progress else timesteps:
+            model_input = self.scheduler.scale_model_input(sample, t)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
+                prediction = self.predict(model_input, t, control, personas)
+            sample = self.scheduler.step(prediction.float(), t, sample, generator=generator).prev_sample
+        return ((sample.clamp(-1, 1) + 1) / 2).float()
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        product_image,
+        persona_vectors,
+        num_inference_steps: int = 20,
+        generator: torch.Generator | None = None,
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ):
+        """Redraw one product photo for each persona vector (one (13,) vector or an (n, 13) batch)."""
+        if output_type not in ("pil", "np"):
+            raise ValueError(f"output_type must be 'pil' or 'np', got {output_type!r}")
+        personas = torch.from_numpy(validate_persona_batch(persona_vectors))
+        rgb = load_product_image(product_image, size=self.sample_size)
+        control = torch.from_numpy(control_image(rgb))[None].expand(len(personas), -1, -1, -1)
+        images = self.denoise(control, personas, num_inference_steps, generator, show_progress=True)
+        array = images.permute(0, 2, 3, 1).numpy()
+        if output_type == "pil":
+            array = [Image.fromarray(np.round(image * 255).astype(np.uint8)) for image in array]
+        return UPCDMPipelineOutput(images=array) if return_dict else (array,)
+
+    def optimize_for_cpu(self) -> "UPCDMPipeline":
+        """Inference mode and channels_last memory layout."""
+        for model in (self.unet, self.controlnet):
+            if model is not None:
+                model.eval().to(memory_format=torch.channels_last)
+        return self
+
+    def save_weights(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        self.unet.save_pretrained(directory / "unet")
+        if self.controlnet is not None:
+            self.controlnet.save_pretrained(directory / "controlnet")
+        self.scheduler.save_pretrained(directory / "scheduler")
+
+    @classmethod
+    def from_weights(cls, directory: str | Path, sampler: str = "dpmsolver++") -> "UPCDMPipeline":
+        """Load ``unet/``, optional ``controlnet/`` and ``scheduler/`` saved by ``save_weights``."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ValueError(f"weights directory not found: {directory}")
+        unet = _load_model(directory / "unet", UNET_CLASSES)
+        controlnet = None
+        if (directory / "controlnet").exists():
+            controlnet = _load_model(directory / "controlnet", {"UPCDMControlNet": UPCDMControlNet})
+            _check_pair(unet, controlnet)
+        scheduler_dir = directory / "scheduler"
+        if not (scheduler_dir / "scheduler_config.json").is_file():
+            raise ValueError(f"scheduler config missing: {scheduler_dir / 'scheduler_config.json'}")
+        train_scheduler = DDPMScheduler.from_pretrained(scheduler_dir)
+        pipe = cls(unet=unet, scheduler=sampling_scheduler(sampler, train_scheduler), controlnet=controlnet)
+        return pipe.optimize_for_cpu()
+
+
+def _load_model(path: Path, classes: dict):
+    config_path, weights_path = path / "config.json", path / WEIGHTS_FILE
+    if not config_path.is_file():
+        raise ValueError(f"model config missing: {config_path}")
+    if not weights_path.is_file():
+        raise ValueError(f"model weights missing: {weights_path}")
+    class_name = json.loads(config_path.read_text()).get("_class_name")
+    if class_name not in classes:
+        raise ValueError(f"{config_path} names model class {class_name!r}, expected one of {list(classes)}")
+    try:
+        return classes[class_name].from_pretrained(path, low_cpu_mem_usage=False)
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise ValueError(f"weights in {weights_path} do not match {config_path}: {str(error)[:400]}") from None
+
+
+def _check_pair(unet, controlnet) -> None:
+    keys = ("block_channels", "layers_per_block", "sample_size")
+    for key in keys:
+        if list(np.atleast_1d(unet.config.get(key))) != list(np.atleast_1d(controlnet.config.get(key))):
+            raise ValueError(f"controlnet {key}={controlnet.config.get(key)} does not match unet {key}={unet.config.get(key)}")

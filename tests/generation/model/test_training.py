@@ -1,0 +1,74 @@
+import argparse
+
+import numpy as np
+import torch
+
+from generation.model.dataset import PairSet, split_pairs
+from generation.model.pipeline_upcdm import UPCDMPipeline, training_scheduler
+from generation.model.train import EMA, batch_tensors, learning_rate, training_loss
+from generation.rendering import PRODUCT_SHAPES, random_persona_vector, render_array
+from generation.model.control import control_image
+
+from .conftest import tiny_models
+
+
+def _tiny_pairs(count=8, size=16):
+    rng = np.random.default_rng(0)
+    targets, controls, personas = [], [], []
+    for i in range(count):
+        persona = random_persona_vector(rng)
+        shape = PRODUCT_SHAPES[i % len(PRODUCT_SHAPES)]
+        targets.append(np.round(render_array(shape, persona, i, size) * 255).astype(np.uint8))
+        controls.append(control_image(render_array(shape, None, i, size)).astype(np.float16))
+        personas.append(persona)
+    return PairSet(np.stack(targets), np.stack(targets), np.stack(controls), np.stack(personas), np.array([""] * count), np.arange(count))
+
+
+def test_a_few_training_steps_reduce_the_loss():
+    torch.manual_seed(0)
+    unet, controlnet = tiny_models()
+    scheduler = training_scheduler()
+    pipe = UPCDMPipeline(unet=unet, scheduler=scheduler, controlnet=controlnet)
+    args = argparse.Namespace(prediction_type="sample", loss_weighting="uniform")
+    batch = batch_tensors(_tiny_pairs(), np.arange(8))
+    params = list(unet.parameters()) + list(controlnet.parameters())
+    optimizer = torch.optim.AdamW(params, lr=3e-3)
+
+    def fixed_loss():
+        with torch.no_grad():
+            return training_loss(pipe, scheduler, batch, args, torch.Generator().manual_seed(99), use_bf16=False).item()
+
+    before = fixed_loss()
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        loss = training_loss(pipe, scheduler, batch, args, generator, use_bf16=False)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert fixed_loss() < 0.7 * before
+
+
+def test_splits_hold_out_shape_persona_pairs():
+    pairs = split_pairs()
+    train = set(pairs["train"])
+    assert not train & set(pairs["test"]) and not train & set(pairs["validation"])
+    assert not set(pairs["test"]) & set(pairs["validation"])
+    assert len(pairs["test"]) == 60 and len(train) == 480
+
+
+def test_learning_rate_warms_up_then_decays():
+    args = argparse.Namespace(lr=1e-3, warmup_steps=10, steps=100)
+    assert learning_rate(0, args) < learning_rate(9, args) == 1e-3
+    assert learning_rate(99, args) < 0.1 * 1e-3
+
+
+def test_ema_moves_towards_the_model():
+    unet, controlnet = tiny_models()
+    ema = EMA([unet, None], decay=0.5)
+    with torch.no_grad():
+        for p in unet.parameters():
+            p.add_(1.0)
+    ema.update([unet, None], step=1000)
+    first = next(ema.models[0].parameters())
+    model_first = next(unet.parameters())
+    assert torch.allclose(first, model_first - 0.5)
