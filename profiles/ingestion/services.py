@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from profiles.ingestion import storage
 from profiles.ingestion.validation import NEEDS_PRODUCT, CleanEvent, Limits, validate_event
-from profiles.models import FailedEvent, Product, Shop
+from profiles.models import FailedEvent, Shop
 
 logger = logging.getLogger(__name__)
 MAX_STORED_PAYLOAD_BYTES = 32 * 1024
@@ -48,9 +48,7 @@ def _reject(result: IngestResult, index: int, raw, errors: dict) -> None:
 
 def _product_ids(shop: Shop, events: list[CleanEvent]) -> dict[str, int]:
     wanted = {event.product_id for event in events if event.product_id is not None}
-    if not wanted:
-        return {}
-    return dict(Product.objects.filter(shop=shop, external_id__in=wanted).values_list("external_id", "id"))
+    return storage.product_ids(shop_id=shop.id, external_ids=wanted)
 
 
 def _stored_payload(raw) -> object:

@@ -1,8 +1,11 @@
 """Bulk writes for ingestion: a few statements per batch, never one query per event.
 
-Postgres gets `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING`, one
-parameter per column whatever the batch size. Other databases (SQLite in the embedded
-set-up and in tests) get a multi-row VALUES insert with the same ON CONFLICT semantics.
+Postgres: the batch is COPYed (psycopg formats the rows in C) into a session-local staging
+table, then moved with one `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`; customers and
+products are looked up with one `= ANY(array)` parameter each, and only customers not found
+are inserted. (Building the same statements with one placeholder per value cost more Python
+time than validating the events; see benchmarks/ingest.py.) Other databases (SQLite in the
+embedded set-up and in tests) get multi-row VALUES inserts with the same ON CONFLICT semantics.
 Rows are written in a sorted order so concurrent batches that share keys cannot deadlock.
 """
 
@@ -14,15 +17,11 @@ from datetime import datetime
 from django.db import connection
 
 from profiles.ingestion.validation import CleanEvent
-from profiles.models import Customer, Event
+from profiles.models import Customer, Event, Product
 
 EVENT_COLUMNS = (
     "event_id", "type", "customer_id", "product_id", "occurred_at", "client_occurred_at",
     "quantity", "unit_price", "currency", "text", "rating", "properties",
-)
-POSTGRES_ARRAY_TYPES = (
-    "text[]", "text[]", "bigint[]", "bigint[]", "timestamptz[]", "timestamptz[]",
-    "integer[]", "numeric[]", "text[]", "text[]", "smallint[]", "text[]",
 )
 
 
@@ -39,6 +38,8 @@ def customers_ensure(*, shop_id: int, external_ids: list[str], seen_at: datetime
     if not external_ids:
         return {}
     ordered = sorted(set(external_ids))
+    if _is_postgres():
+        return _customers_ensure_postgres(shop_id, ordered, seen_at)
     table = Customer._meta.db_table
     stamp = _adapt_time(seen_at)
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(ordered))
@@ -59,9 +60,52 @@ def customers_ensure(*, shop_id: int, external_ids: list[str], seen_at: datetime
         return dict(cursor.fetchall())
 
 
+def _customers_ensure_postgres(shop_id: int, ordered: list[str], seen_at: datetime) -> dict[str, int]:
+    # Most customers of a batch exist already: find them first (a plain read never waits for a
+    # lock), then insert only the others. A customer another batch inserts concurrently makes our
+    # INSERT wait for its commit and skip it; the SELECT after it (a new snapshot) then sees it.
+    table = Customer._meta.db_table
+    select = f"SELECT external_id, id FROM {table} WHERE shop_id = %s AND external_id = ANY(%s::text[])"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [shop_id, ordered])
+        found = dict(cursor.fetchall())
+        missing = [external_id for external_id in ordered if external_id not in found]
+        if missing:
+            cursor.execute(
+                f"INSERT INTO {table} (shop_id, external_id, first_seen_at, last_seen_at) "
+                "SELECT %s, incoming, %s, %s FROM unnest(%s::text[]) AS incoming ORDER BY incoming "
+                "ON CONFLICT (shop_id, external_id) DO NOTHING RETURNING external_id, id",
+                [shop_id, seen_at, seen_at, missing],
+            )
+            found.update(cursor.fetchall())
+            raced = [external_id for external_id in missing if external_id not in found]
+            if raced:
+                cursor.execute(select, [shop_id, raced])
+                found.update(cursor.fetchall())
+    return found
+
+
 def customers_touch(*, customer_ids: set[int], seen_at: datetime) -> None:
-    if customer_ids:
+    if not customer_ids:
+        return
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Customer._meta.db_table} SET last_seen_at = %s WHERE id = ANY(%s::bigint[])",
+                           [seen_at, sorted(customer_ids)])
+    else:
         Customer.objects.filter(id__in=sorted(customer_ids)).update(last_seen_at=seen_at)
+
+
+def product_ids(*, shop_id: int, external_ids: set[str]) -> dict[str, int]:
+    """{external_id: id} of the shop's products among `external_ids` (unknown ones are left out)."""
+    if not external_ids:
+        return {}
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT external_id, id FROM {Product._meta.db_table} "
+                           "WHERE shop_id = %s AND external_id = ANY(%s::text[])", [shop_id, sorted(external_ids)])
+            return dict(cursor.fetchall())
+    return dict(Product.objects.filter(shop_id=shop_id, external_id__in=external_ids).values_list("external_id", "id"))
 
 
 def event_row(event: CleanEvent, customer_id: int, product_id: int | None) -> tuple:
@@ -78,23 +122,56 @@ def events_insert(*, shop_id: int, rows: list[tuple], received_at: datetime) -> 
         return set()
     rows = sorted(rows, key=lambda row: row[0])
     if _is_postgres():
+        if len(rows) <= SMALL_BATCH_ROWS:
+            return _events_insert_postgres_values(shop_id, rows, received_at)
         return _events_insert_postgres(shop_id, rows, received_at)
     return _events_insert_generic(shop_id, rows, received_at)
 
 
+# Up to this many rows one INSERT … VALUES is cheaper than the staging table's extra round trips.
+SMALL_BATCH_ROWS = 16
+
+
+STAGING_TABLE = "ingest_event_stage"
+STAGING_DDL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} (event_id text, type text, customer_id bigint, "
+    "product_id bigint, occurred_at timestamptz, client_occurred_at timestamptz, quantity integer, "
+    "unit_price numeric, currency text, text text, rating smallint, properties jsonb) ON COMMIT DELETE ROWS"
+)
+
+
 def _events_insert_postgres(shop_id: int, rows: list[tuple], received_at: datetime) -> set[str]:
+    # The staging table belongs to this session and empties itself at commit; creating it "if not
+    # exists" in every batch keeps this correct after a rollback or on a pooled connection.
     table = Event._meta.db_table
-    columns = list(zip(*rows))
-    unnest = ", ".join(f"%s::{array_type}" for array_type in POSTGRES_ARRAY_TYPES)
     names = ", ".join(EVENT_COLUMNS)
-    select = ", ".join(name if name != "properties" else "properties::jsonb" for name in EVENT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(STAGING_DDL)
+        cursor.execute(f"DELETE FROM {STAGING_TABLE}")  # left by an earlier batch of the same transaction
+        with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} (shop_id, received_at, {names}) SELECT %s, %s, {names} FROM {STAGING_TABLE} "
+            "ORDER BY event_id ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id",
+            [shop_id, received_at],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _events_insert_postgres_values(shop_id: int, rows: list[tuple], received_at: datetime) -> set[str]:
+    names = ", ".join(EVENT_COLUMNS)
+    placeholders = "(" + ", ".join(["%s"] * (len(EVENT_COLUMNS) + 1)) + ", %s::jsonb)"
+    params: list = []
+    for row in rows:
+        params.extend((shop_id, received_at, *row))
     sql = (
-        f"INSERT INTO {table} (shop_id, received_at, {names}) "
-        f"SELECT %s, %s, {select} FROM unnest({unnest}) AS incoming({names}) "
+        f"INSERT INTO {Event._meta.db_table} (shop_id, received_at, {names}) "
+        f"VALUES {', '.join([placeholders] * len(rows))} "
         "ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [shop_id, received_at, *[list(column) for column in columns]])
+        cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
 
 
