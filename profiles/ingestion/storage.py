@@ -89,9 +89,16 @@ def customers_touch(*, customer_ids: set[int], seen_at: datetime) -> None:
     if not customer_ids:
         return
     if _is_postgres():
+        # Rows are locked in id order (the sub-select sorts before it locks), so two batches that
+        # share customers wait for each other instead of deadlocking; a plain `WHERE id IN (…)`
+        # locks in scan order, and deadlocked under 4 concurrent clients (benchmarks/ingest.py).
+        table = Customer._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {Customer._meta.db_table} SET last_seen_at = %s WHERE id = ANY(%s::bigint[])",
-                           [seen_at, sorted(customer_ids)])
+            cursor.execute(
+                f"UPDATE {table} SET last_seen_at = %s FROM (SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) "
+                f"ORDER BY id FOR NO KEY UPDATE) AS locked WHERE {table}.id = locked.id",
+                [seen_at, sorted(customer_ids)],
+            )
     else:
         Customer.objects.filter(id__in=sorted(customer_ids)).update(last_seen_at=seen_at)
 
