@@ -41,12 +41,13 @@ _init_lock = threading.Lock()
 _initialised = False
 
 
-def clean_text(value: object, *, max_chars: int = MAX_TEXT_CHARS) -> str:
-    """Return ``value`` as a normalised, printable string of at most ``max_chars`` characters.
+def clean_text(value: object, *, max_chars: int = MAX_TEXT_CHARS, normalise: bool = True) -> str:
+    """Return ``value`` as a printable string of at most ``max_chars`` characters.
 
     Bytes are decoded as UTF-8, then GB18030 (what Chinese Windows exports use), and finally
-    UTF-8 with replacement characters, so no input raises. NFKC folds full-width Latin letters
-    and digits (ＡＢＣ１２３) into ASCII so English tokenisation sees them.
+    UTF-8 with replacement characters, so no input raises. With ``normalise`` (for models, not
+    for text shown to people), NFKC folds full-width Latin letters, digits and punctuation
+    (ＡＢＣ１２３，！) into ASCII so English tokenisation sees them.
     """
     if value is None:
         return ""
@@ -54,7 +55,9 @@ def clean_text(value: object, *, max_chars: int = MAX_TEXT_CHARS) -> str:
         text = _decode_bytes(bytes(value))
     else:
         text = str(value)
-    text = unicodedata.normalize("NFKC", text[: max_chars * 2])
+    text = text[: max_chars * 2]
+    if normalise:
+        text = unicodedata.normalize("NFKC", text)
     text = _CONTROL_CHARS.sub(" ", text).replace("\ufffd", " ")
     return text[:max_chars].strip()
 

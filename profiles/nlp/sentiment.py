@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from contextlib import nullcontext
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class TextCNNConfig:
     kernel_sizes: tuple[int, ...] = (2, 3, 4, 5)
     filters_per_size: int = 128
     dropout: float = 0.5
+    bigram_vocab_size: int = 0  # > 0: a second embedding of each character bigram, added per position
 
 
 class TextCNN(nn.Module):
@@ -61,6 +63,11 @@ class TextCNN(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.bigram_embedding = (
+            nn.Embedding(config.bigram_vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+            if config.bigram_vocab_size
+            else None
+        )
         self.convolutions = nn.ModuleList(
             nn.Conv1d(config.embedding_dim, config.filters_per_size, width)
             for width in config.kernel_sizes
@@ -68,38 +75,68 @@ class TextCNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.filters_per_size * len(config.kernel_sizes), 1)
 
-    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
-        embedded = self.embedding(token_ids).transpose(1, 2)  # (batch, embedding, time)
+    def forward(self, token_ids: torch.Tensor, bigram_ids: torch.Tensor | None = None) -> torch.Tensor:
+        embedded = self.embedding(token_ids)
+        if self.bigram_embedding is not None and bigram_ids is not None:
+            embedded = embedded + self.bigram_embedding(bigram_ids)
+        embedded = embedded.transpose(1, 2)  # (batch, embedding, time)
         pooled = [conv(embedded).relu().amax(dim=2) for conv in self.convolutions]
         return self.classifier(self.dropout(torch.cat(pooled, dim=1))).squeeze(1)
 
 
 @dataclass
 class Vocabulary:
-    """Token ↔ id table. ``unit`` is "char" (each character a token) or "word" (jieba words)."""
+    """Token ↔ id table. ``unit`` is "char" (each character a token) or "word" (jieba words).
+
+    With ``bigrams`` (character vocabularies only) each position also gets the id of the
+    bigram starting there, so the network sees both 汉 and 汉字 at the same place.
+    """
 
     unit: str
     tokens: list[str]
     max_length: int = 256
+    bigrams: list[str] = field(default_factory=list)
     index: dict[str, int] = field(init=False, repr=False)
+    bigram_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.unit not in ("char", "word"):
             raise ValueError(f"unknown vocabulary unit {self.unit!r}; use 'char' or 'word'")
+        if self.bigrams and self.unit != "char":
+            raise ValueError("bigram embeddings need a character vocabulary")
         self.index = {token: position for position, token in enumerate(self.tokens)}
+        self.bigram_index = {bigram: position for position, bigram in enumerate(self.bigrams)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], unit: str, min_count: int, max_length: int) -> Vocabulary:
-        counts = Counter(token for text in texts for token in split_units(text, unit))
+    def build(
+        cls, texts: Sequence[str], unit: str, min_count: int, max_length: int, bigram_min_count: int = 0
+    ) -> Vocabulary:
+        """Tokens seen ``min_count`` times; bigrams seen ``bigram_min_count`` times (0: none)."""
+        split = [split_units(text, unit) for text in texts]
+        counts = Counter(token for units in split for token in units)
         kept = sorted(token for token, count in counts.items() if count >= min_count)
-        return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length)
+        bigrams: list[str] = []
+        if bigram_min_count:
+            bigram_counts = Counter(bigram for units in split for bigram in _bigrams(units))
+            frequent = sorted(b for b, count in bigram_counts.items() if count >= bigram_min_count)
+            bigrams = ["<pad>", "<unk>", *frequent]
+        return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length, bigrams=bigrams)
 
-    def encode(self, text: object) -> list[int]:
-        units = split_units(clean_text(text), self.unit)[: self.max_length]
-        return [self.index.get(unit, UNKNOWN_ID) for unit in units] or [UNKNOWN_ID]
+    def encode(self, text: object) -> tuple[list[int], list[int] | None]:
+        """Token ids of ``text`` (at least one), and the aligned bigram ids if the vocabulary has them."""
+        units = split_units(clean_text(text), self.unit)[: self.max_length] or ["<unk>"]
+        ids = [self.index.get(unit, UNKNOWN_ID) for unit in units]
+        if not self.bigrams:
+            return ids, None
+        return ids, [self.bigram_index.get(bigram, UNKNOWN_ID) for bigram in _bigrams(units)]
 
     def to_json(self) -> dict:
-        return {"unit": self.unit, "max_length": self.max_length, "tokens": self.tokens}
+        return {"unit": self.unit, "max_length": self.max_length, "tokens": self.tokens, "bigrams": self.bigrams}
+
+
+def _bigrams(units: Sequence[str]) -> list[str]:
+    """The bigram starting at each position (the last one pairs with an end marker)."""
+    return [first + second for first, second in zip(units, [*units[1:], "</s>"])]
 
 
 def split_units(text: str, unit: str) -> list[str]:
@@ -119,6 +156,17 @@ def pad_batch(sequences: Sequence[list[int]], min_length: int) -> torch.Tensor:
     return batch
 
 
+Encoded = tuple[list[int], "list[int] | None"]
+
+
+def batch_inputs(encoded: Sequence[Encoded], min_length: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Padded token ids and (if present) bigram ids of a batch of ``Vocabulary.encode`` results."""
+    ids = pad_batch([tokens_ for tokens_, _ in encoded], min_length)
+    if encoded[0][1] is None:
+        return ids, None
+    return ids, pad_batch([bigrams for _, bigrams in encoded], min_length)
+
+
 def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory: Path) -> None:
     """Write ``sentiment_textcnn.safetensors`` and ``sentiment_vocab.json`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,6 +180,7 @@ def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory
             "kernel_sizes": list(config.kernel_sizes),
             "filters_per_size": config.filters_per_size,
             "dropout": config.dropout,
+            "bigram_vocab_size": config.bigram_vocab_size,
         },
         "training": metadata,
     }
@@ -149,6 +198,7 @@ class SentimentModel:
         self.vocabulary = vocabulary
         self.metadata = metadata
         self.min_length = max(network.config.kernel_sizes)
+        self.bf16 = False  # see benchmarks/sentiment.py: measured, not assumed
 
     @classmethod
     def load(
@@ -178,6 +228,7 @@ class SentimentModel:
                 kernel_sizes=tuple(int(size) for size in document["model"]["kernel_sizes"]),
                 filters_per_size=int(document["model"]["filters_per_size"]),
                 dropout=float(document["model"]["dropout"]),
+                bigram_vocab_size=len(vocabulary.bigrams),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise _weights_error(vocab_path, f"is not a valid vocabulary file ({error})") from error
@@ -195,12 +246,19 @@ class SentimentModel:
         """
         encoded = [self.vocabulary.encode(text) for text in texts]
         probabilities = np.empty(len(encoded), dtype=np.float32)
-        order = np.argsort([len(sequence) for sequence in encoded], kind="stable")
+        order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            batch = pad_batch([encoded[row] for row in rows], self.min_length)
-            probabilities[rows] = torch.sigmoid(self.network(batch)).float().numpy()
+            ids, bigram_ids = batch_inputs([encoded[row] for row in rows], self.min_length)
+            with self._autocast():
+                logits = self.network(ids, bigram_ids)
+            probabilities[rows] = torch.sigmoid(logits.float()).numpy()
         return probabilities
+
+    def _autocast(self):
+        if self.bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return nullcontext()
 
     def predict_labels(self, texts: Sequence[object]) -> list[str]:
         """"pos" or "neg" per text (probability ≥ 0.5 is positive)."""

