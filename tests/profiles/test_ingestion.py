@@ -255,3 +255,30 @@ def test_api_needs_a_valid_key(shop, catalogue):
     anonymous.credentials(HTTP_AUTHORIZATION="Bearer sk_not_a_key")
     response = anonymous.post(BATCH_URL, data={"events": []}, format="json")
     assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_sharing_customers_neither_deadlock_nor_lose_events(shop):
+    for number in range(20):
+        product_upsert(shop=shop, external_id=f"p{number}", title="团扇", price=Decimal("10"))
+    batches = [make_events(300, prefix=f"t{thread}") for thread in range(6)]
+    for index, batch in enumerate(batches):  # the same 37 customers in every batch, in two orders
+        if index % 2:
+            batch.reverse()
+    statuses, errors = [], []
+
+    def send(batch):
+        try:
+            statuses.append(post_batch(client_for(shop), batch).status_code)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assert below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and statuses == [200] * 6
+    assert Event.objects.filter(shop=shop).count() == 1800
