@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default="checkpoints/data")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the measured rows to this file")
+    parser.add_argument("--include-json", action="append", default=[], metavar="PATH",
+                        help="also print rows measured earlier by --json (not re-measured)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -135,6 +137,8 @@ def format_tables(rows: list[dict], lpips_fid_note: str) -> str:
 def main(argv=None) -> list[dict]:
     args = parse_args(argv) if not isinstance(argv, argparse.Namespace) else argv
     rows = evaluate_models(args)
+    for path in args.include_json:
+        rows += json.loads(Path(path).read_text())["rows"]
     if backbones_available():
         note = "backbone weights exist locally, but no LPIPS/FID package is installed in this project; not measured."
     else:

@@ -1,0 +1,118 @@
+"""Copy a training run's EMA weights into ``generation/weights`` and write its model card.
+
+    python -m generation.model.release --run checkpoints/main_groupnorm \
+        --evaluation /tmp/eval.json --speed /tmp/speed.json
+
+Writes ``training.json`` (the run's log plus the PSNR on a fixed 16-pair slice of
+the test split, which the slow test re-measures) and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from generation.model.dataset import load_split
+from generation.model.evaluate import SHIPPED_WEIGHTS, format_tables
+from generation.model.pipeline_upcdm import UPCDMPipeline
+from generation.model.train import evaluate_pairs
+
+TEST_SLICE = 16
+
+
+def test_slice_psnr(weights: Path, cache_dir: str) -> float:
+    test = load_split("test", 2, cache_dir).subset(np.arange(TEST_SLICE))
+    psnrs, _, _ = evaluate_pairs(UPCDMPipeline.from_weights(weights), test)
+    return float(psnrs.mean())
+
+
+def copy_weights(run: Path, output: Path) -> None:
+    for part in ("unet", "controlnet", "scheduler"):
+        source = run / "weights" / part
+        if output.joinpath(part).exists():
+            shutil.rmtree(output / part)
+        if source.exists():
+            shutil.copytree(source, output / part)
+
+
+def training_command(args: dict) -> str:
+    skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir"}
+    parts = ["python -m generation.model.train"]
+    for key, value in args.items():
+        if key in skip or value is None:
+            continue
+        parts.append(f"--{key.replace('_', '-')} {value}")
+    return " \\\n    ".join(parts)
+
+
+def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psnr: float) -> str:
+    history = "\n".join(
+        f"| {h['step']} | {h['minutes']:.1f} | {h['val_psnr']:.2f} | {h['val_ssim']:.3f} |" for h in log["history"]
+    )
+    lines = [
+        "# UPCDM product generator: shipped weights",
+        "",
+        f"Variant `{log['variant']}` (see `generation/model/variants.py`): UPCDMUNet + UPCDMControlNet, "
+        "pixel space 64x64, x0 prediction, cosine noise schedule (1000 steps), sampled with 20 DPM-Solver++ steps.",
+        "Inputs: the product photo (the pipeline derives silhouette + edges) and the 13-value persona vector "
+        "(`generation/model/condition.py`). Data: `generation/rendering`, splits in `generation/model/dataset.py` "
+        "(test (shape, persona) pairs never seen in training).",
+        "",
+        "## How it was made",
+        "",
+        "```",
+        training_command(log["args"]),
+        "```",
+        "",
+        f"- seed {log['args']['seed']}, commit `{log['commit']}` (the code at that commit; weights committed after it)",
+        f"- {log['steps']} optimiser steps of batch {log['args']['batch_size']}, {log['train_minutes']:.1f} min of training "
+        "time on a 2-core CPU shared with other jobs, bf16 autocast, 1 thread.",
+        f"- PSNR on the fixed {TEST_SLICE}-pair test slice (checked by the slow test, +-1 dB): **{slice_psnr:.2f} dB**",
+        "",
+        "Validation during training (32 validation pairs, EMA weights):",
+        "",
+        "| step | minutes | PSNR | SSIM |",
+        "|---:|---:|---:|---:|",
+        history,
+    ]
+    if evaluation:
+        lines += ["", "## Evaluation (`python -m generation.model.evaluate`)", "", "```", format_tables(evaluation["rows"], evaluation["lpips_fid"]), "```"]
+    if speed:
+        lines += ["", "## Speed (`python benchmarks/generator_speed.py`)", "", "| sampler | steps | batch | seconds | images/s | PSNR | SSIM |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in speed["rows"]:
+            lines.append(f"| {row['sampler']} | {row['steps']} | {row['batch']} | {row['seconds']:.2f} | {row['images_per_second']:.2f} | {row['psnr']:.2f} | {row['ssim']:.3f} |")
+        lines += ["", f"Speed-up {speed['speedup']:.1f}x, PSNR difference {speed['psnr_difference_db']:+.2f} dB, {speed['threads']} thread(s)."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--output", default=str(SHIPPED_WEIGHTS))
+    parser.add_argument("--evaluation", default=None)
+    parser.add_argument("--speed", default=None)
+    parser.add_argument("--cache-dir", default="checkpoints/data")
+    parser.add_argument("--notes", default=None, help="a markdown file appended to the card")
+    args = parser.parse_args(argv)
+    run, output = Path(args.run), Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    copy_weights(run, output)
+    log = json.loads((run / "train_log.json").read_text())
+    log["test_slice_psnr"] = test_slice_psnr(output, args.cache_dir)
+    log["test_slice_pairs"] = TEST_SLICE
+    (output / "training.json").write_text(json.dumps(log, indent=2))
+    evaluation = json.loads(Path(args.evaluation).read_text()) if args.evaluation else None
+    speed = json.loads(Path(args.speed).read_text()) if args.speed else None
+    card = model_card(log, evaluation, speed, log["test_slice_psnr"])
+    if args.notes:
+        card += "\n" + Path(args.notes).read_text()
+    (output / "MODEL_CARD.md").write_text(card)
+    print(f"released {run} -> {output} (test-slice PSNR {log['test_slice_psnr']:.2f} dB)")
+
+
+if __name__ == "__main__":
+    main()
