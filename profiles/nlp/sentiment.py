@@ -170,7 +170,10 @@ def batch_inputs(encoded: Sequence[Encoded], min_length: int) -> tuple[torch.Ten
 def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory: Path) -> None:
     """Write ``sentiment_textcnn.safetensors`` and ``sentiment_vocab.json`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    # float16 on disk halves the file (the bigram table dominates it); loading casts back to float32.
+    tensors = {
+        name: tensor.detach().to(torch.float16).contiguous() for name, tensor in model.state_dict().items()
+    }
     save_file(tensors, str(directory / WEIGHTS_PATH.name))
     config = model.config
     document = {
@@ -287,7 +290,7 @@ def _read_state_dict(path: Path, network: TextCNN) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise _weights_error(path, "is missing")
     try:
-        state = load_file(str(path))
+        state = {name: tensor.float() for name, tensor in load_file(str(path)).items()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise _weights_error(path, f"is corrupt ({error})") from error
     expected = {name: tensor.shape for name, tensor in network.state_dict().items()}

@@ -48,6 +48,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--embedding-dim", type=int, default=128)
     parser.add_argument("--filters", type=int, default=128)
+    parser.add_argument("--kernel-sizes", type=_int_tuple, default=(2, 3, 4, 5), help="e.g. 2,3,4")
     parser.add_argument("--min-count", type=int, default=2)
     parser.add_argument("--bigram-min-count", type=int, default=0, help="0: no bigram embeddings")
     parser.add_argument("--dropout", type=float, default=0.5)
@@ -57,6 +58,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast for training steps")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR)
+
+
+def _int_tuple(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    if isinstance(text, tuple):
+        return text
+    return tuple(int(part) for part in text.split(",") if part.strip())
 
 
 def seed_everything(seed: int) -> None:
@@ -124,6 +131,7 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     config = TextCNNConfig(
         len(vocabulary.tokens),
         args.embedding_dim,
+        kernel_sizes=tuple(args.kernel_sizes),
         filters_per_size=args.filters,
         dropout=args.dropout,
         bigram_vocab_size=len(vocabulary.bigrams),

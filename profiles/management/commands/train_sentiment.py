@@ -21,6 +21,6 @@ class Command(BaseCommand):
 def _namespace(options: dict):
     from argparse import Namespace
 
-    names = ("unit", "epochs", "batch_size", "learning_rate", "embedding_dim", "filters", "min_count",
+    names = ("unit", "epochs", "batch_size", "learning_rate", "embedding_dim", "filters", "kernel_sizes", "min_count",
              "bigram_min_count", "dropout", "weight_decay", "max_length", "seed", "threads", "bf16", "output")
     return Namespace(**{name: options[name] for name in names})
