@@ -61,7 +61,7 @@ class TimeEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(base_channels, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim))
 
     def forward(self, timesteps: torch.Tensor) -> torch.Tensor:
-        return self.mlp(timestep_embedding(timesteps, self.base_channels))
+        return self.mlp(timestep_embedding(timesteps, self.base_channels).to(self.mlp[0].weight.dtype))
 
 
 def fourier_coordinates(size: int, batch: int, device, dtype=torch.float32) -> torch.Tensor:

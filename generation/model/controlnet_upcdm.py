@@ -127,15 +127,35 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
             got = None if persona is None else tuple(persona.shape)
             raise ValueError(f"persona must be (batch, {config.persona_dim}), got {got}")
 
-    def forward(self, sample: torch.Tensor, timestep, control: torch.Tensor, persona: torch.Tensor | None = None, return_dict: bool = True):
+    def embed_condition(self, control: torch.Tensor, persona: torch.Tensor | None):
+        """z(c; θ_z1) and the persona's shift of the timestep embedding; constant over the sampling steps."""
+        dtype = self.conv_dtype
+        control = control.to(dtype)
+        condition = self.condition_embedding(self.condition_input(control, persona))
+        persona_temb = self.persona_embedding(persona.to(dtype)) if self.persona_embedding is not None else None
+        return condition, persona_temb
+
+    @property
+    def conv_dtype(self) -> torch.dtype:
+        return self.condition_embedding[0].weight.dtype
+
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep,
+        control: torch.Tensor,
+        persona: torch.Tensor | None = None,
+        condition_cache: tuple | None = None,
+        return_dict: bool = True,
+    ):
         self._check_inputs(sample, control, persona)
+        condition, persona_temb = condition_cache if condition_cache is not None else self.embed_condition(control, persona)
         temb = self.time_embedding(broadcast_timesteps(timestep, sample.shape[0], sample.device))
-        if self.persona_embedding is not None:
-            temb = temb + self.persona_embedding(persona.to(temb.dtype))
+        if persona_temb is not None:
+            temb = temb + persona_temb
         h = sample
         if self.config.use_coordinates:
             h = torch.cat([h, fourier_coordinates(sample.shape[-1], sample.shape[0], sample.device, sample.dtype)], dim=1)
-        condition = self.condition_embedding(self.condition_input(control, persona))
         skips, mid = self.encoder(h, temb, input_residual=condition)
         down = [conv(skip) for conv, skip in zip(self.skip_zero_convs, skips)]
         mid = self.mid_zero_conv(mid)

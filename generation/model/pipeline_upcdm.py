@@ -84,19 +84,36 @@ class UPCDMPipeline(DiffusionPipeline):
     def sample_size(self) -> int:
         return int(self.unet.config.sample_size)
 
-    def predict(self, sample, timestep, control, persona) -> torch.Tensor:
+    @property
+    def model_dtype(self) -> torch.dtype:
+        return next(self.unet.parameters()).dtype
+
+    def predict(self, sample, timestep, control, persona, condition_cache=None) -> torch.Tensor:
         """One network evaluation. ``control`` is in [-1, 1], (B, 2, H, W); ``persona`` (B, 13)."""
-        sample = sample.contiguous(memory_format=torch.channels_last)
-        control = control.contiguous(memory_format=torch.channels_last)
+        dtype = self.model_dtype
+        sample = sample.to(dtype).contiguous(memory_format=torch.channels_last)
+        control = control.to(dtype).contiguous(memory_format=torch.channels_last)
         if self.controlnet is not None:
             persona_in = persona if self.controlnet.config.persona_dim else None
-            down, mid = self.controlnet(sample, timestep, control, persona_in, return_dict=False)
+            down, mid = self.controlnet(sample, timestep, control, persona_in, condition_cache, return_dict=False)
             return self.unet(sample, timestep, down, mid, return_dict=False)[0]
         if isinstance(self.unet, UNet2DModel):
             batch, _, height, width = sample.shape
-            persona_map = persona[:, :, None, None].expand(batch, -1, height, width).to(sample.dtype)
+            persona_map = persona[:, :, None, None].expand(batch, -1, height, width).to(dtype)
             return self.unet(torch.cat([sample, control, persona_map], dim=1), timestep).sample
         return self.unet(sample, timestep, return_dict=False)[0]
+
+    def _condition_cache(self, control, personas):
+        if self.controlnet is None:
+            return None
+        persona_in = personas if self.controlnet.config.persona_dim else None
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
+            return self.controlnet.embed_condition(control.contiguous(memory_format=torch.channels_last), persona_in)
+
+    @property
+    def _autocast(self) -> bool:
+        """Autocast when bf16 helps and the weights are still float32 (``optimize_for_cpu`` casts them)."""
+        return self.use_bf16 and self.model_dtype == torch.float32
 
     @torch.no_grad()
     def denoise(self, controls: torch.Tensor, personas: torch.Tensor, num_inference_steps: int = 20, generator=None, show_progress: bool = False) -> torch.Tensor:
@@ -109,11 +126,12 @@ class UPCDMPipeline(DiffusionPipeline):
         sample = torch.randn((batch, 3, height, width), generator=generator, dtype=torch.float32)
         self.scheduler.set_timesteps(num_inference_steps)
         sample = sample * self.scheduler.init_noise_sigma
+        cache = self._condition_cache(control.to(self.model_dtype), personas)
         timesteps = self.scheduler.timesteps
         for t in self.progress_bar(timesteps) if show_progress else timesteps:
             model_input = self.scheduler.scale_model_input(sample, t)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-                prediction = self.predict(model_input, t, control, personas)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
+                prediction = self.predict(model_input, t, control, personas, cache)
             sample = self.scheduler.step(prediction.float(), t, sample, generator=generator).prev_sample
         return ((sample.clamp(-1, 1) + 1) / 2).float()
 
@@ -140,10 +158,12 @@ class UPCDMPipeline(DiffusionPipeline):
         return UPCDMPipelineOutput(images=array) if return_dict else (array,)
 
     def optimize_for_cpu(self) -> "UPCDMPipeline":
-        """Inference mode and channels_last memory layout."""
+        """Inference mode, channels_last memory layout, and bf16 weights where bf16 is fast."""
         for model in (self.unet, self.controlnet):
             if model is not None:
                 model.eval().to(memory_format=torch.channels_last)
+                if self.use_bf16:
+                    model.to(torch.bfloat16)
         return self
 
     def save_weights(self, directory: str | Path) -> None:
