@@ -164,3 +164,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"pika": {"level": "WARNING"}, "jieba": {"level": "WARNING"}},
 }
+
+# Generation (DESIGN §5.2). Workers on the `gpu` queue load the generator once per process.
+GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="upcdm")
+GENERATION_MODEL_DIR = env.path("GENERATION_MODEL_DIR", default=BASE_DIR / "generation" / "weights")
+GENERATION_STEPS = env.int("GENERATION_STEPS", default=20)
+GENERATION_MAX_TRIES = env.int("GENERATION_MAX_TRIES", default=3)

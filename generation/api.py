@@ -1,0 +1,191 @@
+"""Generation jobs, listings and the storefront, over HTTP. Thin views: input, one service call, output."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation.models import GenerationJob, Listing, ListingStatus
+from generation.services import (
+    ListingConflict,
+    generation_job_cancel,
+    generation_jobs_request,
+    listing_approve,
+    listing_publish,
+    listing_retire,
+)
+from generation.storefront import exposure_log, storefront_product
+from profiles.api.auth import request_shop
+from profiles.api.serializers import ErrorSchema
+from profiles.models import Persona, Product
+from profiles.selectors import live_personas
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _absolute(request, field) -> str | None:
+    return request.build_absolute_uri(field.url) if field else None
+
+
+class JobRequestInput(serializers.Serializer):
+    product_id = serializers.CharField(max_length=100)
+    persona_id = serializers.IntegerField(required=False, allow_null=True,
+                                         help_text="Omit or null: every live persona of the shop.")
+
+
+class ImageOutput(serializers.Serializer):
+    url = serializers.CharField()
+    seed = serializers.IntegerField()
+    fidelity = serializers.FloatField()
+    fidelity_detail = serializers.DictField()
+    accepted = serializers.BooleanField()
+
+
+class JobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.CharField(source="product.external_id")
+    persona_id = serializers.IntegerField()
+    status = serializers.CharField()
+    progress = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    images = serializers.SerializerMethodField()
+    listing_id = serializers.SerializerMethodField()
+
+    def get_images(self, job) -> list[dict]:
+        request = self.context["request"]
+        return [{"url": _absolute(request, image.image), "seed": image.seed, "fidelity": image.fidelity,
+                 "fidelity_detail": image.fidelity_detail, "accepted": image.accepted}
+                for image in job.images.order_by("id")]
+
+    def get_listing_id(self, job) -> int | None:
+        listing = Listing.objects.filter(job=job).values_list("id", flat=True).first()
+        return listing
+
+
+class GenerationJobsView(APIView):
+    @extend_schema(operation_id="generation_jobs_create", request=JobRequestInput,
+                   responses={202: JobOutput(many=True), 400: ErrorSchema, 404: ErrorSchema})
+    def post(self, request):
+        shop = request_shop(request)
+        data = JobRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = get_object_or_404(Product, shop=shop, external_id=data.validated_data["product_id"])
+        persona_id = data.validated_data.get("persona_id")
+        if persona_id is None:
+            personas = list(live_personas(shop=shop).filter(is_new_visitors=False))
+        else:
+            personas = [get_object_or_404(Persona, shop=shop, id=persona_id, retired_at__isnull=True)]
+        if not personas:
+            raise exceptions.ValidationError({"persona_id": "The shop has no personas yet: send events or run "
+                                                            "`manage.py recompute_personas`."})
+        result = generation_jobs_request(shop=shop, product=product, personas=personas)
+        body = JobOutput(result.jobs, many=True, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class GenerationJobView(APIView):
+    @extend_schema(operation_id="generation_jobs_retrieve", responses={200: JobOutput, 404: ErrorSchema})
+    def get(self, request, job_id: int):
+        job = get_object_or_404(GenerationJob.objects.select_related("product"), shop=request_shop(request), id=job_id)
+        return Response(JobOutput(job, context={"request": request}).data)
+
+
+class GenerationJobCancelView(APIView):
+    @extend_schema(operation_id="generation_jobs_cancel", request=None,
+                   responses={200: JobOutput, 404: ErrorSchema, 409: ErrorSchema})
+    def post(self, request, job_id: int):
+        job = get_object_or_404(GenerationJob, shop=request_shop(request), id=job_id)
+        try:
+            job = generation_job_cancel(job=job)
+        except ListingConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(JobOutput(job, context={"request": request}).data)
+
+
+class ListingOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.CharField(source="product.external_id")
+    persona_id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.SerializerMethodField()
+    fidelity = serializers.FloatField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    approved_at = serializers.DateTimeField(allow_null=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
+
+    def get_image_url(self, listing) -> str | None:
+        return _absolute(self.context["request"], listing.image.image)
+
+
+class ListingsView(APIView):
+    @extend_schema(operation_id="listings_list", responses={200: ListingOutput(many=True)},
+                   parameters=[OpenApiParameter("status", str, enum=[s.value for s in ListingStatus])])
+    def get(self, request):
+        listings = Listing.objects.filter(shop=request_shop(request)).select_related("product", "image")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in ListingStatus.values:
+                raise exceptions.ValidationError({"status": f"must be one of {', '.join(ListingStatus.values)}"})
+            listings = listings.filter(status=wanted)
+        listings = listings.order_by("-created_at")[:500]
+        return Response(ListingOutput(listings, many=True, context={"request": request}).data)
+
+
+def _listing_action(service):
+    class ListingActionView(APIView):
+        @extend_schema(operation_id=f"listings_{service.__name__.removeprefix('listing_')}", request=None,
+                       responses={200: ListingOutput, 404: ErrorSchema, 409: ErrorSchema})
+        def post(self, request, listing_id: int):
+            listing = get_object_or_404(Listing, shop=request_shop(request), id=listing_id)
+            try:
+                listing = service(listing=listing, actor=f"api-key:{request.auth.prefix}")
+            except ListingConflict as exc:
+                raise Conflict(str(exc)) from exc
+            return Response(ListingOutput(listing, context={"request": request}).data)
+
+    ListingActionView.__name__ = f"Listing{service.__name__.title().replace('_', '')}View"
+    return ListingActionView
+
+
+ListingApproveView = _listing_action(listing_approve)
+ListingPublishView = _listing_action(listing_publish)
+ListingRetireView = _listing_action(listing_retire)
+
+
+class StorefrontOutput(serializers.Serializer):
+    product_id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField(allow_null=True)
+    variant = serializers.CharField(help_text="persona:<id> or original")
+    holdout = serializers.BooleanField()
+
+
+class StorefrontProductView(APIView):
+    @extend_schema(operation_id="storefront_product", responses={200: StorefrontOutput, 404: ErrorSchema},
+                   parameters=[OpenApiParameter("customer_id", str, required=False)])
+    def get(self, request, product_id: str):
+        shop = request_shop(request)
+        product = get_object_or_404(Product, shop=shop, external_id=product_id)
+        customer_id = (request.query_params.get("customer_id") or "").strip()[:100]
+        shown = storefront_product(shop=shop, product=product, customer_external_id=customer_id or None)
+        if customer_id:
+            exposure_log.record(shop=shop, shown=shown, customer_external_id=customer_id)
+        body = {"product_id": product.external_id, "title": shown.title, "description": shown.description,
+                "image_url": _absolute(request, shown.image), "variant": shown.variant, "holdout": shown.holdout}
+        return Response(StorefrontOutput(body).data, headers={"Cache-Control": "private, max-age=60",
+                                                              "Vary": "Authorization"})
+

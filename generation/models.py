@@ -1,0 +1,138 @@
+"""What we drew and showed: generation jobs, their images, listings, and exposures."""
+
+from django.conf import settings
+from django.db import models
+
+from profiles.models import Customer, Persona, Product, Shop
+
+
+class GenerationSettings(models.Model):
+    """The owner's knobs for generation and the storefront."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="generation_settings")
+    holdout_share = models.DecimalField(max_digits=4, decimal_places=3, default=0.2,
+                                        help_text="Share of customers who always see the original (0-0.9).")
+    auto_approve_threshold = models.FloatField(null=True, blank=True,
+                                               help_text="Approve images whose fidelity is at least this; empty: never.")
+    daily_job_budget = models.PositiveIntegerField(default=50)
+    fidelity_threshold = models.FloatField(default=0.65, help_text="Images below this subject fidelity are "
+                                           "redrawn with a new seed (see generation.fidelity).")
+
+    def __str__(self) -> str:
+        return f"generation settings of {self.shop}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class GenerationJob(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="generation_jobs")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="generation_jobs")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="generation_jobs")
+    persona_version = models.PositiveIntegerField(default=1)
+    backend = models.CharField(max_length=32, default="upcdm")
+    seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "status"]), models.Index(fields=["shop", "created_at"])]
+        constraints = [
+            # One live job per (product, persona version): duplicate requests get the existing job back.
+            models.UniqueConstraint(fields=["shop", "product", "persona", "persona_version"],
+                                    condition=models.Q(status__in=["queued", "running", "succeeded"]),
+                                    name="one_live_job_per_product_persona_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.id} ({self.status})"
+
+
+def generated_image_path(image: "GeneratedImage", filename: str) -> str:
+    return f"shops/{image.job.shop_id}/generated/job-{image.job_id}/{filename}"
+
+
+class GeneratedImage(models.Model):
+    """One sampled image of a job (rejected tries are kept too, with their fidelity)."""
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="images")
+    seed = models.BigIntegerField()
+    image = models.ImageField(upload_to=generated_image_path)
+    fidelity = models.FloatField(help_text="Subject fidelity to the product photo, 0-1.")
+    fidelity_detail = models.JSONField(default=dict)
+    accepted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "seed"], name="one_image_per_job_seed")]
+
+
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class Listing(models.Model):
+    """A persona's version of a product, as the storefront will show it."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="listings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listings")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="listings")
+    job = models.OneToOneField(GenerationJob, on_delete=models.CASCADE, related_name="listing")
+    image = models.ForeignKey(GeneratedImage, on_delete=models.PROTECT, related_name="listings")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    fidelity = models.FloatField()
+    status = models.CharField(max_length=16, choices=ListingStatus.choices, default=ListingStatus.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "status"]), models.Index(fields=["product", "persona", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "persona"], condition=models.Q(status="published"),
+                                    name="one_published_listing_per_product_persona"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status})"
+
+
+class ListingAudit(models.Model):
+    """Who moved a listing, and when (an owner, an API key, or the auto-approve policy)."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="audit")
+    action = models.CharField(max_length=16)
+    actor = models.CharField(max_length=150, help_text="user:<name>, api-key:<prefix> or policy:auto-approve")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+
+
+class Exposure(models.Model):
+    """One storefront view: what a customer was shown (variant or original) and whether they are held out."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="exposures", db_index=False)
+    customer_external_id = models.CharField(max_length=100)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="exposures", db_index=False)
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    variant = models.CharField(max_length=32, help_text="persona:<id> or original")
+    holdout = models.BooleanField()
+    shown_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "shown_at"]), models.Index(fields=["product", "shown_at"])]

@@ -1,0 +1,262 @@
+"""Generation jobs and listings (HackSoft style: `<entity>_<action>`, keyword-only)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from generation.conditions import persona_condition, personalised_copy
+from generation.fidelity import subject_fidelity
+from generation.models import (
+    GeneratedImage,
+    GenerationJob,
+    GenerationSettings,
+    JobStatus,
+    Listing,
+    ListingAudit,
+    ListingStatus,
+)
+from profiles.models import Persona, Product, Shop
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3  # our own cap: dramatiq does not count a SIGKILLed worker as a retry
+LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED)
+
+
+class BudgetExceeded(ValidationError):
+    pass
+
+
+class ListingConflict(Exception):
+    """A listing cannot make this move from its current status (the API answers 409)."""
+
+
+def generation_settings_for(*, shop: Shop) -> GenerationSettings:
+    return GenerationSettings.objects.get_or_create(shop=shop)[0]
+
+
+def _jobs_today(shop: Shop) -> int:
+    since = timezone.now() - timedelta(days=1)
+    return GenerationJob.objects.filter(shop=shop, created_at__gte=since).count()
+
+
+@dataclass
+class JobRequest:
+    jobs: list[GenerationJob]
+    created: list[GenerationJob]
+
+
+@transaction.atomic
+def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Persona]) -> JobRequest:
+    """Jobs for a product × personas; an existing live job for the same persona version is returned
+    instead of a duplicate. New jobs are sent to the `gpu` queue after commit, in one message."""
+    if product.shop_id != shop.id or any(persona.shop_id != shop.id for persona in personas):
+        raise ValidationError("The product and personas must belong to the shop.")
+    if not product.image:
+        raise ValidationError({"product_id": f"Product {product.external_id!r} has no image; upload one with "
+                                             f"PUT /api/v1/products/{product.external_id} first."})
+    jobs, created = [], []
+    budget = generation_settings_for(shop=shop).daily_job_budget
+    for persona in personas:
+        existing = GenerationJob.objects.filter(shop=shop, product=product, persona=persona,
+                                                persona_version=persona.version, status__in=LIVE_STATUSES).first()
+        if existing:
+            jobs.append(existing)
+            continue
+        if _jobs_today(shop) >= budget:
+            raise BudgetExceeded(f"The shop's budget of {budget} generation jobs a day is used up; raise it in "
+                                 "the dashboard settings or try again tomorrow.")
+        job = GenerationJob.objects.create(shop=shop, product=product, persona=persona,
+                                           persona_version=persona.version, seed=random.randrange(1 << 31))
+        jobs.append(job)
+        created.append(job)
+    if created:
+        ids = [job.id for job in created]
+        transaction.on_commit(lambda: _enqueue(ids))
+    return JobRequest(jobs=jobs, created=created)
+
+
+def _enqueue(job_ids: list[int]) -> None:
+    from generation.actors import run_generation_jobs
+
+    run_generation_jobs.send(job_ids)
+
+
+def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+    updated = GenerationJob.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled by the owner.")
+    job.refresh_from_db()
+    if not updated and job.status != JobStatus.CANCELLED:
+        raise ListingConflict(f"Job {job.id} has already {job.status}; nothing to cancel.")
+    return job
+
+
+def _claim(job_ids: list[int]) -> list[GenerationJob]:
+    """Take the jobs this delivery may work on. A redelivered message (worker killed mid-job) finds
+    its jobs still `running`: they are taken again, and the attempt counter is what stops a loop."""
+    claimed = []
+    with transaction.atomic():
+        for job in GenerationJob.objects.select_for_update().filter(
+                id__in=job_ids, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).select_related("product", "persona"):
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status, job.finished_at = JobStatus.FAILED, timezone.now()
+                job.error = f"Gave up after {job.attempts} attempts (the worker stopped mid-job each time)."
+                job.save(update_fields=["status", "finished_at", "error"])
+                continue
+            job.status, job.attempts, job.progress = JobStatus.RUNNING, job.attempts + 1, 5
+            job.started_at = job.started_at or timezone.now()
+            job.save(update_fields=["status", "attempts", "progress", "started_at"])
+            claimed.append(job)
+    return claimed
+
+
+def _set_progress(job: GenerationJob, progress: int) -> bool:
+    """Record progress; False when the job was cancelled meanwhile (then stop working on it)."""
+    return bool(GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(progress=progress))
+
+
+def generation_jobs_run(*, job_ids: list[int], generator=None) -> None:
+    """Run jobs: all personas of one product in one batch, fidelity check, retries with new seeds."""
+    from generation.generator import GeneratorUnavailable, current_generator
+
+    jobs = _claim(job_ids)
+    if not jobs:
+        return
+    try:
+        generator = generator or current_generator()
+    except GeneratorUnavailable as exc:
+        for job in jobs:
+            _fail(job, str(exc))
+        return
+    by_product: dict[int, list[GenerationJob]] = {}
+    for job in jobs:
+        by_product.setdefault(job.product_id, []).append(job)
+    for product_jobs in by_product.values():
+        _run_product(product_jobs, generator)
+
+
+def _run_product(jobs: list[GenerationJob], generator) -> None:
+    import numpy as np
+    import torch
+
+    product = jobs[0].product
+    threshold = generation_settings_for(shop=product.shop).fidelity_threshold
+    pending = list(jobs)
+    for attempt in range(settings.GENERATION_MAX_TRIES):
+        pending = [job for job in pending if _set_progress(job, 10 + 25 * attempt)]
+        if not pending:
+            return
+        seed = jobs[0].seed + 1000 * attempt
+        vectors = np.stack([persona_condition(job.persona) for job in pending])
+        try:
+            with product.image.open("rb") as photo:
+                photo_bytes = photo.read()
+            images = generator(io.BytesIO(photo_bytes), vectors, num_inference_steps=settings.GENERATION_STEPS,
+                               generator=torch.Generator().manual_seed(seed)).images
+        except Exception as exc:  # noqa: BLE001 - the model's failure is the job's outcome, not a crash
+            logger.exception("Generation failed for product %s", product.id)
+            for job in pending:
+                _fail(job, f"The generator raised {type(exc).__name__}: {exc}")
+            return
+        still_pending = []
+        for job, image in zip(pending, images):
+            fidelity = subject_fidelity(io.BytesIO(photo_bytes), image)
+            accepted = fidelity.score >= threshold
+            stored = _store_image(job, seed, image, fidelity, accepted)
+            if accepted:
+                _succeed(job, stored)
+            else:
+                still_pending.append(job)
+        pending = still_pending
+    for job in pending:
+        best = job.images.order_by("-fidelity").first()
+        _fail(job, f"No image reached the fidelity threshold {threshold:.2f} in {settings.GENERATION_MAX_TRIES} "
+                   f"tries (best {best.fidelity:.2f})." if best else "No image was produced.")
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _store_image(job: GenerationJob, seed: int, image, fidelity, accepted: bool) -> GeneratedImage:
+    """Idempotent per (job, seed): a redelivered job overwrites its file and row, never adds one."""
+    stored, _ = GeneratedImage.objects.get_or_create(
+        job=job, seed=seed, defaults={"fidelity": fidelity.score, "fidelity_detail": fidelity.as_dict(),
+                                      "accepted": accepted})
+    if stored.image:
+        stored.image.delete(save=False)
+    stored.image.save(f"seed-{seed}.png", ContentFile(_png(image)), save=False)
+    stored.fidelity, stored.fidelity_detail, stored.accepted = fidelity.score, fidelity.as_dict(), accepted
+    stored.save()
+    return stored
+
+
+def _fail(job: GenerationJob, reason: str) -> None:
+    GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+
+
+@transaction.atomic
+def _succeed(job: GenerationJob, image: GeneratedImage) -> None:
+    title, description = personalised_copy(job.product, job.persona)
+    listing, _ = Listing.objects.get_or_create(
+        job=job, defaults={"shop_id": job.shop_id, "product_id": job.product_id, "persona_id": job.persona_id,
+                           "image": image, "title": title, "description": description, "fidelity": image.fidelity})
+    GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), error="")
+    threshold = generation_settings_for(shop=job.shop).auto_approve_threshold
+    if threshold is not None and listing.status == ListingStatus.DRAFT and listing.fidelity >= threshold:
+        listing_approve(listing=listing, actor="policy:auto-approve")
+        listing_publish(listing=listing, actor="policy:auto-approve")
+
+
+TRANSITIONS = {
+    "approve": ({ListingStatus.DRAFT}, ListingStatus.APPROVED, "approved_at"),
+    "publish": ({ListingStatus.APPROVED}, ListingStatus.PUBLISHED, "published_at"),
+    "retire": ({ListingStatus.DRAFT, ListingStatus.APPROVED, ListingStatus.PUBLISHED}, ListingStatus.RETIRED,
+               "retired_at"),
+}
+
+
+@transaction.atomic
+def _listing_move(*, listing: Listing, action: str, actor: str, user=None) -> Listing:
+    allowed, target, stamp = TRANSITIONS[action]
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.status not in allowed:
+        raise ListingConflict(f"A {listing.status} listing cannot be {target}; allowed from "
+                              f"{', '.join(sorted(allowed))}.")
+    if action == "publish":  # one live variant per product and persona: the newer one replaces the older
+        for older in Listing.objects.select_for_update().filter(product=listing.product, persona=listing.persona,
+                                                                status=ListingStatus.PUBLISHED):
+            _listing_move(listing=older, action="retire", actor=actor, user=user)
+    listing.status = target
+    setattr(listing, stamp, timezone.now())
+    try:
+        listing.save()
+    except IntegrityError as exc:
+        raise ListingConflict(str(exc)) from exc
+    ListingAudit.objects.create(listing=listing, action=action, actor=actor, user=user)
+    return listing
+
+
+def listing_approve(*, listing: Listing, actor: str, user=None) -> Listing:
+    return _listing_move(listing=listing, action="approve", actor=actor, user=user)
+
+
+def listing_publish(*, listing: Listing, actor: str, user=None) -> Listing:
+    return _listing_move(listing=listing, action="publish", actor=actor, user=user)
+
+
+def listing_retire(*, listing: Listing, actor: str, user=None) -> Listing:
+    return _listing_move(listing=listing, action="retire", actor=actor, user=user)

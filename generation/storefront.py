@@ -1,0 +1,131 @@
+"""What a shopper sees: the published variant of their persona, or the original (holdout, no persona).
+
+Holdout assignment is a deterministic hash of (shop, customer), so a customer stays in the same
+bucket on every visit and every server. Exposures are buffered in memory and written in bulk by a
+background thread, off the request's critical path; a crash can lose at most one flush interval.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from generation.models import Exposure, GenerationSettings, Listing, ListingStatus
+from profiles.models import Customer, CustomerProfile, Product, Shop
+
+logger = logging.getLogger(__name__)
+FLUSH_EVERY_SECONDS = 0.5
+FLUSH_AT = 500
+MAX_BUFFERED = 50_000  # while the database is unreachable, keep at most this many, newest first
+DEFAULT_HOLDOUT = Decimal("0.2")
+
+
+def in_holdout(*, shop_id: int, customer_external_id: str, share: Decimal) -> bool:
+    digest = hashlib.sha256(f"{shop_id}:{customer_external_id}".encode()).digest()
+    bucket = int.from_bytes(digest[:8], "big") / 2**64
+    return bucket < float(share)
+
+
+@dataclass(frozen=True)
+class ShownProduct:
+    product: Product
+    listing: Listing | None
+    holdout: bool
+    persona_id: int | None
+
+    @property
+    def variant(self) -> str:
+        return f"persona:{self.listing.persona_id}" if self.listing else "original"
+
+    @property
+    def title(self) -> str:
+        return self.listing.title if self.listing else self.product.title
+
+    @property
+    def description(self) -> str:
+        return self.listing.description if self.listing else self.product.description
+
+    @property
+    def image(self):
+        return self.listing.image.image if self.listing else self.product.image
+
+
+def storefront_product(*, shop: Shop, product: Product, customer_external_id: str | None) -> ShownProduct:
+    share = (GenerationSettings.objects.filter(shop=shop).values_list("holdout_share", flat=True).first()
+             or DEFAULT_HOLDOUT)
+    if not customer_external_id:
+        return ShownProduct(product, None, False, None)
+    holdout = in_holdout(shop_id=shop.id, customer_external_id=customer_external_id, share=share)
+    persona_id = (CustomerProfile.objects.filter(shop=shop, customer__external_id=customer_external_id)
+                  .values_list("persona_id", flat=True).first())
+    listing = None
+    if persona_id and not holdout:
+        listing = (Listing.objects.filter(shop=shop, product=product, persona_id=persona_id,
+                                          status=ListingStatus.PUBLISHED).select_related("image").first())
+    return ShownProduct(product, listing, holdout, persona_id)
+
+
+class ExposureLog:
+    """A per-process buffer of exposures, flushed in bulk by a daemon thread."""
+
+    def __init__(self):
+        self._buffer: list[Exposure] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def record(self, *, shop: Shop, shown: ShownProduct, customer_external_id: str) -> None:
+        exposure = Exposure(shop=shop, customer_external_id=customer_external_id, product=shown.product,
+                            listing=shown.listing, variant=shown.variant, holdout=shown.holdout,
+                            shown_at=timezone.now())
+        with self._lock:
+            self._buffer.append(exposure)
+            full = len(self._buffer) >= FLUSH_AT
+        self._ensure_thread()
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if not batch:
+            return 0
+        ids = {e.customer_external_id for e in batch}
+        shop_ids = {e.shop_id for e in batch}
+        known = {(shop_id, external): pk for pk, shop_id, external in Customer.objects.filter(
+            shop_id__in=shop_ids, external_id__in=ids).values_list("id", "shop_id", "external_id")}
+        for exposure in batch:
+            exposure.customer_id = known.get((exposure.shop_id, exposure.customer_external_id))
+        try:
+            Exposure.objects.bulk_create(batch, batch_size=500)
+        except Exception:
+            with self._lock:  # put them back for the next round
+                self._buffer = (batch + self._buffer)[-MAX_BUFFERED:]
+            raise
+        return len(batch)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="exposure-flusher", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(FLUSH_EVERY_SECONDS)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - keep flushing; the batch was put back for the next round
+                logger.exception("Could not write exposures")
+            finally:
+                close_old_connections()
+
+
+exposure_log = ExposureLog()
+atexit.register(lambda: exposure_log.flush())

@@ -1,0 +1,121 @@
+"""Generation jobs end to end through the real broker and a worker: request, run, images, listings."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from generation.models import GeneratedImage, GenerationJob, GenerationSettings, Listing, ListingAudit
+from generation.services import generation_jobs_request, generation_jobs_run
+from profiles.services import product_upsert
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def wait_for(predicate, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_duplicate_requests_return_the_existing_job(shop, product, personas):
+    first = generation_jobs_request(shop=shop, product=product, personas=personas)
+    again = generation_jobs_request(shop=shop, product=product, personas=personas)
+    assert len(first.created) == 2 and again.created == []
+    assert [j.id for j in again.jobs] == [j.id for j in first.jobs]
+
+
+def test_the_daily_budget_is_enforced(shop, product, personas):
+    GenerationSettings.objects.create(shop=shop, daily_job_budget=1)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="budget of 1"):
+        generation_jobs_request(shop=shop, product=product, personas=personas)
+
+
+def test_a_product_without_an_image_gets_a_clear_error(api, shop, personas):
+    product_upsert(shop=shop, external_id="bare", title="无图商品")
+    response = api.post("/api/v1/generation-jobs", data={"product_id": "bare"}, format="json")
+    assert response.status_code == 400 and "has no image" in str(response.json()["errors"])
+
+
+def test_images_under_the_fidelity_threshold_are_redrawn_then_the_job_fails_with_the_reason(
+        shop, product, personas, tiny_weights):
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    GenerationSettings.objects.filter(shop=shop).update(fidelity_threshold=0.99)
+    generation_jobs_run(job_ids=[request.jobs[0].id])
+    job = GenerationJob.objects.get(pk=request.jobs[0].pk)
+    assert job.status == "failed" and "fidelity threshold 0.99 in 3 tries" in job.error
+    assert GeneratedImage.objects.filter(job=job).count() == 3  # every try kept, with its score
+    assert not Listing.objects.filter(job=job).exists()
+
+
+def test_a_job_that_passes_makes_one_image_set_and_one_listing_even_when_redelivered(
+        shop, product, personas, tiny_weights):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    request = generation_jobs_request(shop=shop, product=product, personas=personas)
+    ids = [job.id for job in request.jobs]
+    generation_jobs_run(job_ids=ids)
+    generation_jobs_run(job_ids=ids)  # a redelivered message
+    jobs = GenerationJob.objects.filter(id__in=ids)
+    assert {job.status for job in jobs} == {"succeeded"} and {job.attempts for job in jobs} == {1}
+    assert GeneratedImage.objects.filter(job__in=jobs).count() == 2
+    listings = Listing.objects.filter(job__in=jobs)
+    assert listings.count() == 2 and {l.status for l in listings} == {"published"}
+    assert ListingAudit.objects.filter(listing__in=listings, actor="policy:auto-approve").count() == 4
+    assert all(l.title and l.description for l in listings)
+
+
+def test_a_worker_killed_mid_job_is_retried_and_counts_attempts(shop, product, personas, tiny_weights):
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    GenerationJob.objects.filter(pk=request.jobs[0].pk).update(status="running", attempts=3)  # died 3 times
+    generation_jobs_run(job_ids=[request.jobs[0].pk])
+    job = GenerationJob.objects.get(pk=request.jobs[0].pk)
+    assert job.status == "failed" and "Gave up after 3 attempts" in job.error
+
+
+def test_listing_moves_and_conflicts_through_the_api(shop, product, personas, tiny_weights):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    generation_jobs_run(job_ids=[request.jobs[0].id])
+    api = client_for(shop)
+    drafts = api.get("/api/v1/listings?status=draft").json()
+    assert len(drafts) == 1
+    listing_id = drafts[0]["id"]
+    assert api.post(f"/api/v1/listings/{listing_id}/publish").status_code == 409  # not approved yet
+    assert api.post(f"/api/v1/listings/{listing_id}/approve").json()["status"] == "approved"
+    assert api.post(f"/api/v1/listings/{listing_id}/publish").json()["status"] == "published"
+    assert api.post(f"/api/v1/listings/{listing_id}/retire").json()["status"] == "retired"
+    conflict = api.post(f"/api/v1/listings/{listing_id}/approve")
+    assert conflict.status_code == 409 and conflict.json()["code"] == "conflict"
+
+
+def test_another_shops_jobs_listings_products_and_personas_answer_404(shop, product, personas, other_shop):
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    other = client_for(other_shop)
+    assert other.get(f"/api/v1/generation-jobs/{request.jobs[0].id}").status_code == 404
+    assert other.post("/api/v1/generation-jobs", data={"product_id": "vase-1"}, format="json").status_code == 404
+    product_upsert(shop=other_shop, external_id="vase-1", title="B", image=None)
+    response = other.post("/api/v1/generation-jobs", data={"product_id": "vase-1", "persona_id": personas[0].id},
+                          format="json")
+    assert response.status_code in (400, 404)
+    assert other.get("/api/v1/listings").json() == []
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_the_api_request_runs_on_the_gpu_queue_worker(shop, product, personas, tiny_weights, broker, worker):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
+    api = client_for(shop)
+    response = api.post("/api/v1/generation-jobs", data={"product_id": "vase-1"}, format="json")
+    assert response.status_code == 202
+    ids = [job["id"] for job in response.json()]
+    assert len(ids) == 2
+    assert wait_for(lambda: GenerationJob.objects.filter(id__in=ids, status="succeeded").count() == 2)
+    detail = api.get(f"/api/v1/generation-jobs/{ids[0]}").json()
+    assert detail["progress"] == 100 and detail["images"][0]["url"].endswith(".png") and detail["listing_id"]

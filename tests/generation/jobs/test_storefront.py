@@ -1,0 +1,68 @@
+"""The storefront: the persona's published variant, the original for the holdout, exposures logged."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from generation.models import Exposure, GenerationSettings, Listing
+from generation.services import generation_jobs_request, generation_jobs_run
+from generation.storefront import exposure_log, in_holdout
+from profiles.models import Customer, CustomerProfile
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_holdout_is_deterministic_and_close_to_the_share():
+    members = [in_holdout(shop_id=1, customer_external_id=f"c{n}", share=Decimal("0.2")) for n in range(5000)]
+    again = [in_holdout(shop_id=1, customer_external_id=f"c{n}", share=Decimal("0.2")) for n in range(5000)]
+    assert members == again
+    assert 0.18 < sum(members) / len(members) < 0.22
+
+
+def customer_of(shop, persona, external_id: str) -> Customer:
+    from django.utils import timezone
+
+    customer = Customer.objects.create(shop=shop, external_id=external_id, first_seen_at=timezone.now(),
+                                       last_seen_at=timezone.now())
+    CustomerProfile.objects.create(customer=customer, shop=shop, persona=persona)
+    return customer
+
+
+def find_customer(shop, holdout: bool) -> str:
+    share = GenerationSettings.objects.get(shop=shop).holdout_share
+    return next(f"c{n}" for n in range(1000)
+                if in_holdout(shop_id=shop.id, customer_external_id=f"c{n}", share=share) == holdout)
+
+
+def test_variant_for_the_persona_original_for_the_holdout_and_both_exposures_stored(
+        shop, product, personas, tiny_weights):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    generation_jobs_run(job_ids=[request.jobs[0].id])
+    listing = Listing.objects.get(job=request.jobs[0])
+    assert listing.status == "published"
+    exposed, held_out = find_customer(shop, holdout=False), find_customer(shop, holdout=True)
+    customer_of(shop, personas[0], exposed)
+    customer_of(shop, personas[0], held_out)
+    api = client_for(shop)
+
+    variant = api.get(f"/api/v1/storefront/products/{product.external_id}?customer_id={exposed}")
+    original = api.get(f"/api/v1/storefront/products/{product.external_id}?customer_id={held_out}")
+    stranger = api.get(f"/api/v1/storefront/products/{product.external_id}?customer_id=never-seen")
+    assert variant.json()["variant"] == f"persona:{personas[0].id}" and variant.json()["holdout"] is False
+    assert variant.json()["title"] == listing.title and "generated" in variant.json()["image_url"]
+    assert original.json()["variant"] == "original" and original.json()["holdout"] is True
+    assert stranger.json()["variant"] == "original"
+    assert "max-age" in variant["Cache-Control"]
+    exposure_log.flush()
+    rows = {e.customer_external_id: e for e in Exposure.objects.filter(shop=shop)}
+    assert rows[exposed].listing_id == listing.id and rows[exposed].holdout is False
+    assert rows[held_out].listing_id is None and rows[held_out].holdout is True
+    assert rows[exposed].customer_id is not None and rows["never-seen"].customer_id is None
+
+
+def test_storefront_is_scoped_by_shop(shop, product, other_shop):
+    assert client_for(other_shop).get(f"/api/v1/storefront/products/{product.external_id}").status_code == 404
