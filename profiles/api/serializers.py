@@ -104,3 +104,48 @@ class ErrorSchema(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     errors = serializers.JSONField(required=False)
+
+
+class PersonaOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_new_visitors = serializers.BooleanField()
+    size = serializers.IntegerField()
+    top_keywords = serializers.ListField(child=serializers.ListField(), help_text="[[word, weight], …]")
+    demand_mix = serializers.DictField(child=serializers.FloatField())
+    sentiment = serializers.FloatField(allow_null=True, help_text="Mean probability that a review is positive.")
+    kansei = serializers.DictField(child=serializers.FloatField())
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class PersonaDetailOutput(PersonaOutput):
+    positive_opinions = serializers.JSONField()
+    negative_opinions = serializers.JSONField()
+
+
+class ReviewAnalysisOutput(serializers.Serializer):
+    event_id = serializers.CharField(source="event.event_id")
+    occurred_at = serializers.DateTimeField(source="event.occurred_at")
+    text = serializers.CharField(source="event.text")
+    sentiment = serializers.FloatField()
+    label = serializers.SerializerMethodField()
+    is_demand = serializers.BooleanField()
+    demand_type = serializers.CharField()
+    keywords = serializers.ListField(child=serializers.CharField())
+
+    def get_label(self, analysis) -> str:
+        return "pos" if analysis.sentiment >= 0.5 else "neg"
+
+
+class CustomerProfileOutput(serializers.Serializer):
+    customer_id = serializers.CharField()
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    profiled_at = serializers.DateTimeField(allow_null=True)
+    persona = PersonaOutput(allow_null=True)
+    keywords = serializers.ListField(child=serializers.ListField(), help_text="[[word, weight], …] best first")
+    demand_mix = serializers.DictField(child=serializers.FloatField())
+    sentiment = serializers.FloatField(allow_null=True)
+    event_count = serializers.IntegerField()
+    recent_reviews = ReviewAnalysisOutput(many=True)
