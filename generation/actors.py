@@ -13,3 +13,14 @@ def run_generation_jobs(job_ids: list[int]) -> None:
     """Generate images for these jobs (one product's personas together). Idempotent: finished jobs
     are skipped, images are keyed by (job, seed), listings by job."""
     generation_jobs_run(job_ids=job_ids)
+
+
+@dramatiq.actor(queue_name="generation", max_retries=3, min_backoff=5_000, time_limit=5 * 60_000)
+def plan_generation(shop_id: int, persona_ids: list[int]) -> None:
+    """Personas were created or changed materially: request variants of their top products."""
+    from generation.policy import generation_plan_for_personas
+    from profiles.models import Shop
+
+    shop = Shop.objects.filter(id=shop_id).first()
+    if shop is not None:
+        generation_plan_for_personas(shop=shop, persona_ids=persona_ids)

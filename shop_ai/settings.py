@@ -170,3 +170,5 @@ GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="upcdm")
 GENERATION_MODEL_DIR = env.path("GENERATION_MODEL_DIR", default=BASE_DIR / "generation" / "weights")
 GENERATION_STEPS = env.int("GENERATION_STEPS", default=20)
 GENERATION_MAX_TRIES = env.int("GENERATION_MAX_TRIES", default=3)
+# Intra-op threads for the model; 0 keeps torch's default (all cores). Use 1 on a shared CPU.
+GENERATION_TORCH_THREADS = env.int("GENERATION_TORCH_THREADS", default=0)

@@ -130,6 +130,13 @@ def match_centroids(old: list[dict[str, float]], new: list[dict[str, float]]) ->
     return {int(r): int(c) for r, c in zip(rows, columns) if similarity[r, c] >= MATCH_MIN_SIMILARITY}
 
 
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Cosine similarity of two sparse {word: weight} vectors."""
+    dot = sum(weight * b.get(word, 0.0) for word, weight in a.items())
+    norm = (sum(w * w for w in a.values()) ** 0.5) * (sum(w * w for w in b.values()) ** 0.5)
+    return dot / norm if norm else 0.0
+
+
 def centroid_as_dict(centroid: np.ndarray, vocabulary: Vocabulary, top: int | None = None) -> dict[str, float]:
     order = np.argsort(-centroid)
     if top is not None:

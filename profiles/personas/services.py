@@ -29,6 +29,7 @@ from profiles.selectors import customer_signals
 logger = logging.getLogger(__name__)
 DEMAND_CODES = ("L0", "L1", "L2", "L3", "L4", "L5")
 DRIFT_SHARE = 0.2
+MATERIAL_SIMILARITY = 0.9  # centroid cosine below this: the persona changed materially
 NEW_VISITORS_NAME = "New visitors"
 TOP_KEYWORDS = 15
 CHUNK = 2000
@@ -136,7 +137,25 @@ def personas_recompute_full(*, shop: Shop, progress: Progress | None = None, see
         state.fitted_at = timezone.now()
         state.save()
     persona_summaries_update(shop=shop, with_opinions=True)
+    _announce_personas_changed(shop, [p.id for p in personas])
     return state
+
+
+def _announce_personas_changed(shop: Shop, persona_ids: list[int]) -> None:
+    """Tell the generation layer by actor name (profiles never imports it); sent after commit."""
+    import dramatiq
+
+    if not persona_ids:
+        return
+    message = dramatiq.Message(queue_name="generation", actor_name="plan_generation",
+                               args=(shop.id, sorted(persona_ids)), kwargs={}, options={})
+
+    def send() -> None:
+        broker = dramatiq.get_broker()
+        if "generation" in broker.get_declared_queues():
+            broker.enqueue(message)
+
+    transaction.on_commit(send, robust=True)
 
 
 def _personas_from_fit(shop: Shop, fit: clustering.Clustering, vocabulary: clustering.Vocabulary) -> list[Persona]:
@@ -147,8 +166,9 @@ def _personas_from_fit(shop: Shop, fit: clustering.Clustering, vocabulary: clust
     personas = []
     for index, centroid in enumerate(new_centroids):
         persona = old[pairs[index]] if index in pairs else Persona(shop=shop, name=f"Persona {index + 1}", version=0)
+        if persona.pk is None or clustering.cosine(persona.centroid or {}, centroid) < MATERIAL_SIMILARITY:
+            persona.version += 1  # a new or materially changed persona: its variants are redrawn
         persona.centroid = centroid
-        persona.version += 1
         persona.save()
         personas.append(persona)
     matched = {old[i].id for i in pairs.values()}
@@ -221,6 +241,7 @@ def personas_assign_incremental(*, shop: Shop, customer_ids: list[int]) -> dict:
     touched |= {p.persona_id for p in profiles}
     PersonaClustering.objects.filter(pk=state.pk).update(changed_since_fit=state.changed_since_fit)
     persona_summaries_update(shop=shop, persona_ids=[pk for pk in touched if pk])
+    _announce_personas_changed(shop, [pk for pk in touched if pk])
     return {"mode": "incremental", "customers": len(profiles)}
 
 
