@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from generation.conditions import persona_condition, personalised_copy
 from generation.fidelity import subject_fidelity
+from generation.model.pipeline_upcdm import SamplingCancelled
 from generation.models import (
     GeneratedImage,
     GenerationJob,
@@ -161,7 +162,10 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
             with product.image.open("rb") as photo:
                 photo_bytes = photo.read()
             images = generator(io.BytesIO(photo_bytes), vectors, num_inference_steps=settings.GENERATION_STEPS,
-                               generator=torch.Generator().manual_seed(seed)).images
+                               generator=torch.Generator().manual_seed(seed),
+                               callback=_progress_callback(pending, start=10 + 25 * attempt, span=20)).images
+        except SamplingCancelled:
+            return  # every job of the batch was cancelled; their status already says so
         except Exception as exc:  # noqa: BLE001 - the model's failure is the job's outcome, not a crash
             logger.exception("Generation failed for product %s", product.id)
             for job in pending:
@@ -181,6 +185,18 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
         best = job.images.order_by("-fidelity").first()
         _fail(job, f"No image reached the fidelity threshold {threshold:.2f} in {settings.GENERATION_MAX_TRIES} "
                    f"tries (best {best.fidelity:.2f})." if best else "No image was produced.")
+
+
+def _progress_callback(jobs: list[GenerationJob], start: int, span: int):
+    """Report sampling progress every few steps; stop once every job of the batch is cancelled."""
+
+    def on_step(step: int, total: int) -> bool:
+        if step % 5 and step != total:
+            return True
+        progress = start + span * step // total
+        return any(_set_progress(job, progress) for job in jobs)
+
+    return on_step
 
 
 def _png(image) -> bytes:

@@ -69,6 +69,10 @@ def bf16_autocast_helps() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+class SamplingCancelled(Exception):
+    """Raised when a step callback asks sampling to stop."""
+
+
 @dataclass
 class UPCDMPipelineOutput(BaseOutput):
     images: list[Image.Image] | np.ndarray
@@ -116,8 +120,11 @@ class UPCDMPipeline(DiffusionPipeline):
         return self.use_bf16 and self.model_dtype == torch.float32
 
     @torch.no_grad()
-    def denoise(self, controls: torch.Tensor, personas: torch.Tensor, num_inference_steps: int = 20, generator=None, show_progress: bool = False) -> torch.Tensor:
-        """Batch sampling from prepared inputs (controls in [0, 1]); returns images (B, 3, H, W) in [0, 1]."""
+    def denoise(self, controls: torch.Tensor, personas: torch.Tensor, num_inference_steps: int = 20, generator=None, show_progress: bool = False, callback=None) -> torch.Tensor:
+        """Batch sampling from prepared inputs (controls in [0, 1]); returns images (B, 3, H, W) in [0, 1].
+
+        ``callback(step, total)`` runs after every step; returning False stops sampling with
+        ``SamplingCancelled`` (how a cancelled job stops at the next step)."""
         if num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
         batch, _, height, width = controls.shape
@@ -128,11 +135,13 @@ class UPCDMPipeline(DiffusionPipeline):
         sample = sample * self.scheduler.init_noise_sigma
         cache = self._condition_cache(control.to(self.model_dtype), personas)
         timesteps = self.scheduler.timesteps
-        for t in self.progress_bar(timesteps) if show_progress else timesteps:
+        for step, t in enumerate(self.progress_bar(timesteps) if show_progress else timesteps):
             model_input = self.scheduler.scale_model_input(sample, t)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
                 prediction = self.predict(model_input, t, control, personas, cache)
             sample = self.scheduler.step(prediction.float(), t, sample, generator=generator).prev_sample
+            if callback is not None and callback(step + 1, len(timesteps)) is False:
+                raise SamplingCancelled(f"stopped by the caller after step {step + 1} of {len(timesteps)}")
         return ((sample.clamp(-1, 1) + 1) / 2).float()
 
     @torch.no_grad()
@@ -144,6 +153,7 @@ class UPCDMPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         output_type: str = "pil",
         return_dict: bool = True,
+        callback=None,
     ):
         """Redraw one product photo for each persona vector (one (13,) vector or an (n, 13) batch)."""
         if output_type not in ("pil", "np"):
@@ -151,7 +161,8 @@ class UPCDMPipeline(DiffusionPipeline):
         personas = torch.from_numpy(validate_persona_batch(persona_vectors))
         rgb = load_product_image(product_image, size=self.sample_size)
         control = torch.from_numpy(control_image(rgb))[None].expand(len(personas), -1, -1, -1)
-        images = self.denoise(control, personas, num_inference_steps, generator, show_progress=True)
+        images = self.denoise(control, personas, num_inference_steps, generator, show_progress=True,
+                              callback=callback)
         array = images.permute(0, 2, 3, 1).numpy()
         if output_type == "pil":
             array = [Image.fromarray(np.round(image * 255).astype(np.uint8)) for image in array]

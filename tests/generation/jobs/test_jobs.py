@@ -119,3 +119,28 @@ def test_the_api_request_runs_on_the_gpu_queue_worker(shop, product, personas, t
     assert wait_for(lambda: GenerationJob.objects.filter(id__in=ids, status="succeeded").count() == 2)
     detail = api.get(f"/api/v1/generation-jobs/{ids[0]}").json()
     assert detail["progress"] == 100 and detail["images"][0]["url"].endswith(".png") and detail["listing_id"]
+
+
+def test_cancelling_stops_the_job_at_the_next_step(shop, product, personas, tiny_weights, settings, monkeypatch):
+    settings.GENERATION_STEPS = 50
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    job = request.jobs[0]
+    from generation import services
+
+    real = services._progress_callback
+
+    def cancel_midway(jobs, start, span):
+        inner = real(jobs, start, span)
+
+        def on_step(step, total):
+            if step == 10:
+                services.generation_job_cancel(job=job)
+            return inner(step, total)
+
+        return on_step
+
+    monkeypatch.setattr(services, "_progress_callback", cancel_midway)
+    generation_jobs_run(job_ids=[job.id])
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.error == "Cancelled by the owner."
+    assert not GeneratedImage.objects.filter(job=job).exists()
