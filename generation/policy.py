@@ -35,14 +35,21 @@ def persona_top_products(*, shop: Shop, persona: Persona, limit: int = TOP_PRODU
 
 
 def generation_plan_for_personas(*, shop: Shop, persona_ids: list[int]) -> int:
-    """Request variants of each persona's top products; returns how many jobs were created."""
-    created = 0
+    """Request variants of each persona's top products, one request (one batch) per product;
+    returns how many jobs were created."""
+    wanted: dict[int, list[Persona]] = {}
+    products: dict[int, Product] = {}
     personas = Persona.objects.filter(shop=shop, id__in=persona_ids, retired_at__isnull=True, is_new_visitors=False)
-    for persona in personas:
+    for persona in personas.order_by("id"):
         for product in persona_top_products(shop=shop, persona=persona):
-            try:
-                created += len(generation_jobs_request(shop=shop, product=product, personas=[persona]).created)
-            except BudgetExceeded as exc:
-                logger.info("Generation plan for shop %s stopped: %s", shop.id, exc.messages[0])
-                return created
+            products[product.id] = product
+            wanted.setdefault(product.id, []).append(persona)
+    created = 0
+    for product_id, product_personas in wanted.items():
+        try:
+            request = generation_jobs_request(shop=shop, product=products[product_id], personas=product_personas)
+        except BudgetExceeded as exc:
+            logger.info("Generation plan for shop %s stopped: %s", shop.id, exc.messages[0])
+            break
+        created += len(request.created)
     return created

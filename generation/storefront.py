@@ -81,10 +81,10 @@ class ExposureLog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def record(self, *, shop: Shop, shown: ShownProduct, customer_external_id: str) -> None:
+    def record(self, *, shop: Shop, shown: ShownProduct, customer_external_id: str, shown_at=None) -> None:
         exposure = Exposure(shop=shop, customer_external_id=customer_external_id, product=shown.product,
                             listing=shown.listing, variant=shown.variant, holdout=shown.holdout,
-                            shown_at=timezone.now())
+                            shown_at=shown_at or timezone.now())
         with self._lock:
             self._buffer.append(exposure)
             full = len(self._buffer) >= FLUSH_AT

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from generation import pages as store_pages
 from shop_ai import pages
 
 api_v1 = [
@@ -16,6 +17,8 @@ api_v1 = [
 urlpatterns = [
     path("", pages.home, name="home"),
     path("admin/", admin.site.urls),
+    path("store/<int:shop_id>/", store_pages.store_index, name="store-index"),
+    path("store/<int:shop_id>/products/<str:product_id>", store_pages.store_product, name="store-product"),
     path("api/v1/", include(api_v1)),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

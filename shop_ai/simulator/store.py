@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -55,6 +56,7 @@ class SimulationConfig:
     images: bool = True
     image_size: int = 96
     end: datetime | None = None
+    period: int = 0  # 0: the shop's history; 1, 2, …: later periods of the same shoppers and catalogue
 
 
 @dataclass
@@ -125,8 +127,8 @@ def day_weights(days: list[datetime]) -> np.ndarray:
 class EventWriter:
     """Builds events in the API's JSON shape, with ids that are stable for a given seed."""
 
-    def __init__(self, seed: int, end: datetime):
-        self.prefix = f"sim{seed}"
+    def __init__(self, seed: int, end: datetime, period: int = 0):
+        self.prefix = f"sim{seed}" if period == 0 else f"sim{seed}p{period}"
         self.end = end
         self.events: list[dict] = []
 
@@ -141,9 +143,16 @@ class EventWriter:
         self.events.append(event)
 
 
+ShownStyle = Callable[["SimCustomer", "SimProduct", datetime], "tuple | None"]
+
+
 class StoreSimulation:
-    def __init__(self, config: SimulationConfig):
+    """`shown_style(customer, product, at)` says which style the storefront showed (None: the house
+    photo); purchases follow the style that was shown, which is how variants change revenue."""
+
+    def __init__(self, config: SimulationConfig, shown_style: ShownStyle | None = None):
         self.config = config
+        self.shown_style = shown_style
         self.rng = np.random.default_rng(config.seed)
         self.end = (config.end or datetime.now(timezone.utc)).astimezone(timezone.utc)
         start = (self.end - timedelta(weeks=config.weeks)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -152,7 +161,9 @@ class StoreSimulation:
         self.product_styles = [_style_key(product.house_vector) for product in self.products]
         self.by_theme = [[i for i, p in enumerate(self.products) if p.theme == t] for t in range(len(ARCHETYPES))]
         self.customers = make_customers(config, self.rng)
-        self.writer = EventWriter(config.seed, self.end)
+        self.writer = EventWriter(config.seed, self.end, config.period)
+        if config.period:  # same shoppers and catalogue, new behaviour
+            self.rng = np.random.default_rng([config.seed, config.period])
 
     def _pick_product(self, customer: SimCustomer) -> int:
         themed = self.by_theme[customer.archetype]
@@ -168,7 +179,8 @@ class StoreSimulation:
             product = self.products[index]
             at += timedelta(seconds=int(self.rng.integers(20, 240)))
             self.writer.add("view", customer, at, product)
-            match = style_match(customer.style, self.product_styles[index])
+            shown = self.shown_style(customer, product, at) if self.shown_style else None
+            match = style_match(customer.style, shown or self.product_styles[index])
             if self.rng.random() < cart_probability(product.theme == customer.archetype, match):
                 self._cart_and_beyond(customer, product, match, at)
 
@@ -235,18 +247,26 @@ def write_truth(truth: dict, path: Path) -> None:
     path.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress: bool = True) -> SimulationResult:
-    """Write the catalogue, generate the events and send them through `events_ingest`."""
-    from profiles.ingestion.services import events_ingest
+def _import_catalogue(shop, simulation: StoreSimulation, progress: bool) -> None:
     from profiles.services import ProductRow, products_import
 
-    simulation = StoreSimulation(config)
+    config = simulation.config
     rows = []
     for product in tqdm(simulation.products, desc="catalogue", unit="product", disable=not progress):
         image = product_photo_png(product, config.image_size) if config.images else None
         rows.append(ProductRow(product.product_id, product.title, f"{product.title}，{'、'.join(product.tags)}",
                                product.shape, product.price, product.tags, image))
     products_import(shop=shop, rows=rows)
+
+
+def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress: bool = True,
+                   shown_style: ShownStyle | None = None) -> SimulationResult:
+    """Write the catalogue (history only), generate the events and send them through `events_ingest`."""
+    from profiles.ingestion.services import events_ingest
+
+    simulation = StoreSimulation(config, shown_style)
+    if config.period == 0:
+        _import_catalogue(shop, simulation, progress)
     events = simulation.generate_events()
     result = SimulationResult(event_counts=dict(Counter(event["type"] for event in events)),
                               truth_path=str(truth_path), first_day=simulation.days[0].date().isoformat(),

@@ -1,4 +1,6 @@
 import secrets
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from django.conf import settings
@@ -12,42 +14,104 @@ from shop_ai.simulator import SimulationConfig, simulate_store
 
 DEMO_SHOP = "Demo Heritage Store"
 DEMO_USER = "owner"
+QUEUE_WAIT_SECONDS = 900
 
 
 class Command(BaseCommand):
-    help = "Run shop-ai end to end on the embedded set-up: demo shop, simulated store, web server."
+    help = ("Run shop-ai end to end on the embedded set-up: a demo shop with weeks of history, personas, "
+            "persona variants generated and published, weeks of shoppers seeing them, then the web server.")
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--customers", type=int, default=400)
         parser.add_argument("--products", type=int, default=60)
-        parser.add_argument("--weeks", type=int, default=6)
+        parser.add_argument("--weeks", type=int, default=6, help="Weeks of history before shop-ai.")
+        parser.add_argument("--weeks-after", type=int, default=3, help="Weeks of shoppers seeing the variants.")
         parser.add_argument("--no-serve", action="store_true", help="Prepare everything, then exit.")
 
     def handle(self, *args, **options):
+        from shop_ai.broker import start_embedded_worker
+
         call_command("migrate", interactive=False, verbosity=0)
         shop = Shop.objects.filter(name=DEMO_SHOP).first() or shop_create(name=DEMO_SHOP)
-        password = self._owner(shop)
-        key = api_key_create(shop=shop, label="demo").raw_key
-        self.stdout.write(f"Simulating {options['weeks']} weeks of {DEMO_SHOP!r} …")
-        config = SimulationConfig(customers=options["customers"], products=options["products"],
-                                  weeks=options["weeks"], seed=2026)
-        result = simulate_store(shop=shop, config=config,
-                                truth_path=Path(settings.VAR_DIR) / "simulations" / "demo-truth.json")
-        self.stdout.write(f"  {result.accepted} new events stored ({result.duplicates} already there).")
-        base = f"http://127.0.0.1:{options['port']}"
+        password, key = self._owner(shop), api_key_create(shop=shop, label="demo").raw_key
+        self._auto_approve(shop)
+        worker = start_embedded_worker() if settings.EMBEDDED_WORKER else None
+        now = datetime.now(timezone.utc)
+        switch_on = now - timedelta(weeks=options["weeks_after"])
+        truth = Path(settings.VAR_DIR) / "simulations" / "demo-truth.json"
+        base = dict(customers=options["customers"], products=options["products"], seed=2026)
+
+        self.stdout.write(f"1/4 Simulating {options['weeks']} weeks of {DEMO_SHOP!r} before shop-ai …")
+        history = simulate_store(shop=shop, config=SimulationConfig(**base, weeks=options["weeks"], end=switch_on),
+                                 truth_path=truth)
+        self.stdout.write(f"    {history.accepted} new events ({history.duplicates} already stored).")
+        self.stdout.write("2/4 Learning personas …")
+        from profiles.personas.services import personas_recompute_full
+
+        state = personas_recompute_full(shop=shop)
+        self.stdout.write(f"    {state.k} personas (silhouette {state.silhouette or 0:.2f}). {state.note}")
+        self.stdout.write("3/4 Drawing variants of each persona's top products on the worker …")
+        self._wait_for_queues(worker)
+        self._report_generation(shop)
+        self.stdout.write(f"4/4 Simulating {options['weeks_after']} weeks of shoppers seeing the variants …")
+        from generation.storefront import exposure_log
+        from shop_ai.simulator.storefront import storefront_shown_style
+
+        after = simulate_store(shop=shop, config=SimulationConfig(**base, weeks=options["weeks_after"], end=now,
+                                                                  period=1, images=False),
+                               truth_path=truth.with_name("demo-truth-after.json"),
+                               shown_style=storefront_shown_style(shop))
+        exposure_log.flush()
+        self.stdout.write(f"    {after.accepted} new events.")
+        self._wait_for_queues(worker)
+        self._print_urls(options["port"], password, key)
+        if options["no_serve"]:
+            return
+        self.stdout.write("Serving (Ctrl-C to stop) …\n")
+        call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+
+    def _wait_for_queues(self, worker) -> None:
+        if worker is None:
+            self.stdout.write("    (jobs run on your rundramatiq workers)")
+            return
+        import dramatiq
+
+        broker = dramatiq.get_broker()
+        deadline = time.monotonic() + QUEUE_WAIT_SECONDS
+        for _ in range(3):  # profiles → generation plan → gpu jobs, each may enqueue the next
+            for queue in ("profiles", "generation", "gpu"):
+                broker.join(queue, timeout=max(1, int((deadline - time.monotonic()) * 1000)))
+            worker.join()
+
+    def _report_generation(self, shop: Shop) -> None:
+        from generation.models import GenerationJob, Listing
+
+        jobs = GenerationJob.objects.filter(shop=shop)
+        by_status = {status: jobs.filter(status=status).count() for status in ("succeeded", "failed")}
+        live = Listing.objects.filter(shop=shop, status="published").count()
+        self.stdout.write(f"    {jobs.count()} jobs: {by_status['succeeded']} succeeded, {by_status['failed']} failed; "
+                          f"{live} listings published.")
+        failed = jobs.filter(status="failed").first()
+        if failed:
+            self.stdout.write(self.style.WARNING(f"    e.g. job {failed.id} failed: {failed.error}"))
+
+    def _print_urls(self, port: int, password: str, key: str) -> None:
+        base = f"http://127.0.0.1:{port}"
         self.stdout.write(self.style.SUCCESS("\nshop-ai demo is ready:"))
         self.stdout.write(f"  Start page      {base}/")
         self.stdout.write(f"  Admin           {base}/admin/   login: {DEMO_USER} / {password}")
         self.stdout.write(f"  API docs        {base}/api/v1/docs/")
         self.stdout.write(f"  Demo API key    {key}")
-        if options["no_serve"]:
-            return
-        from shop_ai.broker import start_embedded_worker
 
-        start_embedded_worker()
-        self.stdout.write("Serving (Ctrl-C to stop) …\n")
-        call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+    @staticmethod
+    def _auto_approve(shop: Shop) -> None:
+        from generation.services import generation_settings_for
+
+        generation = generation_settings_for(shop=shop)
+        if generation.auto_approve_threshold is None:
+            generation.auto_approve_threshold = generation.fidelity_threshold
+            generation.save(update_fields=["auto_approve_threshold"])
 
     @staticmethod
     def _owner(shop: Shop) -> str:

@@ -66,3 +66,24 @@ def test_variant_for_the_persona_original_for_the_holdout_and_both_exposures_sto
 
 def test_storefront_is_scoped_by_shop(shop, product, other_shop):
     assert client_for(other_shop).get(f"/api/v1/storefront/products/{product.external_id}").status_code == 404
+
+
+def test_html_store_pages_show_the_variant_with_alt_text_and_log_the_view(shop, product, personas, tiny_weights):
+    from django.test import Client
+
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
+    generation_jobs_run(job_ids=[request.jobs[0].id])
+    listing = Listing.objects.get(job=request.jobs[0])
+    viewer = find_customer(shop, holdout=False)
+    customer_of(shop, personas[0], viewer)
+    browser = Client()
+    page = browser.get(f"/store/{shop.id}/products/{product.external_id}?customer={viewer}")
+    html = page.content.decode()
+    assert page.status_code == 200 and f'alt="{listing.title}"' in html and "Drawn for this shopper" in html
+    assert listing.image.image.url in html
+    grid = browser.get(f"/store/{shop.id}/?customer={viewer}").content.decode()
+    assert listing.title in grid and "a customer of" in grid
+    exposure_log.flush()
+    assert Exposure.objects.filter(shop=shop, customer_external_id=viewer, listing=listing).count() == 1
+    assert browser.get(f"/store/{shop.id}/products/nope").status_code == 404
