@@ -111,9 +111,10 @@ def purge(queues=("gpu", "gpu.DQ", "gpu.XQ")) -> None:
 def run_jobs(shop, catalogue, personas, processes: int, env: dict, log: Path) -> dict:
     import numpy as np
 
-    from generation.models import GenerationJob
+    from generation.models import GenerationJob, Listing
     from generation.services import generation_jobs_request
 
+    Listing.objects.filter(shop=shop).delete()  # a fresh run: no job may be deduplicated away
     GenerationJob.objects.filter(shop=shop).delete()
     worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", str(processes),
                                "--threads", "1", "--queues", "gpu"], cwd=ROOT, env=env, start_new_session=True,
@@ -193,7 +194,7 @@ def run_storefront(shop, catalogue, key: str, env: dict, seconds: float, clients
 
 
 def wait_until_up(port: int, key: str, product_id: str, timeout: float = 90) -> None:
-    raw = f"GET /api/v1/storefront/products/{product_id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n"
+    raw = f"GET /api/v1/storefront/products/{product_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
