@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -74,14 +75,20 @@ def per_domain_accuracy(predict: Predictor, data: LabelledTexts, domains: list[s
     return {name: float(correct[[d == name for d in domains]].mean()) for name in names}
 
 
-def throughput(predict: Predictor, texts: list[str], repeats: int = 1) -> float:
+def throughput(predict: Predictor, texts: list[str], repeats: int = 1) -> tuple[float, float]:
+    """Best-of-``repeats`` reviews per wall-clock second and per CPU-second of this process.
+
+    On a machine shared with other jobs the wall-clock figure depends on their load; the
+    CPU-second figure (all threads' time summed) does much less, so both are reported.
+    """
     predict(texts[:64])  # warm-up: first-call allocations, lazy imports
-    best = float("inf")
+    best_wall, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         predict(texts)
-        best = min(best, time.perf_counter() - started)
-    return len(texts) / best
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return len(texts) / best_wall, len(texts) / best_cpu
 
 
 def measure(name: str, predict: Predictor, data: dict, speed_texts: list[str], repeats: int) -> dict:
@@ -90,33 +97,34 @@ def measure(name: str, predict: Predictor, data: dict, speed_texts: list[str], r
         "test_accuracy": accuracy(predict, data["test"]),
         "ood_accuracy": accuracy(predict, data["ood"]),
         "ood_by_domain": per_domain_accuracy(predict, data["ood"], data["domains"]),
-        "reviews_per_second": throughput(predict, speed_texts, repeats),
         "speed_sample": len(speed_texts),
     }
+    row["reviews_per_second"], row["reviews_per_cpu_second"] = throughput(predict, speed_texts, repeats)
     print(f"  measured {name}", file=sys.stderr)
     return row
 
 
 def print_table(rows: list[dict], threads: int, test_size: int, ood_size: int) -> None:
+    load = os.getloadavg()[0]
     print(f"\nSentiment: held-out test split ({test_size} reviews), out-of-domain set ({ood_size}), "
-          f"torch threads {threads}")
-    header = f"{'model':<34}{'test acc':>10}{'OOD acc':>10}{'reviews/s':>12}"
+          f"torch threads {threads}, {os.cpu_count()} CPUs, load average {load:.1f} while measuring")
+    header = f"{'model':<34}{'test acc':>10}{'OOD acc':>10}{'reviews/s':>12}{'per CPU-s':>12}"
     print(header)
     print("-" * len(header))
     for row in rows:
         print(f"{row['model']:<34}{row['test_accuracy']:>10.4f}{row['ood_accuracy']:>10.4f}"
-              f"{row['reviews_per_second']:>12,.0f}")
+              f"{row['reviews_per_second']:>12,.0f}{row['reviews_per_cpu_second']:>12,.0f}")
     domains = list(rows[0]["ood_by_domain"])
     print("\nOut-of-domain accuracy by domain")
     print(f"{'model':<34}" + "".join(f"{d:>11}" for d in domains))
     for row in rows:
         print(f"{row['model']:<34}" + "".join(f"{row['ood_by_domain'][d]:>11.3f}" for d in domains))
-    ours = rows[0]
+    ours = max(rows[:2], key=lambda row: row["reviews_per_second"])
     rivals = rows[2:]
     beats = all(ours["test_accuracy"] > r["test_accuracy"] and ours["ood_accuracy"] > r["ood_accuracy"] for r in rivals)
     fast = ours["reviews_per_second"] >= THROUGHPUT_TARGET
     print(f"\nTextCNN beats both baselines on test and OOD: {'PASS' if beats else 'FAIL'}; "
-          f"≥ {THROUGHPUT_TARGET:,.0f} reviews/s: {'PASS' if fast else 'FAIL'}")
+          f"≥ {THROUGHPUT_TARGET:,.0f} reviews/s wall-clock ({ours['model']}): {'PASS' if fast else 'FAIL'}")
 
 
 def main() -> None:
@@ -131,7 +139,8 @@ def main() -> None:
     data = {"test": split["test"], "ood": ood, "domains": domains}
     speed_texts = (split["test"].texts * (args.throughput_reviews // len(split["test"]) + 1))[: args.throughput_reviews]
 
-    textcnn = SentimentModel.load()
+    textcnn = SentimentModel.load(cached=False)
+    textcnn.bf16 = False
     textcnn_bf16 = SentimentModel.load(cached=False)
     textcnn_bf16.bf16 = True
     lr_predict, lr_c = tfidf_logistic_regression(split)
@@ -145,6 +154,7 @@ def main() -> None:
     if args.json:
         document = {
             "torch_threads": torch.get_num_threads(),
+            "load_average_1min": os.getloadavg()[0],
             "test_size": len(split["test"]),
             "ood_size": len(ood),
             "throughput_target": THROUGHPUT_TARGET,

@@ -1,8 +1,10 @@
 """Review sentiment: a TextCNN (Kim 2014) in PyTorch and the shipped model that wraps it.
 
-- ``TextCNN``: embedding → parallel 1-D convolutions of several widths → ReLU → max over time
-  → dropout → one logit (positive vs negative).
-- ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``).
+- ``TextCNN``: embedding (characters, optionally plus character bigrams) → parallel 1-D
+  convolutions of several widths → ReLU → max (and optionally mean) over time → dropout → one
+  logit (positive vs negative).
+- ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``). Characters won
+  on this machine: jieba alone segments only ~1-3 k reviews/s, below the throughput target.
 - ``SentimentModel``: the trained network and vocabulary loaded from ``weights/``;
   ``SentimentModel.load()`` and ``predict_proba(texts) -> np.ndarray`` (probability positive).
 - ``SentimentWeightsError``: raised when the shipped files are missing or corrupt, naming the
@@ -17,11 +19,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-from contextlib import nullcontext
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
+from operator import add
 from pathlib import Path
+from zlib import crc32
 
 import numpy as np
 import torch
@@ -54,13 +60,21 @@ class TextCNNConfig:
     filters_per_size: int = 128
     dropout: float = 0.5
     bigram_vocab_size: int = 0  # > 0: a second embedding of each character bigram, added per position
+    pooling: str = "max"  # "max" (Kim 2014) or "max+mean" (also the mean over the text's windows)
+    ngram_buckets: int = 0  # > 0: add a linear term over hashed character 1-3-grams ("wide" part)
 
 
 class TextCNN(nn.Module):
-    """Kim's TextCNN for binary classification; ``forward(ids) -> logits`` of shape (batch,)."""
+    """Kim's TextCNN for binary classification; ``forward(ids, bigram_ids) -> logits`` (batch,).
+
+    Windows that run into the right padding are masked out of the pooling, so a text scores
+    the same whatever batch it is padded in.
+    """
 
     def __init__(self, config: TextCNNConfig) -> None:
         super().__init__()
+        if config.pooling not in ("max", "max+mean"):
+            raise ValueError(f"unknown pooling {config.pooling!r}; use 'max' or 'max+mean'")
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.bigram_embedding = (
@@ -73,14 +87,44 @@ class TextCNN(nn.Module):
             for width in config.kernel_sizes
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.filters_per_size * len(config.kernel_sizes), 1)
+        pools = 2 if config.pooling == "max+mean" else 1
+        self.classifier = nn.Linear(config.filters_per_size * len(config.kernel_sizes) * pools, 1)
+        # The wide part: one learned weight per hashed character n-gram, averaged over the text.
+        self.ngram_weights = (
+            nn.EmbeddingBag(config.ngram_buckets, 1, mode="mean") if config.ngram_buckets else None
+        )
 
-    def forward(self, token_ids: torch.Tensor, bigram_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        bigram_ids: torch.Tensor | None = None,
+        ngrams: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Logits; ``ngrams`` = (flat hashed n-gram ids, offsets) when the model has a wide part."""
+        logits = self.classify(self.window_scores(token_ids, bigram_ids), token_ids)
+        if self.ngram_weights is not None and ngrams is not None:
+            logits = logits + self.ngram_weights(*ngrams).squeeze(1).to(logits.dtype)
+        return logits
+
+    def window_scores(self, token_ids: torch.Tensor, bigram_ids: torch.Tensor | None) -> list[torch.Tensor]:
+        """Per kernel width k, the convolution over each window: (batch, time - k + 1, filters)."""
         embedded = self.embedding(token_ids)
         if self.bigram_embedding is not None and bigram_ids is not None:
             embedded = embedded + self.bigram_embedding(bigram_ids)
         embedded = embedded.transpose(1, 2)  # (batch, embedding, time)
-        pooled = [conv(embedded).relu().amax(dim=2) for conv in self.convolutions]
+        return [conv(embedded).transpose(1, 2) for conv in self.convolutions]
+
+    def classify(self, scores: list[torch.Tensor], token_ids: torch.Tensor) -> torch.Tensor:
+        """ReLU, pool over each text's own windows, dropout, linear → one logit per text."""
+        lengths = (token_ids != PAD_ID).sum(dim=1)
+        pooled: list[torch.Tensor] = []
+        for width, score in zip(self.config.kernel_sizes, scores):
+            windows = torch.arange(score.shape[1], device=score.device)
+            valid = (windows[None, :] < (lengths - width + 1).clamp(min=1)[:, None]).unsqueeze(2)
+            activated = score.float().relu()
+            pooled.append(activated.masked_fill(~valid, 0.0).amax(dim=1))
+            if self.config.pooling == "max+mean":
+                pooled.append((activated * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1))
         return self.classifier(self.dropout(torch.cat(pooled, dim=1))).squeeze(1)
 
 
@@ -96,6 +140,7 @@ class Vocabulary:
     tokens: list[str]
     max_length: int = 256
     bigrams: list[str] = field(default_factory=list)
+    ngram_buckets: int = 0
     index: dict[str, int] = field(init=False, repr=False)
     bigram_index: dict[str, int] = field(init=False, repr=False)
 
@@ -125,18 +170,31 @@ class Vocabulary:
     def encode(self, text: object) -> tuple[list[int], list[int] | None]:
         """Token ids of ``text`` (at least one), and the aligned bigram ids if the vocabulary has them."""
         units = split_units(clean_text(text), self.unit)[: self.max_length] or ["<unk>"]
-        ids = [self.index.get(unit, UNKNOWN_ID) for unit in units]
+        ids = list(map(self.index.get, units, repeat(UNKNOWN_ID)))
         if not self.bigrams:
             return ids, None
-        return ids, [self.bigram_index.get(bigram, UNKNOWN_ID) for bigram in _bigrams(units)]
+        return ids, list(map(self.bigram_index.get, _bigrams(units), repeat(UNKNOWN_ID)))
 
     def to_json(self) -> dict:
-        return {"unit": self.unit, "max_length": self.max_length, "tokens": self.tokens, "bigrams": self.bigrams}
+        return {
+            "unit": self.unit,
+            "max_length": self.max_length,
+            "tokens": self.tokens,
+            "bigrams": self.bigrams,
+            "ngram_buckets": self.ngram_buckets,
+        }
+
+    def hashed_ngrams(self, text: object) -> list[int]:
+        """Bucket ids of the character 1-, 2- and 3-grams of ``text`` (CRC32, stable across runs)."""
+        units = split_units(clean_text(text), "char")[: self.max_length] or ["<unk>"]
+        joined = "".join(units)
+        grams = [joined[i : i + n] for n in (1, 2, 3) for i in range(len(joined) - n + 1)] or [joined]
+        return [crc32(gram.encode("utf-8")) % self.ngram_buckets for gram in grams]
 
 
 def _bigrams(units: Sequence[str]) -> list[str]:
     """The bigram starting at each position (the last one pairs with an end marker)."""
-    return [first + second for first, second in zip(units, [*units[1:], "</s>"])]
+    return list(map(add, units, [*units[1:], "</s>"]))
 
 
 def split_units(text: str, unit: str) -> list[str]:
@@ -150,10 +208,10 @@ def split_units(text: str, unit: str) -> list[str]:
 def pad_batch(sequences: Sequence[list[int]], min_length: int) -> torch.Tensor:
     """Right-pad id lists to one tensor, at least ``min_length`` long (the widest kernel)."""
     width = max(min_length, max(len(sequence) for sequence in sequences))
-    batch = torch.full((len(sequences), width), PAD_ID, dtype=torch.long)
+    batch = np.full((len(sequences), width), PAD_ID, dtype=np.int64)
     for row, sequence in enumerate(sequences):
-        batch[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-    return batch
+        batch[row, : len(sequence)] = sequence
+    return torch.from_numpy(batch)
 
 
 Encoded = tuple[list[int], "list[int] | None"]
@@ -165,6 +223,16 @@ def batch_inputs(encoded: Sequence[Encoded], min_length: int) -> tuple[torch.Ten
     if encoded[0][1] is None:
         return ids, None
     return ids, pad_batch([bigrams for _, bigrams in encoded], min_length)
+
+
+def batch_ngrams(hashed: Sequence[list[int]] | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(flat ids, offsets) for ``nn.EmbeddingBag`` from per-text hashed n-gram lists."""
+    if hashed is None:
+        return None
+    lengths = np.fromiter((len(ids) for ids in hashed), dtype=np.int64, count=len(hashed))
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    flat = np.fromiter((i for ids in hashed for i in ids), dtype=np.int64, count=int(lengths.sum()))
+    return torch.from_numpy(flat), torch.from_numpy(offsets)
 
 
 def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory: Path) -> None:
@@ -184,6 +252,8 @@ def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory
             "filters_per_size": config.filters_per_size,
             "dropout": config.dropout,
             "bigram_vocab_size": config.bigram_vocab_size,
+            "pooling": config.pooling,
+            "ngram_buckets": config.ngram_buckets,
         },
         "training": metadata,
     }
@@ -201,7 +271,9 @@ class SentimentModel:
         self.vocabulary = vocabulary
         self.metadata = metadata
         self.min_length = max(network.config.kernel_sizes)
-        self.bf16 = False  # see benchmarks/sentiment.py: measured, not assumed
+        # bf16 autocast only where the CPU computes bf16 natively (AVX512-BF16 / AMX);
+        # benchmarks/sentiment.py measures both settings side by side.
+        self.bf16 = cpu_has_native_bf16()
 
     @classmethod
     def load(
@@ -232,6 +304,8 @@ class SentimentModel:
                 filters_per_size=int(document["model"]["filters_per_size"]),
                 dropout=float(document["model"]["dropout"]),
                 bigram_vocab_size=len(vocabulary.bigrams),
+                pooling=str(document["model"].get("pooling", "max")),
+                ngram_buckets=int(document["model"].get("ngram_buckets", 0)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise _weights_error(vocab_path, f"is not a valid vocabulary file ({error})") from error
@@ -248,13 +322,16 @@ class SentimentModel:
         a single unknown token (close to 0.5).
         """
         encoded = [self.vocabulary.encode(text) for text in texts]
+        wide = self.vocabulary.ngram_buckets > 0
+        hashed = [self.vocabulary.hashed_ngrams(text) for text in texts] if wide else None
         probabilities = np.empty(len(encoded), dtype=np.float32)
         order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             ids, bigram_ids = batch_inputs([encoded[row] for row in rows], self.min_length)
+            ngrams = batch_ngrams([hashed[row] for row in rows]) if hashed is not None else None
             with self._autocast():
-                logits = self.network(ids, bigram_ids)
+                logits = self.network(ids, bigram_ids, ngrams)
             probabilities[rows] = torch.sigmoid(logits.float()).numpy()
         return probabilities
 
@@ -266,6 +343,16 @@ class SentimentModel:
     def predict_labels(self, texts: Sequence[object]) -> list[str]:
         """"pos" or "neg" per text (probability ≥ 0.5 is positive)."""
         return ["pos" if p >= 0.5 else "neg" for p in self.predict_proba(texts)]
+
+
+@lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists AMX-BF16 or AVX512-BF16 (elsewhere bf16 would be emulated)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
 
 
 def _weights_error(path: Path, problem: str) -> SentimentWeightsError:

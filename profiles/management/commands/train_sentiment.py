@@ -22,5 +22,5 @@ def _namespace(options: dict):
     from argparse import Namespace
 
     names = ("unit", "epochs", "batch_size", "learning_rate", "embedding_dim", "filters", "kernel_sizes", "min_count",
-             "bigram_min_count", "dropout", "weight_decay", "max_length", "seed", "threads", "bf16", "output")
+             "bigram_min_count", "dropout", "pooling", "ngram_buckets", "ngram_learning_rate", "weight_decay", "max_length", "seed", "threads", "bf16", "output")
     return Namespace(**{name: options[name] for name in names})
