@@ -63,7 +63,8 @@ class JobOutput(serializers.Serializer):
 
     def get_images(self, job) -> list[dict]:
         request = self.context["request"]
-        return [{"url": _absolute(request, image.image), "seed": image.seed, "fidelity": image.fidelity,
+        return [{"url": _absolute(request, image.image), "upscaled_url": _absolute(request, image.upscaled),
+                 "seed": image.seed, "fidelity": image.fidelity,
                  "fidelity_detail": image.fidelity_detail, "accepted": image.accepted}
                 for image in job.images.order_by("id")]
 
@@ -127,7 +128,7 @@ class ListingOutput(serializers.Serializer):
     retired_at = serializers.DateTimeField(allow_null=True)
 
     def get_image_url(self, listing) -> str | None:
-        return _absolute(self.context["request"], listing.image.image)
+        return _absolute(self.context["request"], listing.image.best_file)
 
 
 class ListingsView(APIView):

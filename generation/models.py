@@ -68,6 +68,8 @@ class GeneratedImage(models.Model):
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="images")
     seed = models.BigIntegerField()
     image = models.ImageField(upload_to=generated_image_path)
+    upscaled = models.ImageField(upload_to=generated_image_path, blank=True,
+                                 help_text="The ×4 upscaled image listings show (seed 001 stage 3).")
     fidelity = models.FloatField(help_text="Subject fidelity to the product photo, 0-1.")
     fidelity_detail = models.JSONField(default=dict)
     accepted = models.BooleanField(default=False)
@@ -75,6 +77,10 @@ class GeneratedImage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "seed"], name="one_image_per_job_seed")]
+
+    @property
+    def best_file(self):
+        return self.upscaled or self.image
 
 
 class ListingStatus(models.TextChoices):

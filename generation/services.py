@@ -213,9 +213,27 @@ def _store_image(job: GenerationJob, seed: int, image, fidelity, accepted: bool)
     if stored.image:
         stored.image.delete(save=False)
     stored.image.save(f"seed-{seed}.png", ContentFile(_png(image)), save=False)
+    if stored.upscaled:
+        stored.upscaled.delete(save=False)
+    large = _upscaled(image) if accepted else None
+    if large is not None:
+        stored.upscaled.save(f"seed-{seed}-x4.png", ContentFile(_png(large)), save=False)
     stored.fidelity, stored.fidelity_detail, stored.accepted = fidelity.score, fidelity.as_dict(), accepted
     stored.save()
     return stored
+
+
+def _upscaled(image):
+    """The listing's 256×256 version (seed 001 stage 3); None when the upscaler cannot take it."""
+    from generation.upscaling import upscale
+
+    if image.size != (64, 64):
+        return None  # the shipped upscaler is trained for the 64×64 generator
+    try:
+        return upscale([image.convert("RGB")])[0]
+    except ValueError:
+        logger.exception("Upscaling failed; the listing keeps the 64×64 image")
+        return None
 
 
 def _fail(job: GenerationJob, reason: str) -> None:

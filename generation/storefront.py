@@ -55,7 +55,7 @@ class ShownProduct:
 
     @property
     def image(self):
-        return self.listing.image.image if self.listing else self.product.image
+        return self.listing.image.best_file if self.listing else self.product.image
 
 
 def storefront_product(*, shop: Shop, product: Product, customer_external_id: str | None) -> ShownProduct:

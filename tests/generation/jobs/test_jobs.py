@@ -144,3 +144,19 @@ def test_cancelling_stops_the_job_at_the_next_step(shop, product, personas, tiny
     job.refresh_from_db()
     assert job.status == "cancelled" and job.error == "Cancelled by the owner."
     assert not GeneratedImage.objects.filter(job=job).exists()
+
+
+def test_an_accepted_64px_image_is_upscaled_to_256_for_the_listing(shop, product, personas):
+    from generation.fidelity import subject_fidelity
+    from generation.rendering import render_product
+    from generation.services import _store_image
+    from PIL import Image
+
+    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
+    drawn = render_product("vase", None, seed=3, size=64)
+    fidelity = subject_fidelity(drawn, drawn)
+    stored = _store_image(job, 7, drawn, fidelity, accepted=True)
+    rejected = _store_image(job, 8, drawn, fidelity, accepted=False)
+    with stored.upscaled.open("rb") as handle:
+        assert Image.open(handle).size == (256, 256)
+    assert stored.best_file == stored.upscaled and not rejected.upscaled
