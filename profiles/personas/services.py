@@ -85,7 +85,10 @@ def customer_profiles_refresh(*, shop: Shop, customer_ids: list[int]) -> list[Cu
 def _save_profiles(shop: Shop, profiles: list[CustomerProfile], customer_ids: list[int]) -> None:
     fields = ["keywords", "demand_mix", "sentiment", "event_count", "review_count", "persona", "distance"]
     with transaction.atomic():
-        CustomerProfile.objects.bulk_create([p for p in profiles if p.pk is None])
+        # An upsert, not a plain insert: a concurrent refresh of the same customers must not fail.
+        CustomerProfile.objects.bulk_create(
+            [p for p in profiles if p.pk is None], batch_size=500, update_conflicts=True,
+            unique_fields=["customer"], update_fields=fields)
         CustomerProfile.objects.bulk_update([p for p in profiles if p.pk is not None], fields, batch_size=500)
         Customer.objects.filter(shop=shop, id__in=customer_ids).update(
             profile_stale_since=None, profiled_at=timezone.now())

@@ -1,0 +1,40 @@
+"""An event flows through the broker to a persona: ingestion → profiles queue → debounced refresh."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from profiles.models import Customer, CustomerProfile
+from profiles.personas.services import personas_recompute_full
+from shop_ai.simulator import SimulationConfig, simulate_store
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_event_reaches_the_customers_persona_through_the_worker(shop, broker, worker, tmp_path):
+    config = SimulationConfig(customers=80, products=30, weeks=2, seed=9, images=False,
+                              end=datetime.now(timezone.utc) - timedelta(hours=1))
+    simulate_store(shop=shop, config=config, truth_path=tmp_path / "t.json", progress=False)
+    personas_recompute_full(shop=shop)
+    broker.flush_all()
+    product = shop.products.first()
+    events = [{"event_id": "live-1", "type": "purchase", "customer_id": "walk-in-1", "product_id": product.external_id,
+               "unit_price": "10.00", "occurred_at": datetime.now(timezone.utc).isoformat()}]
+    response = client_for(shop).post("/api/v1/events/batch", data=json.dumps({"events": events}),
+                                     content_type="application/json")
+    assert response.json()["accepted"] == 1
+    # customers_changed runs, then the debounced personas_refresh it schedules with a delay.
+    deadline = time.monotonic() + 30
+    customer = Customer.objects.get(shop=shop, external_id="walk-in-1")
+    while customer.profiled_at is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        customer.refresh_from_db()
+    assert customer.profiled_at is not None and customer.profile_stale_since is None
+    profile = CustomerProfile.objects.get(customer=customer)
+    assert profile.persona is not None and profile.keywords
