@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from generation.conditions import persona_condition, personalised_copy
 from generation.fidelity import subject_fidelity
-from generation.model.pipeline_upcdm import SamplingCancelled
 from generation.models import (
     GeneratedImage,
     GenerationJob,
@@ -148,6 +147,8 @@ def generation_jobs_run(*, job_ids: list[int], generator=None) -> None:
 def _run_product(jobs: list[GenerationJob], generator) -> None:
     import numpy as np
     import torch
+
+    from generation.model.pipeline_upcdm import SamplingCancelled
 
     product = jobs[0].product
     threshold = generation_settings_for(shop=product.shop).fidelity_threshold
