@@ -7,9 +7,15 @@
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 from django.conf import settings
+
+
+# A pipeline's scheduler keeps per-call state, so one loaded pipeline serves one call at a time
+# (a worker with several threads queues its jobs here instead of corrupting each other's steps).
+generator_lock = threading.Lock()
 
 
 class GeneratorUnavailable(RuntimeError):

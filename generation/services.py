@@ -148,6 +148,7 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
     import numpy as np
     import torch
 
+    from generation.generator import generator_lock
     from generation.model.pipeline_upcdm import SamplingCancelled
 
     product = jobs[0].product
@@ -162,9 +163,10 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
         try:
             with product.image.open("rb") as photo:
                 photo_bytes = photo.read()
-            images = generator(io.BytesIO(photo_bytes), vectors, num_inference_steps=settings.GENERATION_STEPS,
-                               generator=torch.Generator().manual_seed(seed),
-                               callback=_progress_callback(pending, start=10 + 25 * attempt, span=20)).images
+            with generator_lock:
+                images = generator(io.BytesIO(photo_bytes), vectors, num_inference_steps=settings.GENERATION_STEPS,
+                                   generator=torch.Generator().manual_seed(seed),
+                                   callback=_progress_callback(pending, start=10 + 25 * attempt, span=20)).images
         except SamplingCancelled:
             return  # every job of the batch was cancelled; their status already says so
         except Exception as exc:  # noqa: BLE001 - the model's failure is the job's outcome, not a crash

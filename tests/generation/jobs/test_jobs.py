@@ -160,3 +160,4 @@ def test_an_accepted_64px_image_is_upscaled_to_256_for_the_listing(shop, product
     with stored.upscaled.open("rb") as handle:
         assert Image.open(handle).size == (256, 256)
     assert stored.best_file == stored.upscaled and not rejected.upscaled
+
