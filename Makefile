@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shop_ai
 AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
 
-.PHONY: demo test test-sqlite test-postgres install migrate serve bench-ingest clean
+.PHONY: demo test test-sqlite test-postgres install migrate serve bench-ingest bench train-generator evaluate-generator clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,16 @@ bench-ingest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+train-generator: $(STAMP)
+	$(BIN)/python manage.py train_generator
+
+evaluate-generator: $(STAMP)
+	$(BIN)/python manage.py evaluate_generator
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/personas.py
+	$(BIN)/python benchmarks/generator_speed.py
+	$(BIN)/python benchmarks/upscaler.py
+	$(BIN)/python benchmarks/generation_service.py
