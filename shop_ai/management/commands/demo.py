@@ -65,7 +65,7 @@ class Command(BaseCommand):
         exposure_log.flush()
         self.stdout.write(f"    {after.accepted} new events.")
         self._wait_for_queues(worker)
-        self._print_urls(options["port"], password, key)
+        self._print_urls(options["port"], password, key, shop)
         if options["no_serve"]:
             return
         self.stdout.write("Serving (Ctrl-C to stop) …\n")
@@ -96,10 +96,11 @@ class Command(BaseCommand):
         if failed:
             self.stdout.write(self.style.WARNING(f"    e.g. job {failed.id} failed: {failed.error}"))
 
-    def _print_urls(self, port: int, password: str, key: str) -> None:
+    def _print_urls(self, port: int, password: str, key: str, shop: Shop) -> None:
         base = f"http://127.0.0.1:{port}"
         self.stdout.write(self.style.SUCCESS("\nshop-ai demo is ready:"))
         self.stdout.write(f"  Start page      {base}/")
+        self.stdout.write(f"  Storefront      {base}/store/{shop.id}/   (switch customers to see each persona's variants)")
         self.stdout.write(f"  Admin           {base}/admin/   login: {DEMO_USER} / {password}")
         self.stdout.write(f"  API docs        {base}/api/v1/docs/")
         self.stdout.write(f"  Demo API key    {key}")
