@@ -1,0 +1,1 @@
+"""Production image backends loaded from local model directories (no Django imports)."""
