@@ -126,7 +126,7 @@ def _is_local_maximum(magnitude: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 def _hysteresis(magnitude: np.ndarray, low: float, high: float) -> np.ndarray:
     weak = magnitude >= low
-    labels, count = ndimage.label(weak, structure=np.ones((3, 3)))
+    labels, _ = ndimage.label(weak, structure=np.ones((3, 3)))
     strong_labels = np.unique(labels[magnitude >= high])
     return np.isin(labels, strong_labels[strong_labels > 0])
 
