@@ -69,8 +69,7 @@ class JobOutput(serializers.Serializer):
                 for image in job.images.order_by("id")]
 
     def get_listing_id(self, job) -> int | None:
-        listing = Listing.objects.filter(job=job).values_list("id", flat=True).first()
-        return listing
+        return getattr(job, "listing", None) and job.listing.id
 
 
 class GenerationJobsView(APIView):
@@ -97,7 +96,8 @@ class GenerationJobsView(APIView):
 class GenerationJobView(APIView):
     @extend_schema(operation_id="generation_jobs_retrieve", responses={200: JobOutput, 404: ErrorSchema})
     def get(self, request, job_id: int):
-        job = get_object_or_404(GenerationJob.objects.select_related("product"), shop=request_shop(request), id=job_id)
+        job = get_object_or_404(GenerationJob.objects.select_related("product", "listing"), shop=request_shop(request),
+                                id=job_id)
         return Response(JobOutput(job, context={"request": request}).data)
 
 

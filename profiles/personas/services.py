@@ -153,12 +153,8 @@ def _announce_personas_changed(shop: Shop, persona_ids: list[int]) -> None:
     message = dramatiq.Message(queue_name="generation", actor_name="plan_generation",
                                args=(shop.id, sorted(persona_ids)), kwargs={}, options={})
 
-    def send() -> None:
-        broker = dramatiq.get_broker()
-        if "generation" in broker.get_declared_queues():
-            broker.enqueue(message)
-
-    transaction.on_commit(send, robust=True)
+    # Every app declares its actors at start-up (apps.py), so the queue is known in any process.
+    transaction.on_commit(lambda: dramatiq.get_broker().enqueue(message), robust=True)
 
 
 def _personas_from_fit(shop: Shop, fit: clustering.Clustering, vocabulary: clustering.Vocabulary) -> list[Persona]:

@@ -69,8 +69,8 @@ def test_simulate_store_writes_catalogue_events_and_truth_outside_the_shop(shop,
     assert Product.objects.filter(shop=shop).count() == 20
     assert Product.objects.filter(shop=shop).exclude(image="").count() == 20
     hidden = json.loads(truth.read_text(encoding="utf-8"))
-    assert set(hidden["customers"]) == set(Customer.objects.filter(shop=shop).values_list("external_id", flat=True)) \
-        or set(Customer.objects.filter(shop=shop).values_list("external_id", flat=True)) <= set(hidden["customers"])
+    # Customers whose only events fell after the end were never sent, so the shop knows a subset.
+    assert set(Customer.objects.filter(shop=shop).values_list("external_id", flat=True)) <= set(hidden["customers"])
     # The hidden persona never lands in the shop's tables.
     archetype = next(iter(hidden["customers"].values()))["archetype"]
     assert not Event.objects.filter(shop=shop, properties__isnull=False).exists()
