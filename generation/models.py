@@ -135,7 +135,8 @@ class Exposure(models.Model):
     customer_external_id = models.CharField(max_length=100)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="exposures", db_index=False)
-    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
+                                help_text="The persona's live variant: shown, or withheld from a holdout shopper.")
     variant = models.CharField(max_length=32, help_text="persona:<id> or original")
     holdout = models.BooleanField()
     shown_at = models.DateTimeField()

@@ -36,10 +36,18 @@ def in_holdout(*, shop_id: int, customer_external_id: str, share: Decimal) -> bo
 
 @dataclass(frozen=True)
 class ShownProduct:
+    """`eligible_listing` is the variant the shopper's persona has live, shown unless they are held
+    out; exposures record it for holdout shoppers too, so the randomised comparison knows who was
+    eligible for a variant on both sides."""
+
     product: Product
-    listing: Listing | None
+    eligible_listing: Listing | None
     holdout: bool
     persona_id: int | None
+
+    @property
+    def listing(self) -> Listing | None:
+        return None if self.holdout else self.eligible_listing
 
     @property
     def variant(self) -> str:
@@ -67,7 +75,7 @@ def storefront_product(*, shop: Shop, product: Product, customer_external_id: st
     persona_id = (CustomerProfile.objects.filter(shop=shop, customer__external_id=customer_external_id)
                   .values_list("persona_id", flat=True).first())
     listing = None
-    if persona_id and not holdout:
+    if persona_id:
         listing = (Listing.objects.filter(shop=shop, product=product, persona_id=persona_id,
                                           status=ListingStatus.PUBLISHED).select_related("image").first())
     return ShownProduct(product, listing, holdout, persona_id)
@@ -83,7 +91,7 @@ class ExposureLog:
 
     def record(self, *, shop: Shop, shown: ShownProduct, customer_external_id: str, shown_at=None) -> None:
         exposure = Exposure(shop=shop, customer_external_id=customer_external_id, product=shown.product,
-                            listing=shown.listing, variant=shown.variant, holdout=shown.holdout,
+                            listing=shown.eligible_listing, variant=shown.variant, holdout=shown.holdout,
                             shown_at=shown_at or timezone.now())
         with self._lock:
             self._buffer.append(exposure)

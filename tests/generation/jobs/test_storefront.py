@@ -60,7 +60,9 @@ def test_variant_for_the_persona_original_for_the_holdout_and_both_exposures_sto
     exposure_log.flush()
     rows = {e.customer_external_id: e for e in Exposure.objects.filter(shop=shop)}
     assert rows[exposed].listing_id == listing.id and rows[exposed].holdout is False
-    assert rows[held_out].listing_id is None and rows[held_out].holdout is True
+    # The holdout shopper saw the original, and the exposure names the variant withheld from them.
+    assert rows[held_out].variant == "original" and rows[held_out].holdout is True
+    assert rows[held_out].listing_id == listing.id
     assert rows[exposed].customer_id is not None and rows["never-seen"].customer_id is None
 
 
