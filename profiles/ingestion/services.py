@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -109,13 +110,33 @@ def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: dat
     inserted = storage.events_insert(shop_id=shop.id, rows=rows, received_at=now)
     result.accepted = len(inserted)
     result.duplicates += len(valid) - len(inserted)
-    changed = {customer_ids[event.customer_id] for _, event in valid if event.event_id in inserted}
+    stored = [event for _, event in valid if event.event_id in inserted]
+    changed = {customer_ids[event.customer_id] for event in stored}
     storage.customers_touch(customer_ids=changed, seen_at=now)
     result.changed_customer_ids = sorted(changed)
     _store_failures(shop, raw_events, result, source, now)
     if changed:
         transaction.on_commit(lambda: _announce_changes(shop.id, result.changed_customer_ids), robust=True)
+    cells = _product_days(shop, stored, product_ids)
+    if cells:
+        transaction.on_commit(lambda: _announce_product_days(shop.id, cells), robust=True)
     return result
+
+
+def _product_days(shop: Shop, events: list[CleanEvent], product_ids: dict[str, int]) -> list[list]:
+    """The (product id, shop-local day) cells these events fall in, for the revenue rollup."""
+    zone = ZoneInfo(shop.timezone)
+    return sorted({(product_ids[event.product_id], event.occurred_at.astimezone(zone).date().isoformat())
+                   for event in events if event.product_id})
+
+
+def _announce_product_days(shop_id: int, cells: list) -> None:
+    """Ask the analytics layer to recount these cells, by actor name (profiles never imports it)."""
+    import dramatiq
+
+    dramatiq.get_broker().enqueue(dramatiq.Message(
+        queue_name="analytics", actor_name="events_rollup", args=(shop_id, [list(c) for c in cells]),
+        kwargs={}, options={}))
 
 
 def _store_failures(shop: Shop, raw_events: list, result: IngestResult, source: str, now: datetime) -> None:

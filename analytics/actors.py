@@ -1,0 +1,23 @@
+"""Dramatiq actors of the `analytics` queue. They take ids, fetch, call a service, and are idempotent."""
+
+from datetime import date
+
+import dramatiq
+
+from analytics.rollup import daily_stats_recount
+from profiles.models import Shop
+
+ANALYTICS_QUEUE = "analytics"
+
+
+@dramatiq.actor(queue_name=ANALYTICS_QUEUE, max_retries=5, min_backoff=1_000, time_limit=5 * 60_000)
+def events_rollup(shop_id: int, cells: list[list]) -> None:
+    """Recount the (product id, "YYYY-MM-DD") cells that new events fell in (one message per batch).
+
+    Sent by name from ingestion (profiles never imports analytics). A lost message loses nothing
+    for good: `manage.py rollup_revenue` recounts every cell from the events.
+    """
+    shop = Shop.objects.filter(id=shop_id).first()
+    if shop is None:
+        return
+    daily_stats_recount(shop=shop, cells={(int(product_id), date.fromisoformat(day)) for product_id, day in cells})

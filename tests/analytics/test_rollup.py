@@ -1,0 +1,152 @@
+"""The revenue rollup equals a recount from the raw events, whatever order and however often they come."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from analytics.actors import events_rollup
+from analytics.models import DailyProductStats
+from analytics.rollup import daily_stats_rebuild, daily_stats_recount
+from profiles.ingestion.services import events_ingest
+from profiles.services import product_upsert
+from tests.conftest import client_for
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PRICES = {"fan": Decimal("19.99"), "vase": Decimal("128.50"), "scarf": Decimal("0.01")}
+
+
+def _at(days_ago: int, hour: int, minute: int = 0) -> str:
+    now = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return (now - timedelta(days=days_ago)).isoformat()
+
+
+def _store_events(seed: int, count: int) -> list[dict]:
+    rng = random.Random(seed)
+    events = []
+    for number in range(count):
+        product = rng.choice(sorted(PRICES))
+        kind = rng.choice(["view", "view", "add_to_cart", "purchase", "refund"])
+        event = {"event_id": f"e{seed}-{number}", "type": kind, "customer_id": f"c{rng.randrange(12)}",
+                 "product_id": product, "occurred_at": _at(rng.randrange(1, 9), rng.randrange(24), rng.randrange(60))}
+        if kind in ("purchase", "refund", "add_to_cart"):
+            event["quantity"] = rng.randrange(1, 4)
+        if kind in ("purchase", "refund"):
+            event["unit_price"] = str(PRICES[product])
+        events.append(event)
+    return events
+
+
+def _expected(events: list[dict]) -> dict:
+    """An independent recount: {(product, local day): (net revenue, views, units, visitors)}."""
+    net, views, units, visitors = defaultdict(Decimal), defaultdict(int), defaultdict(int), defaultdict(set)
+    for event in {e["event_id"]: e for e in events}.values():
+        day = datetime.fromisoformat(event["occurred_at"]).astimezone(SHANGHAI).date()
+        key = (event["product_id"], day)
+        money = event.get("quantity", 1) * Decimal(event.get("unit_price", "0"))
+        net[key] += money if event["type"] == "purchase" else -money if event["type"] == "refund" else 0
+        views[key] += event["type"] == "view"
+        units[key] += event.get("quantity", 1) if event["type"] == "purchase" else 0
+        if event["type"] != "refund":
+            visitors[key].add(event["customer_id"])
+    keys = net.keys() | views.keys()
+    return {key: (net[key], views[key], units[key], len(visitors[key])) for key in keys}
+
+
+def _rolled_up(shop) -> dict:
+    return {(row.product.external_id, row.day): (row.net_revenue, row.views, row.units, row.visitors)
+            for row in DailyProductStats.objects.filter(shop=shop).select_related("product")}
+
+
+@pytest.fixture
+def catalogue(shop):
+    for external_id, price in PRICES.items():
+        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    return shop
+
+
+def test_rebuild_equals_an_independent_recount_and_reconciles_to_the_cent(catalogue):
+    shop = catalogue
+    events = _store_events(seed=1, count=400)
+    events_ingest(shop=shop, raw_events=events)
+    daily_stats_rebuild(shop=shop)
+    assert _rolled_up(shop) == _expected(events)
+    sales = sum(e["quantity"] * Decimal(e["unit_price"]) for e in events if e["type"] == "purchase")
+    refunds = sum(e["quantity"] * Decimal(e["unit_price"]) for e in events if e["type"] == "refund")
+    stored = DailyProductStats.objects.filter(shop=shop)
+    assert sum(row.revenue for row in stored) == sales and sum(row.refunds for row in stored) == refunds
+    assert sum(row.net_revenue for row in stored) == sales - refunds
+
+
+def test_an_event_at_23_30_shanghai_time_lands_on_that_shanghai_day(catalogue):
+    shop = catalogue
+    late_evening = datetime(2026, 11, 10, 15, 30, tzinfo=timezone.utc)  # 23:30 in Shanghai, still the 10th
+    after_midnight = late_evening + timedelta(minutes=45)  # 00:15 on the 11th in Shanghai, the 10th in UTC
+    events = [{"event_id": "late", "type": "purchase", "customer_id": "c", "product_id": "fan", "quantity": 1,
+               "unit_price": "19.99", "occurred_at": late_evening.isoformat()},
+              {"event_id": "early", "type": "purchase", "customer_id": "c", "product_id": "fan", "quantity": 2,
+               "unit_price": "19.99", "occurred_at": after_midnight.isoformat()}]
+    events_ingest(shop=shop, raw_events=events, now=after_midnight + timedelta(hours=1))
+    daily_stats_rebuild(shop=shop)
+    days = dict(DailyProductStats.objects.filter(shop=shop).values_list("day", "net_revenue"))
+    assert days == {late_evening.date(): Decimal("19.99"), late_evening.date() + timedelta(days=1): Decimal("39.98")}
+
+
+def test_a_refund_subtracts_on_its_own_day_not_the_purchase_day(catalogue):
+    shop = catalogue
+    events = [{"event_id": "buy", "type": "purchase", "customer_id": "c", "product_id": "vase", "quantity": 2,
+               "unit_price": "128.50", "occurred_at": _at(5, 4)},
+              {"event_id": "back", "type": "refund", "customer_id": "c", "product_id": "vase", "quantity": 1,
+               "unit_price": "128.50", "occurred_at": _at(2, 4)}]
+    events_ingest(shop=shop, raw_events=events)
+    daily_stats_rebuild(shop=shop)
+    rows = list(DailyProductStats.objects.filter(shop=shop).order_by("day"))
+    assert [(r.revenue, r.refunds, r.net_revenue, r.units, r.refunded_units) for r in rows] == [
+        (Decimal("257.00"), 0, Decimal("257.00"), 2, 0), (0, Decimal("128.50"), Decimal("-128.50"), 0, 1)]
+    assert rows[1].visitors == 0 and rows[0].visitors == 1 and rows[0].conversion == 1.0
+
+
+def test_recounting_a_cell_twice_or_with_no_events_left_writes_the_same_rows(catalogue, other_shop):
+    shop = catalogue
+    events = _store_events(seed=2, count=200)
+    events_ingest(shop=shop, raw_events=events)
+    product_upsert(shop=other_shop, external_id="fan", title="fan", price=Decimal("1"))
+    events_ingest(shop=other_shop, raw_events=_store_events(seed=3, count=50))
+    daily_stats_rebuild(shop=other_shop)
+    cells = {(p, d) for p, d in DailyProductStats.objects.filter(shop=other_shop).values_list("product_id", "day")}
+    daily_stats_rebuild(shop=shop)
+    before = _rolled_up(shop)
+    daily_stats_rebuild(shop=shop)
+    events_rollup(shop.id, [[p, d.isoformat()] for p, d in DailyProductStats.objects.filter(shop=shop)
+                            .values_list("product_id", "day")])
+    assert _rolled_up(shop) == before == _expected(events)
+    # A recount of another shop's cells through this shop finds none of its events and writes nothing.
+    daily_stats_recount(shop=shop, cells=cells)
+    assert DailyProductStats.objects.filter(shop=other_shop).count() == len(cells)
+    assert _rolled_up(shop) == before
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_batches_replays_and_late_events_through_the_api_and_the_analytics_queue(shop, broker, worker):
+    for external_id, price in PRICES.items():
+        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    client = client_for(shop)
+    events = _store_events(seed=4, count=600)
+    on_time, late = events[:450], events[450:]
+    batches = [on_time[:200], on_time[200:], on_time[100:300], late, late[:50]]  # with replays, late last
+    for batch in batches:
+        response = client.post("/api/v1/events/batch", data=json.dumps({"events": batch}),
+                               content_type="application/json")
+        assert response.status_code in (200, 207), response.content
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _rolled_up(shop) != _expected(events):
+        time.sleep(0.1)
+    assert _rolled_up(shop) == _expected(events)
