@@ -1,0 +1,139 @@
+"""Reads for the benefit report: the product × day panel, AI-assisted periods and exposed visitors.
+
+The panels come out in the column shapes `analytics.estimators` takes (pandas DataFrames).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db.models import IntegerField, Max, Min
+from django.db.models.functions import Cast
+
+from analytics.models import DailyProductStats
+from analytics.rollup import day_bounds, shop_zone
+from generation.models import Exposure, Listing
+from profiles.models import Event, Product, Shop
+
+PANEL_COLUMNS = ["product_id", "category", "day", "net_revenue", "visitors", "assisted", "ever_assisted"]
+VISITOR_COLUMNS = ["customer_id", "product_id", "holdout", "revenue", "converted"]
+
+
+@dataclass(frozen=True)
+class AssistedPeriod:
+    """A product is assisted from the day a variant of it is published until its last one is retired."""
+
+    start: date
+    end: date | None  # the first day no longer assisted; None: still assisted
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+def assisted_periods(*, shop: Shop) -> dict[int, list[AssistedPeriod]]:
+    """{product id: merged periods}, from every listing that was ever published."""
+    zone = shop_zone(shop)
+    spans = defaultdict(list)
+    listings = Listing.objects.filter(shop=shop, published_at__isnull=False).values_list(
+        "product_id", "published_at", "retired_at")
+    for product_id, published_at, retired_at in listings:
+        end = retired_at.astimezone(zone).date() if retired_at else None
+        spans[product_id].append((published_at.astimezone(zone).date(), end))
+    return {product_id: _merged(periods) for product_id, periods in spans.items()}
+
+
+def _merged(spans: list[tuple[date, date | None]]) -> list[AssistedPeriod]:
+    merged: list[tuple[date, date | None]] = []
+    for start, end in sorted(spans, key=lambda span: span[0]):
+        if merged and (merged[-1][1] is None or start <= merged[-1][1]):  # overlaps or touches the last one
+            last_start, last_end = merged[-1]
+            merged[-1] = (last_start, None if end is None or last_end is None else max(end, last_end))
+        else:
+            merged.append((start, end))
+    # A variant published and retired on the same day never assisted a whole day.
+    return [AssistedPeriod(start, end) for start, end in merged if end is None or end > start]
+
+
+def report_products(*, shop: Shop, start: date, end: date, category: str | None = None) -> list[Product]:
+    """Products with activity in the window or AI variants: the rows of the report."""
+    active = set(DailyProductStats.objects.filter(shop=shop, day__range=(start, end)).values_list("product_id", flat=True))
+    active |= set(assisted_periods(shop=shop))
+    products = Product.objects.filter(shop=shop, id__in=active)
+    if category:
+        products = products.filter(category=category)
+    return list(products.order_by("external_id"))
+
+
+def window_currencies(*, shop: Shop, start: date, end: date) -> set[str]:
+    return set(DailyProductStats.objects.filter(shop=shop, day__range=(start, end))
+               .values_list("currency", flat=True).distinct())
+
+
+def benefit_panel(*, shop: Shop, start: date, end: date, category: str | None = None) -> pd.DataFrame:
+    """One row per product × day of the window (days without activity are zeros)."""
+    products = report_products(shop=shop, start=start, end=end, category=category)
+    periods = assisted_periods(shop=shop)
+    stats = {(product_id, day): (net, visitors) for product_id, day, net, visitors in
+             DailyProductStats.objects.filter(shop=shop, product__in=products, day__range=(start, end))
+             .values_list("product_id", "day", "net_revenue", "visitors")}
+    days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+    rows = []
+    for product in products:
+        product_periods = periods.get(product.id, [])
+        ever = any(period.covers(day) for period in product_periods for day in days)
+        for day in days:
+            net, visitors = stats.get((product.id, day), (0, 0))
+            rows.append((product.external_id, product.category or "uncategorised", day, float(net), int(visitors),
+                         any(period.covers(day) for period in product_periods), ever))
+    panel = pd.DataFrame(rows, columns=PANEL_COLUMNS)
+    panel["day"] = pd.to_datetime(panel["day"])
+    return panel
+
+
+def exposed_visitors(*, shop: Shop, start: date, end: date) -> pd.DataFrame:
+    """One row per (customer, product) shown — or held out from — a live variant in the window.
+
+    Revenue is that customer's net revenue on that product from their first exposure to the end of
+    the window. Pairs whose holdout flag changed (the owner changed the holdout share) are left out.
+    """
+    zone = shop_zone(shop)
+    window_start, window_end = day_bounds(start, zone)[0], day_bounds(end, zone)[1]
+    pairs = (Exposure.objects.filter(shop=shop, listing__isnull=False, shown_at__gte=window_start,
+                                     shown_at__lt=window_end)
+             .values("customer_external_id", "product_id")
+             .annotate(first=Min("shown_at"), held_min=Min(Cast("holdout", IntegerField())),
+                       held_max=Max(Cast("holdout", IntegerField()))))
+    pairs = [pair for pair in pairs if pair["held_min"] == pair["held_max"]]
+    outcomes = _purchase_outcomes(shop, pairs, window_end)
+    external = dict(Product.objects.filter(shop=shop, id__in={p["product_id"] for p in pairs})
+                    .values_list("id", "external_id"))
+    rows = []
+    for pair in pairs:
+        revenue, converted = outcomes.get((pair["customer_external_id"], pair["product_id"]), (0.0, False))
+        rows.append((pair["customer_external_id"], external[pair["product_id"]], bool(pair["held_max"]),
+                     revenue, converted))
+    return pd.DataFrame(rows, columns=VISITOR_COLUMNS)
+
+
+def _purchase_outcomes(shop: Shop, pairs: list[dict], window_end) -> dict:
+    if not pairs:
+        return {}
+    first_seen = {(p["customer_external_id"], p["product_id"]): p["first"] for p in pairs}
+    events = Event.objects.filter(
+        shop=shop, type__in=("purchase", "refund"), product_id__in={p["product_id"] for p in pairs},
+        customer__external_id__in={p["customer_external_id"] for p in pairs},
+        occurred_at__gte=min(first_seen.values()), occurred_at__lt=window_end,
+    ).values_list("customer__external_id", "product_id", "type", "occurred_at", "quantity", "unit_price")
+    outcomes: dict = defaultdict(lambda: [0.0, False])
+    for customer, product_id, kind, occurred_at, quantity, unit_price in events.iterator(chunk_size=5000):
+        exposed_at = first_seen.get((customer, product_id))
+        if exposed_at is None or occurred_at < exposed_at:
+            continue
+        amount = float((quantity or 1) * (unit_price or 0))
+        outcome = outcomes[(customer, product_id)]
+        outcome[0] += amount if kind == "purchase" else -amount
+        outcome[1] = outcome[1] or kind == "purchase"
+    return {key: (value[0], value[1]) for key, value in outcomes.items()}
