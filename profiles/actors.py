@@ -11,12 +11,17 @@ REFRESH_DEBOUNCE_MS = 250
 
 
 @dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=5, min_backoff=1_000, time_limit=60_000)
-def customers_changed(shop_id: int, customer_ids: list[int]) -> None:
-    """New events arrived for these customers (one message per ingested batch).
+def customers_changed(shop_id: int, customer_ids: list[int], product_days: list | None = None) -> None:
+    """New events arrived for these customers, on these (product id, shop-local day) cells (one
+    message per ingested batch). The cells go on to the analytics queue's revenue rollup, by name:
+    profiles never imports the analytics layer.
 
-    A lost message loses nothing: the events are in the database first, and a
-    `recompute_personas` run re-derives staleness from `Customer.last_seen_at > profiled_at`.
+    A lost message loses nothing: the events are in the database first; `recompute_personas`
+    re-derives staleness from `Customer.last_seen_at > profiled_at` and `rollup_revenue` recounts.
     """
+    if product_days:
+        dramatiq.get_broker().enqueue(dramatiq.Message(
+            queue_name="analytics", actor_name="events_rollup", args=(shop_id, product_days), kwargs={}, options={}))
     customers_mark_stale(shop_id=shop_id, customer_ids=customer_ids)
     if persona_refresh_request(shop_id=shop_id):
         personas_refresh.send_with_options(args=(shop_id,), delay=REFRESH_DEBOUNCE_MS)

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from profiles.models import Customer, Event, Persona, Product, Shop
+from profiles.models import ApiKey, Customer, Event, Persona, Product, Shop
 from profiles.nlp.keywords import EVENT_TYPE_WEIGHTS
+
+
+# Every API request authenticates; remembering keys for a few seconds saves a query per request
+# (the single-event benchmark's largest cost after the insert). A key revoked in another process
+# stops working within this time; in this process at once (`api_key_forget`).
+API_KEY_CACHE_SECONDS = 5.0
+API_KEY_CACHE_SIZE = 10_000
+_api_keys: dict[str, tuple[float, ApiKey | None]] = {}
+
+
+def api_key_digest(raw_key: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_active(*, raw_key: str) -> ApiKey | None:
+    """The unrevoked key (with its shop) behind a raw key, or None."""
+    digest = api_key_digest(raw_key)
+    now = time.monotonic()
+    cached = _api_keys.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    api_key = ApiKey.objects.select_related("shop").filter(digest=digest, revoked_at__isnull=True).first()
+    if len(_api_keys) >= API_KEY_CACHE_SIZE:  # random wrong keys must not grow it without bound
+        _api_keys.clear()
+    _api_keys[digest] = (now + API_KEY_CACHE_SECONDS, api_key)
+    return api_key
+
+
+def api_key_forget(*, digest: str) -> None:
+    _api_keys.pop(digest, None)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,13 +13,9 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from profiles.models import ApiKey, Customer, Product, Shop
+from profiles.selectors import api_key_digest, api_key_forget
 
 API_KEY_PREFIX = "sk_"
-
-
-def api_key_digest(raw_key: str) -> str:
-    # Keys are 256-bit random strings, so a fast hash is enough (no password stretching needed).
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -50,6 +45,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    api_key_forget(digest=api_key.digest)
     return api_key
 
 

@@ -10,7 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from profiles.models import ApiKey, Shop
-from profiles.services import api_key_digest
+from profiles.selectors import api_key_active
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -33,11 +33,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != "bearer" or not raw_key.strip():
             raise exceptions.AuthenticationFailed("Send the shop's API key as `Authorization: Bearer <key>`.")
-        api_key = (
-            ApiKey.objects.select_related("shop")
-            .filter(digest=api_key_digest(raw_key.strip()), revoked_at__isnull=True)
-            .first()
-        )
+        api_key = api_key_active(raw_key=raw_key.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("This API key is unknown or revoked; create one with "
                                                   "`manage.py create_shop` or in the dashboard settings.")
@@ -52,6 +48,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now  # the cached instance too, or every request would write again
 
 
 class IsShopClient(permissions.BasePermission):

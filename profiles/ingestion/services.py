@@ -116,10 +116,8 @@ def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: dat
     result.changed_customer_ids = sorted(changed)
     _store_failures(shop, raw_events, result, source, now)
     if changed:
-        transaction.on_commit(lambda: _announce_changes(shop.id, result.changed_customer_ids), robust=True)
-    cells = _product_days(shop, stored, product_ids)
-    if cells:
-        transaction.on_commit(lambda: _announce_product_days(shop.id, cells), robust=True)
+        cells = _product_days(shop, stored, product_ids)
+        transaction.on_commit(lambda: _announce_changes(shop.id, result.changed_customer_ids, cells), robust=True)
     return result
 
 
@@ -128,15 +126,6 @@ def _product_days(shop: Shop, events: list[CleanEvent], product_ids: dict[str, i
     zone = ZoneInfo(shop.timezone)
     return sorted({(product_ids[event.product_id], event.occurred_at.astimezone(zone).date().isoformat())
                    for event in events if event.product_id})
-
-
-def _announce_product_days(shop_id: int, cells: list) -> None:
-    """Ask the analytics layer to recount these cells, by actor name (profiles never imports it)."""
-    import dramatiq
-
-    dramatiq.get_broker().enqueue(dramatiq.Message(
-        queue_name="analytics", actor_name="events_rollup", args=(shop_id, [list(c) for c in cells]),
-        kwargs={}, options={}))
 
 
 def _store_failures(shop: Shop, raw_events: list, result: IngestResult, source: str, now: datetime) -> None:
@@ -158,8 +147,10 @@ def failed_request_record(*, shop: Shop, errors: dict, payload=None, source: str
     )
 
 
-def _announce_changes(shop_id: int, customer_ids: list[int]) -> None:
+def _announce_changes(shop_id: int, customer_ids: list[int], product_days: list) -> None:
+    # One message per batch (each publish waits for the broker's confirm); the profiles worker
+    # passes the product days on to the analytics queue.
     # Imported here: actors load the broker, which the ingestion path should not need at import.
     from profiles.actors import customers_changed
 
-    customers_changed.send(shop_id, customer_ids)
+    customers_changed.send(shop_id, customer_ids, [list(cell) for cell in product_days])

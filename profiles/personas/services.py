@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from profiles.locks import shop_personas_lock
 from profiles.models import Customer, CustomerProfile, Event, Persona, PersonaClustering, ReviewAnalysis, Shop
 from profiles.nlp.keywords import customer_keywords
 from profiles.personas import clustering
@@ -112,6 +113,11 @@ def _persona_name(top_keywords: list[tuple[str, float]], demand_mix: dict[str, f
 
 def personas_recompute_full(*, shop: Shop, progress: Progress | None = None, seed: int = 0) -> PersonaClustering:
     """Rebuild every profile, refit vocabulary and K-means, and keep persona ids stable."""
+    with shop_personas_lock(shop.id):
+        return _recompute_full(shop, progress, seed)
+
+
+def _recompute_full(shop: Shop, progress: Progress | None, seed: int) -> PersonaClustering:
     customer_ids = list(Customer.objects.filter(shop=shop).order_by("id").values_list("id", flat=True))
     profiles: list[CustomerProfile] = []
     for start in range(0, len(customer_ids), CHUNK):
@@ -219,6 +225,11 @@ def personas_refresh_stale(*, shop_id: int) -> dict:
 
 def personas_assign_incremental(*, shop: Shop, customer_ids: list[int]) -> dict:
     """Rebuild only these customers and place them at the nearest persona. Returns what was done."""
+    with shop_personas_lock(shop.id):
+        return _assign_incremental(shop, customer_ids)
+
+
+def _assign_incremental(shop: Shop, customer_ids: list[int]) -> dict:
     state = _clustering_state(shop)
     if not state.fitted_at:
         personas_recompute_full(shop=shop)

@@ -28,8 +28,9 @@ def test_a_batch_sends_one_message_and_the_worker_marks_its_customers(shop, brok
                                content_type="application/json")
         assert response.json()["accepted"] == 10
         assert send.call_count == 1
-        shop_id, customer_ids = send.call_args.args
+        shop_id, customer_ids, product_days = send.call_args.args
         assert shop_id == shop.id and len(customer_ids) == 4
+        assert [product_id for product_id, _ in product_days] == [shop.products.get().id]  # one product, one day
     # The worker marks them stale, then its debounced refresh profiles them and clears the mark.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and Customer.objects.filter(shop=shop, profiled_at__isnull=False).count() < 4:

@@ -51,6 +51,22 @@ def test_a_revoked_key_stops_working(shop):
 
 
 @pytest.mark.django_db
+def test_a_known_key_is_not_looked_up_again_on_every_request(shop, django_assert_num_queries):
+    from profiles.services import api_key_create
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(shop=shop).raw_key}")
+    assert client.get("/api/v1/failed-events").status_code == 200  # looks the key up and notes its use
+    with django_assert_num_queries(1):  # only the failed events themselves
+        assert client.get("/api/v1/failed-events").status_code == 200
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Bearer sk_not-a-key")
+    assert wrong.get("/api/v1/failed-events").status_code == 401
+    with django_assert_num_queries(0):  # an unknown key is remembered too: no query per guess
+        assert wrong.get("/api/v1/failed-events").status_code == 401
+
+
+@pytest.mark.django_db
 def test_shop_b_cannot_read_or_write_shop_a_products_or_events(shop, api, other_api):
     product_upsert(shop=shop, external_id="fan-1", title="折扇", price=Decimal("66.00"))
     event = {"event_id": "a-1", "type": "view", "customer_id": "c1", "product_id": "fan-1", "occurred_at": recent()}

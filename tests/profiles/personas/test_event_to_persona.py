@@ -32,9 +32,11 @@ def test_a_new_event_reaches_the_customers_persona_through_the_worker(shop, brok
     # customers_changed runs, then the debounced personas_refresh it schedules with a delay.
     deadline = time.monotonic() + 30
     customer = Customer.objects.get(shop=shop, external_id="walk-in-1")
-    while customer.profiled_at is None and time.monotonic() < deadline:
+    # The profile is written first and placed in a persona right after: wait for the placement.
+    while time.monotonic() < deadline and not CustomerProfile.objects.filter(customer=customer,
+                                                                             persona__isnull=False).exists():
         time.sleep(0.05)
-        customer.refresh_from_db()
+    customer.refresh_from_db()
     assert customer.profiled_at is not None and customer.profile_stale_since is None
     profile = CustomerProfile.objects.get(customer=customer)
     assert profile.persona is not None and profile.keywords
