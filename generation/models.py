@@ -28,6 +28,7 @@ class JobStatus(models.TextChoices):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"  # succeeded, then the owner asked for a new drawing
 
 
 class GenerationJob(models.Model):

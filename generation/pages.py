@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from generation.storefront import exposure_log, in_holdout, storefront_product
+from generation.storefront import exposure_log, in_holdout, storefront_product, storefront_products
 from generation.services import generation_settings_for
 from profiles.models import CustomerProfile, Product, Shop
 from profiles.selectors import live_personas
@@ -41,8 +41,7 @@ def store_index(request: HttpRequest, shop_id: int) -> HttpResponse:
     shop = get_object_or_404(Shop, id=shop_id)
     viewer = _viewer(request)
     products = list(Product.objects.filter(shop=shop).exclude(image="").order_by("external_id")[:GRID_SIZE])
-    shown = [storefront_product(shop=shop, product=product, customer_external_id=viewer or None)
-             for product in products]
+    shown = storefront_products(shop=shop, products=products, customer_external_id=viewer or None)
     return render(request, "store/index.html", {"shop": shop, "shown": shown, "viewer": viewer,
                                                 "switcher": _demo_customers(shop)})
 

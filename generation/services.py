@@ -7,6 +7,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,6 +43,33 @@ class ListingConflict(Exception):
 
 def generation_settings_for(*, shop: Shop) -> GenerationSettings:
     return GenerationSettings.objects.get_or_create(shop=shop)[0]
+
+
+HOLDOUT_MAX = Decimal("0.9")
+
+
+@transaction.atomic
+def generation_settings_update(*, shop: Shop, holdout_share: Decimal, auto_approve_threshold: float | None,
+                               daily_job_budget: int, fidelity_threshold: float) -> GenerationSettings:
+    errors = {}
+    if not 0 <= holdout_share <= HOLDOUT_MAX:
+        errors["holdout_share"] = (f"Holdout share must be between 0 and {HOLDOUT_MAX} (0.2 keeps one shopper in "
+                                   "five on the original images, to measure the benefit); you entered "
+                                   f"{holdout_share}.")
+    if auto_approve_threshold is not None and not 0 <= auto_approve_threshold <= 1:
+        errors["auto_approve_threshold"] = ("The auto-approve threshold is a fidelity between 0 and 1; leave it "
+                                            "empty to approve every listing by hand.")
+    if not 0 <= fidelity_threshold <= 1:
+        errors["fidelity_threshold"] = "The fidelity threshold must be between 0 and 1 (0.65 is the default)."
+    if daily_job_budget < 0:
+        errors["daily_job_budget"] = "The daily job budget cannot be negative; 0 stops new jobs."
+    if errors:
+        raise ValidationError(errors)
+    current = GenerationSettings.objects.select_for_update().get_or_create(shop=shop)[0]
+    current.holdout_share, current.auto_approve_threshold = holdout_share, auto_approve_threshold
+    current.daily_job_budget, current.fidelity_threshold = daily_job_budget, fidelity_threshold
+    current.save()
+    return current
 
 
 def _jobs_today(shop: Shop) -> int:
@@ -98,6 +126,28 @@ def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
     if not updated and job.status != JobStatus.CANCELLED:
         raise ListingConflict(f"Job {job.id} has already {job.status}; nothing to cancel.")
     return job
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@transaction.atomic
+def generation_job_regenerate(*, job: GenerationJob, actor: str, user=None) -> GenerationJob:
+    """A new drawing of a finished job's product for its persona. The old job is superseded, and its
+    listing retired unless it is live (publishing the new one replaces it then)."""
+    job = GenerationJob.objects.select_for_update().select_related("product", "persona").get(pk=job.pk)
+    if job.status not in FINISHED_STATUSES:
+        raise ListingConflict(f"Job {job.id} is still {job.status}; wait for it to finish or cancel it first.")
+    if job.persona.retired_at is not None:
+        raise ListingConflict(f"Persona {job.persona.name!r} is retired; pick a live persona.")
+    if job.status == JobStatus.SUCCEEDED:
+        job.status = JobStatus.SUPERSEDED
+        job.save(update_fields=["status"])
+        listing = Listing.objects.filter(job=job, status__in=[ListingStatus.DRAFT, ListingStatus.APPROVED]).first()
+        if listing is not None:
+            listing_retire(listing=listing, actor=actor, user=user)
+    request = generation_jobs_request(shop=job.shop, product=job.product, personas=[job.persona])
+    return request.jobs[0]
 
 
 def _claim(job_ids: list[int]) -> list[GenerationJob]:

@@ -66,19 +66,32 @@ class ShownProduct:
         return self.listing.image.best_file if self.listing else self.product.image
 
 
-def storefront_product(*, shop: Shop, product: Product, customer_external_id: str | None) -> ShownProduct:
-    share = (GenerationSettings.objects.filter(shop=shop).values_list("holdout_share", flat=True).first()
-             or DEFAULT_HOLDOUT)
+def _holdout_share(shop: Shop) -> Decimal:
+    return (GenerationSettings.objects.filter(shop=shop).values_list("holdout_share", flat=True).first()
+            or DEFAULT_HOLDOUT)
+
+
+def _persona_of(shop: Shop, customer_external_id: str) -> int | None:
+    return (CustomerProfile.objects.filter(shop=shop, customer__external_id=customer_external_id)
+            .values_list("persona_id", flat=True).first())
+
+
+def storefront_products(*, shop: Shop, products: list[Product], customer_external_id: str | None) -> list[ShownProduct]:
+    """What one customer sees of each product, in at most three queries however many products."""
     if not customer_external_id:
-        return ShownProduct(product, None, False, None)
-    holdout = in_holdout(shop_id=shop.id, customer_external_id=customer_external_id, share=share)
-    persona_id = (CustomerProfile.objects.filter(shop=shop, customer__external_id=customer_external_id)
-                  .values_list("persona_id", flat=True).first())
-    listing = None
-    if persona_id:
-        listing = (Listing.objects.filter(shop=shop, product=product, persona_id=persona_id,
-                                          status=ListingStatus.PUBLISHED).select_related("image").first())
-    return ShownProduct(product, listing, holdout, persona_id)
+        return [ShownProduct(product, None, False, None) for product in products]
+    holdout = in_holdout(shop_id=shop.id, customer_external_id=customer_external_id, share=_holdout_share(shop))
+    persona_id = _persona_of(shop, customer_external_id)
+    listings: dict[int, Listing] = {}
+    if persona_id and products:
+        live = Listing.objects.filter(shop=shop, product__in=products, persona_id=persona_id,
+                                      status=ListingStatus.PUBLISHED).select_related("image")
+        listings = {listing.product_id: listing for listing in live}
+    return [ShownProduct(product, listings.get(product.id), holdout, persona_id) for product in products]
+
+
+def storefront_product(*, shop: Shop, product: Product, customer_external_id: str | None) -> ShownProduct:
+    return storefront_products(shop=shop, products=[product], customer_external_id=customer_external_id)[0]
 
 
 class ExposureLog:

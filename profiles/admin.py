@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from profiles.models import ApiKey, Customer, Event, FailedEvent, Product, Shop
+from profiles.models import (
+    ApiKey,
+    Customer,
+    CustomerProfile,
+    Event,
+    FailedEvent,
+    Persona,
+    PersonaClustering,
+    Product,
+    ReviewAnalysis,
+    Shop,
+)
 
 
 @admin.register(Shop)
@@ -14,6 +25,8 @@ class ShopAdmin(admin.ModelAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("prefix", "shop", "label", "created_at", "last_used_at", "revoked_at")
     list_filter = ("shop", "revoked_at")
+    search_fields = ("prefix", "label")
+    list_select_related = ("shop",)
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
 
 
@@ -22,6 +35,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ("external_id", "shop", "first_seen_at", "last_seen_at", "profile_stale_since")
     list_filter = ("shop",)
     search_fields = ("external_id",)
+    list_select_related = ("shop",)
 
 
 @admin.register(Product)
@@ -29,6 +43,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("external_id", "title", "shop", "category", "price", "updated_at")
     list_filter = ("shop", "category")
     search_fields = ("external_id", "title")
+    list_select_related = ("shop",)
 
 
 @admin.register(Event)
@@ -46,3 +61,38 @@ class FailedEventAdmin(admin.ModelAdmin):
     list_display = ("event_id", "shop", "source", "received_at", "errors")
     list_filter = ("shop", "source")
     search_fields = ("event_id",)
+    list_select_related = ("shop",)
+    date_hierarchy = "received_at"
+
+
+@admin.register(PersonaClustering)
+class PersonaClusteringAdmin(admin.ModelAdmin):
+    list_display = ("shop", "version", "k", "silhouette", "customers_at_fit", "changed_since_fit", "fitted_at")
+    list_select_related = ("shop",)
+    readonly_fields = ("vocabulary", "idf", "k_scores")
+
+
+@admin.register(Persona)
+class PersonaAdmin(admin.ModelAdmin):
+    list_display = ("name", "shop", "size", "sentiment", "is_new_visitors", "version", "updated_at", "retired_at")
+    list_filter = ("shop", "is_new_visitors", "retired_at")
+    search_fields = ("name",)
+    list_select_related = ("shop",)
+
+
+@admin.register(CustomerProfile)
+class CustomerProfileAdmin(admin.ModelAdmin):
+    list_display = ("customer", "shop", "persona", "event_count", "review_count", "sentiment", "updated_at")
+    list_filter = ("shop",)
+    search_fields = ("customer__external_id",)
+    list_select_related = ("customer", "shop", "persona")
+    raw_id_fields = ("customer", "persona")
+
+
+@admin.register(ReviewAnalysis)
+class ReviewAnalysisAdmin(admin.ModelAdmin):
+    list_display = ("event", "customer", "shop", "sentiment", "is_demand", "demand_type", "analysed_at")
+    list_filter = ("shop", "is_demand", "demand_type")
+    search_fields = ("customer__external_id", "event__event_id")
+    list_select_related = ("event", "customer", "shop")
+    raw_id_fields = ("event", "customer")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -17,6 +18,9 @@ api_v1 = [
 urlpatterns = [
     path("", pages.home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", include("shop_ai.dashboard.urls")),
     path("store/<int:shop_id>/", store_pages.store_index, name="store-index"),
     path("store/<int:shop_id>/products/<str:product_id>", store_pages.store_product, name="store-product"),
     path("api/v1/", include(api_v1)),

@@ -1,0 +1,1 @@
+"""The owner dashboard: server-rendered pages over the shop's personas, generation and listings."""

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from shop_ai.dashboard import generation, listings, overview, personas, settings
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", overview.overview, name="overview"),
+    path("shop/", overview.shop_switch, name="shop-switch"),
+    path("personas/", personas.persona_list, name="personas"),
+    path("personas/<int:persona_id>/", personas.persona_detail, name="persona"),
+    path("generation/", generation.generation_page, name="generation"),
+    path("generation/progress.json", generation.job_progress, name="job-progress"),
+    path("generation/jobs/<int:job_id>/", generation.job_page, name="job"),
+    path("generation/jobs/<int:job_id>/regenerate/", generation.job_regenerate, name="job-regenerate"),
+    path("listings/", listings.listing_list, name="listings"),
+    path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
+    path("settings/", settings.settings_page, name="settings"),
+    path("settings/api-keys/", settings.api_key_new, name="api-key-create"),
+    path("settings/api-keys/new/", settings.api_key_shown, name="api-key-shown"),
+    path("settings/api-keys/<int:key_id>/revoke/", settings.api_key_revoke_view, name="api-key-revoke"),
+]
