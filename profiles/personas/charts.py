@@ -39,6 +39,8 @@ def customer_map(*, shop: Shop, max_points: int = 2000, seed: int = 0) -> dict:
         return {"points": [], "note": "Fewer than 5 profiled customers: nothing to map yet."}
     keywords = [p.keywords for p in profiles]
     vectors = clustering.build_vocabulary(keywords).embed(keywords)
+    if vectors.shape[1] < 2:  # t-SNE's PCA start needs two dimensions to project from
+        return {"points": [], "note": "Customers share fewer than 2 keywords: nothing to map yet."}
     perplexity = float(min(30, max(2, len(profiles) // 4)))
     xy = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(vectors)
     points = [

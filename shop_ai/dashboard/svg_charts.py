@@ -19,6 +19,7 @@ from profiles.personas import charts
 from shop_ai.dashboard.selectors import DayCount, clustering_version
 
 CACHE_SECONDS = 15 * 60
+LOG_SCALE_FROM = 100  # events on the busiest weekday; below it a linear axis reads better
 ACCENT, MUTED, INK = "#9a2b1d", "#b3aa9e", "#1f2328"
 BEHAVIOUR_COLOURS = {"view": "#2f5d8a", "add_to_cart": "#b5651d", "purchase": ACCENT}
 
@@ -40,7 +41,7 @@ class BarChart:
     peak: int
 
 
-def day_bars(days: list[DayCount], *, height: int = 120, step: int = 10) -> BarChart:
+def day_bars(days: list[DayCount], *, height: int = 80, step: int = 10) -> BarChart:
     """Geometry of a bar per day, scaled to the busiest day (the template draws the SVG)."""
     peak = max((day.count for day in days), default=0)
     bars = []
@@ -87,8 +88,11 @@ def _weekly_behaviour(shop: Shop) -> str:
     axes = figure.subplots()
     for kind, series in counts.items():
         axes.plot(charts.WEEKDAYS, series, marker="o", color=BEHAVIOUR_COLOURS[kind], label=kind.replace("_", " "))
-    axes.set_yscale("symlog", linthresh=1)  # views outnumber purchases tenfold; zeros must still show
-    axes.set_ylabel("events (log scale)")
+    if max(max(series) for series in counts.values()) > LOG_SCALE_FROM:
+        axes.set_yscale("symlog", linthresh=1)  # views outnumber purchases tenfold; zeros must still show
+        axes.set_ylabel("events (log scale)")
+    else:
+        axes.set_ylabel("events")
     axes.legend(frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     summary = ", ".join(f"{kind.replace('_', ' ')} peaks on {charts.WEEKDAYS[series.index(max(series))]}"

@@ -100,6 +100,7 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{port}"
         self.stdout.write(self.style.SUCCESS("\nshop-ai demo is ready:"))
         self.stdout.write(f"  Start page      {base}/")
+        self.stdout.write(f"  Dashboard       {base}/dashboard/   login: {DEMO_USER} / {password}")
         self.stdout.write(f"  Storefront      {base}/store/{shop.id}/   (switch customers to see each persona's variants)")
         self.stdout.write(f"  Admin           {base}/admin/   login: {DEMO_USER} / {password}")
         self.stdout.write(f"  API docs        {base}/api/v1/docs/")
