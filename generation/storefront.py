@@ -67,8 +67,8 @@ class ShownProduct:
 
 
 def _holdout_share(shop: Shop) -> Decimal:
-    return (GenerationSettings.objects.filter(shop=shop).values_list("holdout_share", flat=True).first()
-            or DEFAULT_HOLDOUT)
+    share = GenerationSettings.objects.filter(shop=shop).values_list("holdout_share", flat=True).first()
+    return DEFAULT_HOLDOUT if share is None else share  # a share of 0 is a choice: nobody held out
 
 
 def _persona_of(shop: Shop, customer_external_id: str) -> int | None:

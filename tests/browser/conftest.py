@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(tempfile.gettempdir()) / "shop-ai-browser-screenshots"
@@ -32,6 +33,9 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
         browser.close()
+        # Connections opened while playwright's loop runs live in its context; close them from inside it,
+        # or Postgres keeps a session open and the test database cannot be dropped at the end.
+        connections.close_all()
 
 
 @pytest.fixture
