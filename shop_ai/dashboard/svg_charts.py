@@ -19,6 +19,7 @@ from profiles.personas import charts
 from shop_ai.dashboard.selectors import DayCount, clustering_version
 
 CACHE_SECONDS = 15 * 60
+MAP_POINTS = 1000  # t-SNE runs in the request on first view; a thousand dots show the shape in seconds
 LOG_SCALE_FROM = 100  # events on the busiest weekday; below it a linear axis reads better
 ACCENT, MUTED, INK = "#9a2b1d", "#b3aa9e", "#1f2328"
 BEHAVIOUR_COLOURS = {"view": "#2f5d8a", "add_to_cart": "#b5651d", "purchase": ACCENT}
@@ -108,7 +109,7 @@ def customer_map_svg(*, shop: Shop, persona: Persona) -> str:
         points_key = f"dashboard:map-points:{version}"
         mapped = cache.get(points_key)
         if mapped is None:
-            mapped = charts.customer_map(shop=shop)
+            mapped = charts.customer_map(shop=shop, max_points=MAP_POINTS)
             cache.set(points_key, mapped, CACHE_SECONDS)
         svg = _customer_map(mapped, persona)
         cache.set(key, svg, CACHE_SECONDS)

@@ -94,6 +94,13 @@ def test_generation_page_launches_jobs_for_a_product_and_the_chosen_personas(das
     assert not GenerationJob.objects.filter(persona=other).exists()
 
 
+def test_the_persona_page_link_preselects_its_persona_on_the_generation_page(dash, shop):
+    chosen, other = persona_for(shop, "chosen"), persona_for(shop, "other")
+    html = html_of(dash.get(f"/dashboard/generation/?persona={chosen.id}"))
+    checked = re.findall(r'<input type="checkbox" name="personas" value="(\d+)"[^>]*\bchecked\b', html)
+    assert checked == [str(chosen.id)]
+
+
 def test_generation_form_errors_are_shown_not_raised(dash, shop):
     persona = persona_for(shop)
     product_for(shop, "bare", image=False)
