@@ -63,11 +63,15 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
     assert (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     unet2 = UPCDMUNet.from_pretrained(tmp_path / "unet").eval()
     controlnet2 = UPCDMControlNet.from_pretrained(tmp_path / "controlnet").eval()
+    for before, after in ((unet, unet2), (controlnet, controlnet2)):
+        loaded = after.state_dict()
+        assert all(torch.equal(tensor, loaded[name]) for name, tensor in before.state_dict().items())
     sample, control, persona = _inputs()
     with torch.no_grad():
         a = unet(sample, 7, *controlnet(sample, 7, control, persona, return_dict=False)).sample
         b = unet2(sample, 7, *controlnet2(sample, 7, control, persona, return_dict=False)).sample
-    assert torch.equal(a, b)
+    # Identical weights; oneDNN may still pick a differently vectorised kernel per tensor instance.
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, message", [
