@@ -11,6 +11,7 @@ from shop_ai import pages
 api_v1 = [
     path("", include("profiles.api.urls")),
     path("", include("generation.urls")),
+    path("", include("analytics.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_ai.dashboard import generation, listings, overview, personas, settings
+from shop_ai.dashboard import generation, listings, overview, personas, reports, settings
 
 app_name = "dashboard"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("generation/jobs/<int:job_id>/regenerate/", generation.job_regenerate, name="job-regenerate"),
     path("listings/", listings.listing_list, name="listings"),
     path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
+    path("reports/benefit/", reports.benefit_report_page, name="report-benefit"),
+    path("reports/benefit.csv", reports.benefit_report_csv, name="report-benefit-csv"),
     path("settings/", settings.settings_page, name="settings"),
     path("settings/api-keys/", settings.api_key_new, name="api-key-create"),
     path("settings/api-keys/new/", settings.api_key_shown, name="api-key-shown"),

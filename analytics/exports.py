@@ -1,0 +1,85 @@
+"""The benefit report as plain data (the API's JSON) and as CSV (one row per product, same numbers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, is_dataclass
+from datetime import date
+
+from analytics.kansei import KanseiMatrix
+from analytics.reports import BenefitReport, ProductBenefit
+
+CSV_COLUMNS = [
+    "product_id", "title", "category", "assisted_from", "assisted_until", "days_before", "days_after",
+    "mean_net_revenue_per_day_before", "mean_net_revenue_per_day_after",
+    "before_after_lift", "before_after_ci_low", "before_after_ci_high", "before_after_p_value",
+    "did_lift", "did_ci_low", "did_ci_high", "did_p_value", "did_effect_per_day", "did_method",
+]
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return {key: _plain(item) for key, item in asdict(value).items()}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def kansei_as_dict(matrix: KanseiMatrix) -> dict:
+    return {
+        "scale": {"low": matrix.scale[0], "high": matrix.scale[1],
+                  "meaning": "1 = not at all <word>, 7 = very <word> (7-point semantic differential)"},
+        "words": matrix.words,
+        "designs": [{"key": d.key, "product_id": d.product_id, "label": d.label,
+                     "scores": {word: {"mean": c.mean, "n": c.n} for word, c in d.cells.items()}}
+                    for d in matrix.designs],
+        "best_design_per_word": matrix.best,
+    }
+
+
+def report_as_dict(report: BenefitReport) -> dict:
+    return {
+        "shop": report.shop, "currency": report.currency, "start": report.start.isoformat(),
+        "end": report.end.isoformat(), "category": report.category, "headline": report.headline,
+        "estimates": _plain(report.estimates), "power": _plain(report.power),
+        "products": [_plain(row) for row in report.products], "kansei": kansei_as_dict(report.kansei),
+        "notes": report.notes,
+    }
+
+
+def _estimate_cells(estimate) -> list:
+    if estimate is None:
+        return ["", "", "", ""]
+    return [_rounded(estimate.lift), _rounded(estimate.ci_low), _rounded(estimate.ci_high), _rounded(estimate.p_value)]
+
+
+def _rounded(value) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def _csv_row(row: ProductBenefit) -> list:
+    did = row.difference_in_differences
+    return [row.product_id, row.title, row.category, row.assisted_from or "", row.assisted_until or "",
+            row.days_before, row.days_after, "" if row.mean_before is None else f"{row.mean_before:.2f}",
+            "" if row.mean_after is None else f"{row.mean_after:.2f}",
+            *_estimate_cells(row.before_after), *_estimate_cells(did),
+            "" if did is None or did.effect_per_day is None else f"{did.effect_per_day:.2f}",
+            "" if did is None else did.method]
+
+
+def report_as_csv(report: BenefitReport) -> str:
+    """UTF-8 with a BOM so spreadsheet programs read Chinese titles correctly."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in report.products:
+        writer.writerow(_csv_row(row))
+    return buffer.getvalue()

@@ -1,0 +1,216 @@
+"""The benefit report: what the AI listings earned, by which estimate, with what uncertainty.
+
+Headline order: the randomised variant-vs-holdout comparison where exposures exist, else
+difference-in-differences against unassisted products of the same category. The paper's naive
+before/after is reported per product beside them, for comparison only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from analytics import estimators
+from analytics.estimators import BenefitDataError, Estimate
+from analytics.kansei import KanseiMatrix, kansei_matrix
+from analytics.rollup import MIXED_CURRENCIES, shop_zone
+from analytics.selectors import (
+    AssistedPeriod,
+    assisted_periods,
+    benefit_panel,
+    exposed_visitors,
+    report_products,
+    window_currencies,
+)
+from profiles.models import Shop
+
+DEFAULT_WEEKS = 8
+MAX_DAYS = 731
+CHOSEN_LIFT = 0.10
+
+
+class BenefitReportError(ValueError):
+    """The request cannot be answered as asked; the message says what to change."""
+
+
+@dataclass
+class ProductBenefit:
+    product_id: str
+    title: str
+    category: str
+    assisted_from: date | None
+    assisted_until: date | None
+    days_before: int
+    days_after: int
+    mean_before: float | None
+    mean_after: float | None
+    before_after: Estimate | None
+    difference_in_differences: Estimate | None
+
+
+@dataclass
+class BenefitReport:
+    shop: str
+    currency: str
+    start: date
+    end: date
+    category: str | None
+    headline: str
+    estimates: dict[str, Estimate]
+    power: object | None
+    products: list[ProductBenefit]
+    kansei: KanseiMatrix
+    notes: list[str] = field(default_factory=list)
+    panel: pd.DataFrame | None = None  # for the charts; not serialised
+
+
+def report_window(*, shop: Shop, start: date | None, end: date | None) -> tuple[date, date]:
+    """Default: the eight weeks up to yesterday in the shop's time zone."""
+    today = datetime.now(shop_zone(shop)).date()
+    end = end or today - timedelta(days=1)
+    start = start or end - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
+    if start > end:
+        raise BenefitReportError(f"start {start} is after end {end}: swap them or leave one out")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise BenefitReportError(f"the window is {(end - start).days + 1} days; ask for at most {MAX_DAYS}")
+    return start, end
+
+
+def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = None,
+                   category: str | None = None, chosen_lift: float = CHOSEN_LIFT) -> BenefitReport:
+    start, end = report_window(shop=shop, start=start, end=end)
+    currencies = window_currencies(shop=shop, start=start, end=end)
+    if len(currencies) > 1 or MIXED_CURRENCIES in currencies:
+        named = ", ".join(sorted(currencies - {MIXED_CURRENCIES})) or "several"
+        raise BenefitReportError(f"revenue in this window is in more than one currency ({named}); shop-ai reports "
+                                 "in one currency per shop: pick a window with one currency or split the shop")
+    currency = currencies.pop() if currencies else shop.currency
+    panel = benefit_panel(shop=shop, start=start, end=end, category=category)
+    visitors = exposed_visitors(shop=shop, start=start, end=end)
+    if category:
+        visitors = visitors[visitors["product_id"].isin(set(panel["product_id"]))]
+    notes: list[str] = []
+    estimates = _pooled_estimates(panel, visitors, notes)
+    products = _product_rows(shop, start, end, category, panel, notes)
+    power = _power(panel, visitors, chosen_lift, notes)
+    report = BenefitReport(shop=shop.name, currency=currency, start=start, end=end, category=category,
+                           headline="", estimates=estimates, power=power, products=products,
+                           kansei=kansei_matrix(shop=shop), notes=notes, panel=panel)
+    report.headline = headline_sentence(report)
+    return report
+
+
+def _attempt(notes: list[str], method: str, compute):
+    try:
+        return compute()
+    except BenefitDataError as problem:
+        notes.append(f"{method}: {problem}")
+        return None
+
+
+def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[str]) -> dict[str, Estimate]:
+    estimates: dict[str, Estimate] = {}
+    if panel.empty:
+        notes.append("No views or sales in this window: send events (or run `python manage.py simulate_store`) "
+                     "and publish AI listings, then come back.")
+        return estimates
+    if not panel["ever_assisted"].any():
+        notes.append("No product had a published AI listing in this window: approve and publish listings on the "
+                     "generation page to start measuring.")
+        return estimates
+    if not visitors.empty:
+        by_visitor = _attempt(notes, "variant vs holdout", lambda: estimators.variant_vs_holdout(visitors))
+        for name, estimate in (by_visitor or {}).items():
+            estimates[f"variant_vs_holdout_{name}"] = estimate
+    did = _attempt(notes, "difference-in-differences", lambda: estimators.difference_in_differences(panel))
+    if did is not None:
+        estimates["difference_in_differences"] = did
+    return estimates
+
+
+def _product_rows(shop: Shop, start: date, end: date, category: str | None, panel: pd.DataFrame,
+                  notes: list[str]) -> list[ProductBenefit]:
+    periods = assisted_periods(shop=shop)
+    per_product_did = {}
+    if not panel.empty and panel["ever_assisted"].any():
+        per_product_did = _attempt(notes, "difference-in-differences per product",
+                                   lambda: estimators.difference_in_differences_by_product(panel)) or {}
+    rows = []
+    for product in report_products(shop=shop, start=start, end=end, category=category):
+        days = panel[panel["product_id"] == product.external_id]
+        first, last = _span(periods.get(product.id, []))
+        before, after = days[~days["assisted"]], days[days["assisted"]]
+        naive = None
+        if first is not None and not after.empty:
+            naive = _attempt([], "before/after", lambda: estimators.before_after(panel, product.external_id))
+        rows.append(ProductBenefit(
+            product_id=product.external_id, title=product.title, category=product.category or "uncategorised",
+            assisted_from=first, assisted_until=last, days_before=len(before) if first else 0,
+            days_after=len(after), mean_before=_mean(before), mean_after=_mean(after),
+            before_after=naive, difference_in_differences=per_product_did.get(product.external_id)))
+    return rows
+
+
+def _span(periods: list[AssistedPeriod]) -> tuple[date | None, date | None]:
+    if not periods:
+        return None, None
+    return periods[0].start, periods[-1].end
+
+
+def _mean(days: pd.DataFrame) -> float | None:
+    return round(float(days["net_revenue"].mean()), 2) if not days.empty else None
+
+
+def _power(panel: pd.DataFrame, visitors: pd.DataFrame, chosen_lift: float, notes: list[str]):
+    if panel.empty:
+        return None
+    return _attempt(notes, "power", lambda: estimators.power(panel, visitors, chosen_lift=chosen_lift))
+
+
+def headline_estimate(report: BenefitReport) -> Estimate | None:
+    for name in ("variant_vs_holdout_revenue", "difference_in_differences"):
+        estimate = report.estimates.get(name)
+        if estimate is not None and estimate.lift is not None:
+            return estimate
+    return None
+
+
+def headline_sentence(report: BenefitReport) -> str:
+    estimate = headline_estimate(report)
+    if estimate is None:
+        return "Not enough data yet to say what the AI listings earned: " + (
+            report.notes[0] if report.notes else "publish AI listings and collect a few weeks of sales.")
+    weeks = round(((report.end - report.start).days + 1) / 7)
+    assisted = sum(1 for row in report.products if row.days_after)
+    what = ("net revenue per visitor" if estimate.estimand.startswith("revenue per") else "net revenue per product-day")
+    interval = f"95 % CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}"
+    money = _money_per_day(report)
+    if estimate.ci_low is not None and estimate.ci_low > 0:
+        verb = f"raised {what} by {_percent(estimate.lift)}"
+    elif estimate.ci_high is not None and estimate.ci_high < 0:
+        verb = f"lowered {what} by {_percent(-estimate.lift)}"
+    else:
+        return (f"Personalised listings changed {what} by {_percent(estimate.lift)} over {weeks} weeks, but the "
+                f"{interval} includes no change: keep collecting data{_days_needed(report)}.")
+    return f"Personalised listings {verb} ({interval}) over {weeks} weeks{money} across {assisted} products."
+
+
+def _money_per_day(report: BenefitReport) -> str:
+    did = report.estimates.get("difference_in_differences")
+    if did is None or did.effect_per_day is None:
+        return ""
+    assisted = sum(1 for row in report.products if row.days_after)
+    return f": about {did.effect_per_day * assisted:,.0f} {report.currency} a day"
+
+
+def _days_needed(report: BenefitReport) -> str:
+    days = getattr(report.power, "days_needed", None)
+    if days is None:
+        return ""
+    return f" (about {days} more days to detect a {CHOSEN_LIFT:.0%} lift)"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f} %"

@@ -1,0 +1,117 @@
+"""The benefit report of a simulated shop: API JSON, the same numbers as CSV, and the manager page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from analytics.kansei import kansei_rating_record
+from analytics.rollup import daily_stats_rebuild
+from generation.models import Exposure
+from generation.storefront import exposure_log
+from profiles.models import Persona, Product
+from profiles.personas.services import personas_recompute_full
+from shop_ai.simulator import SimulationConfig, simulate_store
+from shop_ai.simulator.storefront import storefront_shown_style
+from tests.analytics.factories import listing_live
+from tests.conftest import client_for
+from tests.dashboard.factories import owner_of
+
+NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+SWITCH_ON = NOW - timedelta(weeks=3)
+
+
+@pytest.fixture
+def simulated_shop(shop, tmp_path):
+    """Six weeks of history, personas, variants of a third of the products for every persona from
+    SWITCH_ON, then three weeks of shoppers who see them (or the originals, if held out)."""
+    base = dict(customers=160, products=30, seed=11, images=False)
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=6, end=SWITCH_ON), truth_path=tmp_path / "a.json",
+                   progress=False)
+    personas_recompute_full(shop=shop)
+    personas = list(Persona.objects.filter(shop=shop, is_new_visitors=False))
+    for product in Product.objects.filter(shop=shop).order_by("external_id")[::3]:
+        for persona in personas:
+            listing_live(shop=shop, product=product, persona=persona, published_at=SWITCH_ON)
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=3, end=NOW - timedelta(hours=1), period=1),
+                   truth_path=tmp_path / "b.json", progress=False, shown_style=storefront_shown_style(shop))
+    exposure_log.flush()
+    daily_stats_rebuild(shop=shop)
+    return shop
+
+
+def _window() -> dict:
+    return {"start": (SWITCH_ON - timedelta(weeks=5)).date().isoformat(), "end": NOW.date().isoformat()}
+
+
+def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated_shop):
+    shop = simulated_shop
+    assert Exposure.objects.filter(shop=shop, holdout=True, listing__isnull=False).exists()
+    body = client_for(shop).get("/api/v1/reports/benefit", _window()).json()
+    assert body["currency"] == "CNY" and body["headline"].startswith(("Personalised listings", "Not enough"))
+    did = body["estimates"]["difference_in_differences"]
+    assert "clustered by product" in did["method"] and did["ci_low"] <= did["lift"] <= did["ci_high"]
+    assert "variant_vs_holdout_revenue" in body["estimates"] and body["power"]["minimum_detectable_lift"] > 0
+    assisted = [row for row in body["products"] if row["assisted_from"]]
+    assert len(assisted) == 10 and all(row["days_after"] > 0 and row["days_before"] > 0 for row in assisted)
+    response = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    by_id = {row["product_id"]: row for row in rows}
+    assert set(by_id) == {row["product_id"] for row in body["products"]}
+    for row in assisted:
+        line = by_id[row["product_id"]]
+        assert float(line["mean_net_revenue_per_day_before"]) == pytest.approx(row["mean_before"], abs=0.005)
+        lift = row["difference_in_differences"]["lift"]
+        assert lift is None or float(line["did_lift"]) == pytest.approx(lift, abs=1e-6)
+
+
+def test_the_manager_page_shows_the_sentence_the_table_both_charts_and_the_kansei_matrix(simulated_shop, client):
+    shop = simulated_shop
+    product = Product.objects.filter(shop=shop).order_by("external_id").first()
+    for rater, score in (("r1", 6), ("r2", 5)):
+        kansei_rating_record(shop=shop, product_external_id=product.external_id, listing_id=None, word="warm",
+                             score=score, rater=rater)
+    client.force_login(owner_of(shop))
+    page = client.get("/dashboard/reports/benefit/", _window())
+    html = page.content.decode()
+    assert page.status_code == 200 and "Personalised listings" in html or "Not enough data" in html
+    assert html.count("<svg") >= 2 and "AI listings live" in html and "unassisted" in html
+    assert "Difference-in-differences" in html and product.title in html and "5.50" in html
+    csv_link = client.get("/dashboard/reports/benefit.csv", _window())
+    assert csv_link.status_code == 200 and csv_link.content.decode("utf-8-sig").startswith("product_id,")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"start": "2026-10-10", "end": "2026-10-01"}, "after end"),
+    ({"start": "2020-01-01", "end": "2026-10-01"}, "at most"),
+    ({"start": "yesterday"}, "YYYY-MM-DD"),
+])
+def test_bad_windows_are_refused_with_what_to_change(api, query, message):
+    response = api.get("/api/v1/reports/benefit", query)
+    assert response.status_code == 400 and message in str(response.json())
+
+
+def test_an_empty_shop_gets_a_report_that_says_what_to_do(api, client, shop):
+    body = api.get("/api/v1/reports/benefit").json()
+    assert body["products"] == [] and body["headline"].startswith("Not enough data") and "simulate_store" in body["headline"]
+    client.force_login(owner_of(shop))
+    page = client.get("/dashboard/reports/benefit/").content.decode()
+    assert "No products sold or viewed in this window" in page and "No Kansei ratings yet" in page
+
+
+def test_kansei_ratings_over_the_api_and_another_shops_design_is_refused(api, other_api, shop):
+    Product.objects.create(shop=shop, external_id="puppet", title="布袋木偶")
+    rating = {"product_id": "puppet", "word": "warm", "score": 6, "rater": "expert-1", "rater_kind": "expert"}
+    assert api.post("/api/v1/kansei-ratings", rating, format="json").status_code == 201
+    assert api.post("/api/v1/kansei-ratings", {**rating, "score": 7}, format="json").status_code == 200
+    off_scale = api.post("/api/v1/kansei-ratings", {**rating, "score": 9}, format="json")
+    assert off_scale.status_code == 400 and "score" in off_scale.json()["errors"]
+    assert other_api.post("/api/v1/kansei-ratings", rating, format="json").status_code == 400
+    matrix = api.get("/api/v1/kansei-ratings").json()
+    assert matrix["designs"][0]["scores"]["warm"] == {"mean": 7.0, "n": 1}
+    assert matrix["best_design_per_word"]["warm"] == "original:puppet" and matrix["scale"]["high"] == 7
+    assert other_api.get("/api/v1/kansei-ratings").json()["designs"] == []
