@@ -149,4 +149,13 @@ class ExposureLog:
 
 
 exposure_log = ExposureLog()
-atexit.register(lambda: exposure_log.flush())
+
+
+def _flush_at_exit() -> None:
+    try:
+        exposure_log.flush()
+    except Exception as problem:  # noqa: BLE001 - the process is ending; say what was lost, once
+        logger.warning("Exposures still buffered at exit could not be written: %s", problem)
+
+
+atexit.register(_flush_at_exit)

@@ -143,6 +143,17 @@ class EventWriter:
         self.events.append(event)
 
 
+@dataclass(frozen=True)
+class SimView:
+    """One simulated product view: who, what, the house photo's style and the style shown (None: house)."""
+
+    customer: SimCustomer
+    product: SimProduct
+    house_style: tuple
+    shown_style: tuple | None
+    at: datetime
+
+
 ShownStyle = Callable[["SimCustomer", "SimProduct", datetime], "tuple | None"]
 
 
@@ -150,9 +161,11 @@ class StoreSimulation:
     """`shown_style(customer, product, at)` says which style the storefront showed (None: the house
     photo); purchases follow the style that was shown, which is how variants change revenue."""
 
-    def __init__(self, config: SimulationConfig, shown_style: ShownStyle | None = None):
+    def __init__(self, config: SimulationConfig, shown_style: ShownStyle | None = None,
+                 view_log: list | None = None):
         self.config = config
         self.shown_style = shown_style
+        self.view_log = view_log  # if given, every view is appended as a `SimView` (for the true effect)
         self.rng = np.random.default_rng(config.seed)
         self.end = (config.end or datetime.now(timezone.utc)).astimezone(timezone.utc)
         start = (self.end - timedelta(weeks=config.weeks)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -181,6 +194,8 @@ class StoreSimulation:
             self.writer.add("view", customer, at, product)
             shown = self.shown_style(customer, product, at) if self.shown_style else None
             match = style_match(customer.style, shown or self.product_styles[index])
+            if self.view_log is not None and at <= self.end:
+                self.view_log.append(SimView(customer, product, self.product_styles[index], shown, at))
             if self.rng.random() < cart_probability(product.theme == customer.archetype, match):
                 self._cart_and_beyond(customer, product, match, at)
 
@@ -260,11 +275,11 @@ def _import_catalogue(shop, simulation: StoreSimulation, progress: bool) -> None
 
 
 def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress: bool = True,
-                   shown_style: ShownStyle | None = None) -> SimulationResult:
+                   shown_style: ShownStyle | None = None, view_log: list | None = None) -> SimulationResult:
     """Write the catalogue (history only), generate the events and send them through `events_ingest`."""
     from profiles.ingestion.services import events_ingest
 
-    simulation = StoreSimulation(config, shown_style)
+    simulation = StoreSimulation(config, shown_style, view_log)
     if config.period == 0:
         _import_catalogue(shop, simulation, progress)
     events = simulation.generate_events()

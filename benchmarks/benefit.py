@@ -1,0 +1,256 @@
+#!/usr/bin/env python
+"""Benefit estimators against the simulator's truth (issue 6, "Validation against the truth").
+
+Several shops (one per seed) go through the real path: three weeks of history → a third of the
+products get AI listings for every persona → three weeks in which shoppers see them through the
+real storefront (holdout by the real hash, exposures logged) → events ingested → the analytics
+rollup → `analytics.selectors` panels → `analytics.estimators`. The simulator's purchase model
+gives the true lift of each product (and pooled per shop) without sampling noise
+(`shop_ai/simulator/truth.py`); the table compares each estimator with it: mean estimate vs mean
+truth, bias, RMSE and 95 % CI coverage.
+
+Shortcuts, because the benchmark measures the estimators, not the other layers: customers are
+placed in the persona of their true archetype (no clustering), and a variant shows the style of
+the archetype's prototype (no diffusion run) — a style near, not equal to, each shopper's taste.
+
+Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["DJANGO_SETTINGS_MODULE"] = "shop_ai.settings"
+os.environ["BROKER_URL"] = "stub://"
+os.environ["EMBEDDED_WORKER"] = "false"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+TARGETS = {"coverage_low": 0.90, "coverage_high": 0.98, "max_relative_bias": 0.10}
+ASSISTED_SHARE = 1 / 3
+HOLDOUT_SHARE = "0.2"
+# Coverage is judged where there are hundreds of estimates (per product); the pooled rows have one
+# estimate per shop, too few to measure coverage finely, and are shown beside them.
+CHECKED = ("difference-in-differences, per product", "variant vs holdout (revenue), per product")
+WEEKS_BEFORE, WEEKS_AFTER = 3, 3  # equal windows: the simulator spreads each period's sessions over its weeks
+
+
+def setup_django(database: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _personas_by_archetype(shop, simulation_customers) -> dict[int, object]:
+    """One persona per simulator archetype, each customer placed in their own (no clustering)."""
+    from profiles.models import Customer, CustomerProfile, Persona
+    from shop_ai.simulator.personas import ARCHETYPES
+
+    personas = {index: Persona.objects.create(shop=shop, name=archetype.key, size=0)
+                for index, archetype in enumerate(ARCHETYPES)}
+    ids = dict(Customer.objects.filter(shop=shop).values_list("external_id", "id"))
+    CustomerProfile.objects.bulk_create([
+        CustomerProfile(customer_id=ids[c.customer_id], shop=shop, persona=personas[c.archetype])
+        for c in simulation_customers if c.customer_id in ids])
+    return personas
+
+
+def _publish_variants(shop, products, personas, published_at) -> None:
+    from generation.models import GeneratedImage, GenerationJob, Listing
+
+    for product in products:
+        for persona in personas.values():
+            job = GenerationJob.objects.create(shop=shop, product=product, persona=persona, status="succeeded")
+            image = GeneratedImage.objects.create(job=job, seed=0, image=product.image.name or "none.png",
+                                                  fidelity=1.0, accepted=True)
+            Listing.objects.create(shop=shop, product=product, persona=persona, job=job, image=image,
+                                   title=product.title, fidelity=1.0, status="published", published_at=published_at)
+
+
+def _variant_hook(shop, archetype_style):
+    """The storefront's decision (variant or original, holdout) for each simulated view, logged as
+    an exposure, showing the archetype's style when the shopper is shown the variant."""
+    from generation.storefront import exposure_log, storefront_product
+    from profiles.models import Product
+
+    products = {p.external_id: p for p in Product.objects.filter(shop=shop)}
+    eligible: dict[tuple, tuple] = {}
+
+    def shown(customer, product, at):
+        served = storefront_product(shop=shop, product=products[product.product_id],
+                                    customer_external_id=customer.customer_id)
+        exposure_log.record(shop=shop, shown=served, customer_external_id=customer.customer_id, shown_at=at)
+        if served.eligible_listing is None:
+            return None
+        eligible[(customer.customer_id, product.product_id)] = archetype_style[customer.archetype]
+        return None if served.holdout else archetype_style[customer.archetype]
+
+    return shown, eligible
+
+
+def simulate_shop(seed: int, customers: int, products: int) -> dict:
+    from analytics.rollup import daily_stats_rebuild
+    from analytics.selectors import benefit_panel, exposed_visitors
+    from generation.models import GenerationSettings
+    from generation.storefront import exposure_log
+    from profiles.models import Product
+    from profiles.services import shop_create
+    from shop_ai.simulator import SimulationConfig, StoreSimulation, simulate_store
+    from shop_ai.simulator.personas import ARCHETYPES, archetype_vector
+    from shop_ai.simulator.store import _style_key
+
+    shop = shop_create(name=f"benefit-bench-{seed}", timezone_name="UTC")
+    GenerationSettings.objects.create(shop=shop, holdout_share=HOLDOUT_SHARE)
+    end = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    switch_on = end - timedelta(weeks=WEEKS_AFTER)
+    base = dict(customers=customers, products=products, seed=seed, images=False)
+    truth_dir = Path(tempfile.mkdtemp())
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=WEEKS_BEFORE, end=switch_on), progress=False,
+                   truth_path=truth_dir / "before.json")
+    sim_customers = StoreSimulation(SimulationConfig(**base, weeks=WEEKS_BEFORE, end=switch_on)).customers
+    personas = _personas_by_archetype(shop, sim_customers)
+    rng = np.random.default_rng(seed)
+    catalogue = list(Product.objects.filter(shop=shop).order_by("external_id"))
+    assisted = [catalogue[i] for i in sorted(rng.choice(len(catalogue), int(len(catalogue) * ASSISTED_SHARE),
+                                                        replace=False))]
+    _publish_variants(shop, assisted, personas, switch_on)
+    archetype_style = {index: _style_key(archetype_vector(a)) for index, a in enumerate(ARCHETYPES)}
+    hook, eligible = _variant_hook(shop, archetype_style)
+    views: list = []
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=WEEKS_AFTER, end=end, period=1), progress=False,
+                   truth_path=truth_dir / "after.json", shown_style=hook, view_log=views)
+    exposure_log.flush()
+    daily_stats_rebuild(shop=shop)
+    start_day, end_day = (switch_on - timedelta(weeks=WEEKS_BEFORE)).date(), (end - timedelta(days=1)).date()
+    return {"seed": seed, "views": views, "eligible": eligible,
+            "panel": benefit_panel(shop=shop, start=start_day, end=end_day),
+            "visitors": exposed_visitors(shop=shop, start=start_day, end=end_day),
+            "assisted": {p.external_id for p in assisted}}
+
+
+def estimate_shop(shop: dict) -> list[tuple]:
+    """(estimator, estimate, ci_low, ci_high, truth) for every estimate this shop yields."""
+    from analytics.estimators import (
+        BenefitDataError,
+        before_after,
+        difference_in_differences,
+        difference_in_differences_by_product,
+        variant_vs_holdout,
+    )
+    from shop_ai.simulator.truth import product_lifts, visitor_lifts
+
+    after = shop["views"]  # the three weeks after the switch
+    per_product_truth, pooled_truth = product_lifts(after, shop["assisted"])
+    by_visitor_truth = visitor_lifts(after, lambda v: shop["eligible"].get((v.customer.customer_id,
+                                                                             v.product.product_id)))
+    rows = []
+    panel, visitors = shop["panel"], shop["visitors"]
+    for product_id, estimate in difference_in_differences_by_product(panel).items():
+        rows.append(("difference-in-differences, per product", estimate, per_product_truth.get(product_id)))
+    for product_id in sorted(shop["assisted"]):
+        try:
+            rows.append(("before/after (naive), per product", before_after(panel, product_id),
+                         per_product_truth.get(product_id)))
+        except BenefitDataError:
+            pass
+    rows.append(("difference-in-differences, pooled per shop", difference_in_differences(panel), pooled_truth))
+    for measure, estimate in variant_vs_holdout(visitors).items():
+        rows.append((f"variant vs holdout ({measure}), pooled per shop", estimate, by_visitor_truth["*"][measure]))
+    for product_id, own in visitors.groupby("product_id"):
+        try:
+            estimate = variant_vs_holdout(own)["revenue"]
+        except BenefitDataError:
+            continue
+        rows.append(("variant vs holdout (revenue), per product", estimate,
+                     by_visitor_truth.get(product_id, {}).get("revenue")))
+    return [(name, e.lift, e.ci_low, e.ci_high, truth) for name, e, truth in rows]
+
+
+def summarise(rows: list[tuple]) -> dict[str, dict]:
+    summary = {}
+    for name in dict.fromkeys(row[0] for row in rows):
+        usable = [r for r in rows if r[0] == name and r[1] is not None and r[4] is not None]
+        skipped = sum(1 for r in rows if r[0] == name) - len(usable)
+        if not usable:
+            continue
+        estimate = np.array([r[1] for r in usable])
+        truth = np.array([r[4] for r in usable])
+        covered = np.array([r[2] <= r[4] <= r[3] for r in usable])
+        bias = float(np.mean(estimate - truth))
+        summary[name] = {"n": len(usable), "no_estimate": skipped, "mean_estimate": float(estimate.mean()),
+                         "mean_truth": float(truth.mean()), "bias": bias,
+                         "relative_bias": bias / float(truth.mean()) if truth.mean() else None,
+                         "rmse": float(np.sqrt(np.mean((estimate - truth) ** 2))),
+                         "coverage": float(covered.mean())}
+    return summary
+
+
+def verdict(name: str, figures: dict) -> str:
+    if name not in CHECKED:
+        return "(shown)"
+    coverage_ok = TARGETS["coverage_low"] <= figures["coverage"] <= TARGETS["coverage_high"]
+    bias_ok = figures["relative_bias"] is not None and abs(figures["relative_bias"]) <= TARGETS["max_relative_bias"]
+    return "PASS" if coverage_ok and bias_ok else "FAIL"
+
+
+def table(summary: dict) -> str:
+    header = (f"{'estimator':<48} {'n':>4} {'none':>4} {'mean est':>9} {'mean true':>9} {'bias':>8} "
+              f"{'bias/true':>9} {'RMSE':>7} {'95% cover':>9}  target")
+    lines = [header, "-" * len(header)]
+    for name, f in summary.items():
+        relative = "n/a" if f["relative_bias"] is None else f"{f['relative_bias']:+.1%}"
+        lines.append(f"{name:<48} {f['n']:>4} {f['no_estimate']:>4} {f['mean_estimate']:>+9.3f} "
+                     f"{f['mean_truth']:>+9.3f} {f['bias']:>+8.3f} {relative:>9} {f['rmse']:>7.3f} "
+                     f"{f['coverage']:>9.1%}  {verdict(name, f)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shops", type=int, default=10, help="simulated shops, one seed each (default 10)")
+    parser.add_argument("--customers", type=int, default=1500, help="customers per shop (default 1500)")
+    parser.add_argument("--products", type=int, default=60, help="products per shop (default 60; a third assisted)")
+    parser.add_argument("--first-seed", type=int, default=100)
+    parser.add_argument("--json", dest="json_path", default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        setup_django(Path(scratch) / "benefit-bench.sqlite3")
+        rows: list[tuple] = []
+        for seed in tqdm(range(args.first_seed, args.first_seed + args.shops), desc="shops", unit="shop"):
+            rows += estimate_shop(simulate_shop(seed, args.customers, args.products))
+    summary = summarise(rows)
+    print(f"\nshop-ai benefit estimators vs the simulator's truth: {args.shops} shops × {args.products} products "
+          f"({ASSISTED_SHARE:.0%} assisted), {args.customers} customers each, holdout {HOLDOUT_SHARE}, "
+          f"{WEEKS_BEFORE} weeks before + {WEEKS_AFTER} after (a promotion in each), {time.perf_counter() - started:.0f} s\n")
+    print(table(summary))
+    print(f"\ntargets (issue 6): coverage {TARGETS['coverage_low']:.0%}-{TARGETS['coverage_high']:.0%} and "
+          f"|bias| <= {TARGETS['max_relative_bias']:.0%} of the true lift for difference-in-differences and variant "
+          "vs holdout; before/after is the paper's naive view, shown beside them.")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps({"summary": summary, "targets": TARGETS, "args": vars(args)},
+                                                   indent=1), encoding="utf-8")
+        print(f"figures written to {args.json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
