@@ -26,7 +26,7 @@ HAC_LAGS = 7  # a week: daily revenue is autocorrelated through the weekly rhyth
 METHOD_BEFORE_AFTER = "before/after means (Welch t test; the paper's view, comparison only)"
 METHOD_DID = "difference-in-differences (OLS, product and category-day fixed effects, errors clustered by product)"
 METHOD_DID_PRODUCT = ("difference-in-differences of one product against the mean of unassisted products of its "
-                      "category (OLS, Newey-West errors over 7 days)")
+                      "category (ratio of after/before changes, Newey-West variances over 7 days)")
 METHOD_HOLDOUT = "variant vs randomised holdout (difference of means, errors clustered by customer)"
 
 
@@ -55,6 +55,12 @@ class Power:
     days_observed: int
     days_needed: int | None  # more days of the current traffic to detect `chosen_lift`; 0: already enough
     note: str = ""
+
+
+def _mean_unbiased_lift(log_ratio: float, se: float) -> float:
+    """exp of a noisy log ratio overshoots on average by exp(se²/2) (lognormal); take that out, or
+    small products' lifts are biased upwards (measured: +19 % of the true lift in benchmarks/benefit.py)."""
+    return math.expm1(log_ratio - se**2 / 2)
 
 
 def _lift_interval(log_ratio: float, se: float) -> tuple[float, float]:
@@ -178,35 +184,55 @@ def _relative(effect: float, se: float, treated_mean: float, *, dof: int, method
 
 
 def difference_in_differences_by_product(panel: pd.DataFrame) -> dict[str, Estimate]:
-    """Each assisted product against the mean of its category's unassisted products, day by day.
+    """Each assisted product against the mean of its category's unassisted products, as a ratio:
+    (product after / product before) / (controls after / controls before) − 1.
 
-    Estimand: that product's effect per assisted day. One treated series cannot be clustered, so
-    the errors are Newey-West over a week of the daily differences instead.
+    Estimand: that product's revenue with AI vs without it over its assisted days. The ratio form
+    puts every mean's noise, the product's own "before" included, into the interval (log scale,
+    delta method, Newey-West variances over a week); a difference in levels divided by a noisy
+    baseline gave intervals that were too narrow for small products (benchmarks/benefit.py).
     """
     data = _comparable(panel)
     results = {}
-    for category, rows in data.groupby("category"):
+    for _, rows in data.groupby("category"):
         controls = rows[~rows["ever_assisted"]].groupby("day")["net_revenue"].mean()
         for product_id, own in rows[rows["ever_assisted"]].groupby("product_id"):
             results[product_id] = _one_product(own.set_index("day"), controls)
     return results
 
 
+def _mean_and_variance(series: np.ndarray) -> tuple[float, float]:
+    """The mean and the Newey-West variance of the mean (days are autocorrelated within a week)."""
+    n = len(series)
+    centred = series - series.mean()
+    long_run = centred @ centred / n
+    for lag in range(1, min(HAC_LAGS, n - 1) + 1):
+        long_run += 2 * (1 - lag / (HAC_LAGS + 1)) * (centred[lag:] @ centred[:-lag]) / n
+    return float(series.mean()), max(long_run, 0.0) / n
+
+
 def _one_product(own: pd.DataFrame, controls: pd.Series) -> Estimate:
-    gap = own["net_revenue"] - controls.reindex(own.index)
-    assisted = own["assisted"]
-    started = own.index[assisted.to_numpy()].min()
-    keep = assisted | (own.index < started)  # days after a retirement are neither before nor after
-    gap, treated = gap[keep], assisted[keep].astype(float)
-    if treated.sum() < 2 or (1 - treated).sum() < 2:
-        return Estimate(METHOD_DID_PRODUCT, "net revenue per day", None, None, None, None, None, int(len(gap)),
+    assisted = own["assisted"].to_numpy()
+    started = own.index[assisted].min()
+    before = ~assisted & (own.index < started)  # days after a retirement are neither before nor after
+    if assisted.sum() < 2 or before.sum() < 2:
+        return Estimate(METHOD_DID_PRODUCT, "net revenue per day", None, None, None, None, None, len(own),
                         "needs at least two days before and two after AI listings went live")
-    fit = sm.OLS(gap.to_numpy(), sm.add_constant(treated.to_numpy())).fit(
-        cov_type="HAC", cov_kwds={"maxlags": HAC_LAGS}, use_t=True)
-    effect, se = float(fit.params[1]), float(fit.bse[1])
-    treated_mean = float(own.loc[assisted, "net_revenue"].mean())
-    return _relative(effect, se, treated_mean, dof=int(fit.df_resid), method=METHOD_DID_PRODUCT,
-                     estimand="net revenue per day", n=int(len(gap)), p_value=float(fit.pvalues[1]))
+    control = controls.reindex(own.index).to_numpy(float)
+    revenue = own["net_revenue"].to_numpy(float)
+    parts = [_mean_and_variance(series) for series in
+             (revenue[assisted], revenue[before], control[assisted], control[before])]
+    if any(mean <= 0 for mean, _ in parts):
+        return Estimate(METHOD_DID_PRODUCT, "net revenue per day", None, None, None, None, None, len(own),
+                        "no sales before or after on one side, so a relative lift is undefined")
+    (after_own, _), (before_own, _), (after_control, _), (before_control, _) = parts
+    log_ratio = math.log(after_own / before_own) - math.log(after_control / before_control)
+    se = math.sqrt(sum(variance / mean**2 for mean, variance in parts))
+    low, high = _lift_interval(log_ratio, se)
+    p_value = float(2 * stats.norm.sf(abs(log_ratio) / se)) if se > 0 else None
+    counterfactual = before_own * after_control / before_control
+    return Estimate(METHOD_DID_PRODUCT, "net revenue per day", _mean_unbiased_lift(log_ratio, se), low, high,
+                    p_value, after_own - counterfactual, int(assisted.sum() + before.sum()))
 
 
 # --- variant vs holdout --------------------------------------------------------------------
@@ -256,8 +282,10 @@ def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, est
         return Estimate(METHOD_HOLDOUT, estimand, None, None, None, p_value, None, n,
                         note + "; too few purchases on one side for a relative lift")
     se_log = math.sqrt((se_v / mean_v) ** 2 + (se_h / mean_h) ** 2)
-    low, high = _lift_interval(math.log(mean_v / mean_h), se_log)
-    return Estimate(METHOD_HOLDOUT, estimand, mean_v / mean_h - 1, low, high, p_value, None, n, note)
+    log_ratio = math.log(mean_v / mean_h)
+    low, high = _lift_interval(log_ratio, se_log)
+    return Estimate(METHOD_HOLDOUT, estimand, _mean_unbiased_lift(log_ratio, se_log), low, high, p_value, None, n,
+                    note)
 
 
 # --- power ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -109,7 +110,8 @@ class ExposureLog:
         with self._lock:
             self._buffer.append(exposure)
             full = len(self._buffer) >= FLUSH_AT
-        self._ensure_thread()
+        if settings.EXPOSURE_BACKGROUND_FLUSH:
+            self._ensure_thread()
         if full:
             self.flush()
 

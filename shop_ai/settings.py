@@ -168,6 +168,7 @@ LOGGING = {
 }
 
 # Generation (DESIGN §5.2). Workers on the `gpu` queue load the generator once per process.
+EXPOSURE_BACKGROUND_FLUSH = env.bool("EXPOSURE_BACKGROUND_FLUSH", default=True)
 GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="upcdm")
 GENERATION_MODEL_DIR = env.path("GENERATION_MODEL_DIR", default=BASE_DIR / "generation" / "weights")
 GENERATION_STEPS = env.int("GENERATION_STEPS", default=20)

@@ -11,6 +11,9 @@ from shop_ai.settings import *  # noqa: F401,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="shop-ai-test-media-")
 EMBEDDED_WORKER = False
+# Tests flush the storefront's exposure log themselves: a background thread would write outside
+# the test's database access (and lose its batch at the test's end).
+EXPOSURE_BACKGROUND_FLUSH = False
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
