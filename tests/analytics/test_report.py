@@ -115,3 +115,19 @@ def test_kansei_ratings_over_the_api_and_another_shops_design_is_refused(api, ot
     assert matrix["designs"][0]["scores"]["warm"] == {"mean": 7.0, "n": 1}
     assert matrix["best_design_per_word"]["warm"] == "original:puppet" and matrix["scale"]["high"] == 7
     assert other_api.get("/api/v1/kansei-ratings").json()["designs"] == []
+
+
+def test_a_window_with_two_currencies_is_refused_rather_than_summed(api, shop):
+    from analytics.rollup import daily_stats_rebuild
+    from profiles.ingestion.services import events_ingest
+    from tests.conftest import recent
+
+    Product.objects.create(shop=shop, external_id="fan", title="折扇")
+    buy = {"type": "purchase", "customer_id": "c", "product_id": "fan", "quantity": 1, "unit_price": "10.00"}
+    events_ingest(shop=shop, raw_events=[{**buy, "event_id": "cny", "occurred_at": recent(60 * 48)}])
+    shop.currency = "USD"  # the owner changed the shop's currency mid-window
+    shop.save()
+    events_ingest(shop=shop, raw_events=[{**buy, "event_id": "usd", "occurred_at": recent(60 * 30)}])
+    daily_stats_rebuild(shop=shop)
+    response = api.get("/api/v1/reports/benefit")
+    assert response.status_code == 400 and "CNY, USD" in str(response.json()) and "one currency" in str(response.json())
