@@ -174,13 +174,17 @@ def _relative(effect: float, se: float, treated_mean: float, *, dof: int, method
               p_value: float) -> Estimate:
     baseline = treated_mean - effect
     critical = stats.t.ppf(0.975, max(dof, 1))
-    if baseline <= 0:
+    if baseline <= 0 or treated_mean <= 0:
         return Estimate(method, estimand, None, None, None, p_value, effect, n,
-                        f"the counterfactual revenue is not positive, so a relative lift is undefined "
+                        f"revenue with or without AI is not positive, so a relative lift is undefined "
                         f"(absolute effect {effect:+.2f} per day, 95 % CI {effect - critical * se:+.2f} to "
                         f"{effect + critical * se:+.2f})")
-    return Estimate(method, estimand, effect / baseline, (effect - critical * se) / baseline,
-                    (effect + critical * se) / baseline, p_value, effect, n)
+    # lift = treated / (treated - effect) - 1 moves faster than effect / baseline when the effect is
+    # large: on the log scale its standard error is se / baseline (delta method). Dividing the
+    # effect's interval by the baseline instead covered 83 % in benchmarks/benefit.py.
+    log_ratio = math.log(treated_mean / baseline)
+    low, high = math.expm1(log_ratio - critical * se / baseline), math.expm1(log_ratio + critical * se / baseline)
+    return Estimate(method, estimand, effect / baseline, low, high, p_value, effect, n)
 
 
 def difference_in_differences_by_product(panel: pd.DataFrame) -> dict[str, Estimate]:
