@@ -57,6 +57,10 @@ class SimulationConfig:
     image_size: int = 96
     end: datetime | None = None
     period: int = 0  # 0: the shop's history; 1, 2, …: later periods of the same shoppers and catalogue
+    promotion: bool = True  # False: a period without a promotion
+    # Extra sessions the promotion brings, as a share of each shopper's sessions in the period; 0:
+    # it only moves visits onto its days, so a period's total revenue does not depend on it.
+    promotion_traffic: float = 0.0
 
 
 @dataclass
@@ -115,12 +119,16 @@ def make_customers(config: SimulationConfig, rng: np.random.Generator) -> list[S
     return customers
 
 
-def day_weights(days: list[datetime]) -> np.ndarray:
+def promotion_days(days: list[datetime]) -> dict[int, float]:
+    """{day index: boost} of the promotion, ten days before the end of the period."""
+    promotion = len(days) - 10 if len(days) > 14 else len(days) // 2
+    return {promotion + offset: boost for offset, boost in PROMOTION_BOOST.items() if 0 <= promotion + offset < len(days)}
+
+
+def day_weights(days: list[datetime], promotion: bool = True) -> np.ndarray:
     weights = np.array([DAY_WEIGHTS[day.weekday()] for day in days])
-    promotion = len(days) - 10 if len(days) > 14 else len(days) // 2  # a promotion ten days before the end
-    for offset, boost in PROMOTION_BOOST.items():
-        if 0 <= promotion + offset < len(days):
-            weights[promotion + offset] *= boost
+    for index, boost in (promotion_days(days) if promotion else {}).items():
+        weights[index] *= boost
     return weights / weights.sum()
 
 
@@ -224,14 +232,27 @@ class StoreSimulation:
         self.writer.add("review", customer, later, product, text=text, rating=rating)
 
     def generate_events(self) -> list[dict]:
-        weights = day_weights(self.days)
+        weights = day_weights(self.days, self.config.promotion)
         for customer in self.customers:
             for day_index in self.rng.choice(len(self.days), size=customer.sessions, p=weights):
-                hour = int(self.rng.choice(24, p=HOUR_WEIGHTS))
-                start = self.days[day_index] + timedelta(hours=hour, minutes=int(self.rng.integers(60)))
-                self._session(customer, start)
+                self._session_on(customer, day_index)
+        if self.config.promotion and self.config.promotion_traffic > 0:
+            self._promotion_sessions()
         self.writer.events.sort(key=lambda event: event["occurred_at"])
         return self.writer.events
+
+    def _session_on(self, customer: SimCustomer, day_index: int) -> None:
+        hour = int(self.rng.choice(24, p=HOUR_WEIGHTS))
+        self._session(customer, self.days[day_index] + timedelta(hours=hour, minutes=int(self.rng.integers(60))))
+
+    def _promotion_sessions(self) -> None:
+        """Shoppers who come back for the promotion: extra sessions on its days, beyond the period's."""
+        boosts = promotion_days(self.days)
+        indices, weights = list(boosts), np.array(list(boosts.values()))
+        for customer in self.customers:
+            extra = self.rng.poisson(customer.sessions * self.config.promotion_traffic)
+            for day_index in self.rng.choice(indices, size=extra, p=weights / weights.sum()):
+                self._session_on(customer, int(day_index))
 
     def truth(self) -> dict:
         return {

@@ -99,3 +99,23 @@ def test_demo_prepares_a_shop_and_prints_urls_and_login():
     assert "http://127.0.0.1:8000/admin/" in text and "login: owner / " in text
     assert "5/5 Benefit report" in text and "/dashboard/reports/benefit/" in text
     assert Event.objects.count() > 0
+
+
+def test_a_promotion_with_traffic_adds_sessions_on_its_days_and_none_elsewhere():
+    def per_day(config):
+        simulation = StoreSimulation(config)
+        counts = {day.date(): 0 for day in simulation.days}
+        for event in simulation.generate_events():
+            day = datetime.fromisoformat(event["occurred_at"]).date()
+            if event["type"] == "view" and day in counts:
+                counts[day] += 1
+        return list(counts.values())
+
+    base = dict(customers=1500, weeks=4)
+    quiet = per_day(small(**base, promotion=False))
+    moved = per_day(small(**base))
+    bigger = per_day(small(**base, promotion_traffic=0.3))
+    promotion_day = len(quiet) - 10
+    assert moved[promotion_day] > 2 * quiet[promotion_day]  # the same visits, moved onto the promotion
+    assert abs(sum(moved) - sum(quiet)) < 0.03 * sum(quiet)
+    assert sum(bigger) > 1.2 * sum(moved) and bigger[:promotion_day - 2] == moved[:promotion_day - 2]
