@@ -123,17 +123,33 @@ def _welch_p(treated: np.ndarray, control: np.ndarray) -> float | None:
 
 # --- difference-in-differences -------------------------------------------------------------
 
-def _comparable(panel: pd.DataFrame) -> pd.DataFrame:
-    """Categories that have both assisted and never-assisted products (the controls)."""
-    panel = _ordered(panel)
+NO_CONTROL = ("no control group: every product in {} is assisted, so difference-in-differences cannot be "
+              "estimated; keep some products unassisted")
+
+
+def _uncontrolled_categories(panel: pd.DataFrame) -> list[str]:
+    """Categories whose every product is assisted: nothing to compare them with."""
     mix = panel.groupby("category")["ever_assisted"].agg(["any", "all"])
     if not mix["any"].any():
         raise BenefitDataError("no product had an AI listing live in the window")
-    usable = mix[mix["any"] & ~mix["all"]].index
+    return sorted(mix[mix["all"]].index)
+
+
+def _comparable(panel: pd.DataFrame) -> pd.DataFrame:
+    """Categories that have both assisted and never-assisted products (the controls)."""
+    panel = _ordered(panel)
+    uncontrolled = _uncontrolled_categories(panel)
+    usable = panel[panel["category"].map(panel.groupby("category")["ever_assisted"].any())
+                   & ~panel["category"].isin(uncontrolled)]
     if usable.empty:
-        raise BenefitDataError("no control group: every product in the assisted categories had AI listings, so "
-                               "difference-in-differences cannot be estimated; keep some products unassisted")
-    return panel[panel["category"].isin(usable)]
+        raise BenefitDataError(NO_CONTROL.format("the assisted categories" if len(uncontrolled) > 1
+                                                 else f"category {uncontrolled[0]!r}"))
+    return usable
+
+
+def _left_out_note(panel: pd.DataFrame) -> str:
+    uncontrolled = _uncontrolled_categories(panel)
+    return f"left out, no unassisted product to compare with: {', '.join(uncontrolled)}" if uncontrolled else ""
 
 
 def _two_way_demeaned(panel: pd.DataFrame, column: str) -> np.ndarray:
@@ -167,24 +183,24 @@ def difference_in_differences(panel: pd.DataFrame) -> Estimate:
     clusters = int(len(np.unique(groups)))
     return _relative(effect, se, treated_mean, dof=clusters - 1, method=METHOD_DID,
                      estimand="net revenue per assisted product per day", n=clusters,
-                     p_value=float(fit.pvalues[0]))
+                     p_value=float(fit.pvalues[0]), note=_left_out_note(panel))
 
 
 def _relative(effect: float, se: float, treated_mean: float, *, dof: int, method: str, estimand: str, n: int,
-              p_value: float) -> Estimate:
+              p_value: float, note: str = "") -> Estimate:
     baseline = treated_mean - effect
     critical = stats.t.ppf(0.975, max(dof, 1))
     if baseline <= 0 or treated_mean <= 0:
-        return Estimate(method, estimand, None, None, None, p_value, effect, n,
-                        f"revenue with or without AI is not positive, so a relative lift is undefined "
-                        f"(absolute effect {effect:+.2f} per day, 95 % CI {effect - critical * se:+.2f} to "
-                        f"{effect + critical * se:+.2f})")
+        return Estimate(method, estimand, None, None, None, p_value, effect, n, "; ".join(filter(None, (
+            f"revenue with or without AI is not positive, so a relative lift is undefined "
+            f"(absolute effect {effect:+.2f} per day, 95 % CI {effect - critical * se:+.2f} to "
+            f"{effect + critical * se:+.2f})", note))))
     # lift = treated / (treated - effect) - 1 moves faster than effect / baseline when the effect is
     # large: on the log scale its standard error is se / baseline (delta method). Dividing the
     # effect's interval by the baseline instead covered 83 % in benchmarks/benefit.py.
     log_ratio = math.log(treated_mean / baseline)
     low, high = math.expm1(log_ratio - critical * se / baseline), math.expm1(log_ratio + critical * se / baseline)
-    return Estimate(method, estimand, effect / baseline, low, high, p_value, effect, n)
+    return Estimate(method, estimand, effect / baseline, low, high, p_value, effect, n, note)
 
 
 def difference_in_differences_by_product(panel: pd.DataFrame) -> dict[str, Estimate]:
@@ -195,14 +211,22 @@ def difference_in_differences_by_product(panel: pd.DataFrame) -> dict[str, Estim
     puts every mean's noise, the product's own "before" included, into the interval (log scale,
     delta method, Newey-West variances over a week); a difference in levels divided by a noisy
     baseline gave intervals that were too narrow for small products (benchmarks/benefit.py).
+    Products of a category without unassisted products get no lift and a note saying so.
     """
     data = _comparable(panel)
-    results = {}
+    results = _without_control(panel)
     for _, rows in data.groupby("category"):
         controls = rows[~rows["ever_assisted"]].groupby("day")["net_revenue"].mean()
         for product_id, own in rows[rows["ever_assisted"]].groupby("product_id"):
             results[product_id] = _one_product(own.set_index("day"), controls)
     return results
+
+
+def _without_control(panel: pd.DataFrame) -> dict[str, Estimate]:
+    uncontrolled = panel[panel["category"].isin(_uncontrolled_categories(panel))]
+    return {product_id: Estimate(METHOD_DID_PRODUCT, "net revenue per day", None, None, None, None, None, len(days),
+                                 NO_CONTROL.format(f"category {category!r}"))
+            for (category, product_id), days in uncontrolled.groupby(["category", "product_id"])}
 
 
 def _mean_and_variance(series: np.ndarray) -> tuple[float, float]:

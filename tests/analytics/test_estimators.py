@@ -102,3 +102,15 @@ def test_bad_inputs_are_refused_with_what_to_do():
     assert before_after(silent, "p0").lift is None and "undefined" in before_after(silent, "p0").note
     shuffled = panel.sample(frac=1, random_state=1)  # dates out of order give the same answer
     assert difference_in_differences(shuffled).lift == pytest.approx(difference_in_differences(panel).lift)
+
+
+def test_a_category_without_unassisted_products_is_named_not_silently_dropped():
+    panel = synthetic_panel(lift=0.2, seed=8)
+    only_assisted = panel[(panel["category"] != "c0") | panel["ever_assisted"]]  # c0 keeps its assisted products
+    per_product = difference_in_differences_by_product(only_assisted)
+    in_c0 = {f"p{n}" for n in range(0, 36, 12)}
+    assert all(per_product[p].lift is None and "no control group" in per_product[p].note
+               and "'c0'" in per_product[p].note for p in in_c0)
+    assert all(per_product[p].lift is not None for p in set(per_product) - in_c0)
+    pooled = difference_in_differences(only_assisted)
+    assert pooled.lift is not None and "c0" in pooled.note
