@@ -1,8 +1,9 @@
-"""Dramatiq actors of the `gpu` queue."""
+"""Dramatiq actors of the `gpu`, `generation` and `webhooks` queues."""
 
 import dramatiq
 
 from generation.services import generation_jobs_run
+from generation.webhooks import webhook_delivery_attempt
 
 GPU_QUEUE = "gpu"
 
@@ -24,3 +25,11 @@ def plan_generation(shop_id: int, persona_ids: list[int]) -> None:
     shop = Shop.objects.filter(id=shop_id).first()
     if shop is not None:
         generation_plan_for_personas(shop=shop, persona_ids=persona_ids)
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=7, min_backoff=10_000, max_backoff=3_600_000,
+                time_limit=60_000)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt at an outbound webhook; a failed attempt raises, and dramatiq retries with
+    exponential backoff. The delivery row counts the attempts and ends `failed` after the last."""
+    webhook_delivery_attempt(delivery_id=delivery_id)

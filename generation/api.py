@@ -19,6 +19,7 @@ from generation.services import (
 )
 from generation.storefront import exposure_log, storefront_product
 from profiles.api.auth import request_shop
+from profiles.api.browser_access import BrowserAccess
 from profiles.api.serializers import ErrorSchema
 from profiles.models import Persona, Product
 from profiles.selectors import live_personas
@@ -175,18 +176,34 @@ class StorefrontOutput(serializers.Serializer):
     holdout = serializers.BooleanField()
 
 
+def _storefront_answer(request, shop, product_id: str) -> Response:
+    product = get_object_or_404(Product, shop=shop, external_id=product_id)
+    customer_id = (request.query_params.get("customer_id") or "").strip()[:100]
+    shown = storefront_product(shop=shop, product=product, customer_external_id=customer_id or None)
+    if customer_id:
+        exposure_log.record(shop=shop, shown=shown, customer_external_id=customer_id)
+    body = {"product_id": product.external_id, "title": shown.title, "description": shown.description,
+            "image_url": _absolute(request, shown.image), "variant": shown.variant, "holdout": shown.holdout}
+    return Response(StorefrontOutput(body).data, headers={"Cache-Control": "private, max-age=60",
+                                                          "Vary": "Authorization"})
+
+
 class StorefrontProductView(APIView):
     @extend_schema(operation_id="storefront_product", responses={200: StorefrontOutput, 404: ErrorSchema},
                    parameters=[OpenApiParameter("customer_id", str, required=False)])
     def get(self, request, product_id: str):
-        shop = request_shop(request)
-        product = get_object_or_404(Product, shop=shop, external_id=product_id)
-        customer_id = (request.query_params.get("customer_id") or "").strip()[:100]
-        shown = storefront_product(shop=shop, product=product, customer_external_id=customer_id or None)
-        if customer_id:
-            exposure_log.record(shop=shop, shown=shown, customer_external_id=customer_id)
-        body = {"product_id": product.external_id, "title": shown.title, "description": shown.description,
-                "image_url": _absolute(request, shown.image), "variant": shown.variant, "holdout": shown.holdout}
-        return Response(StorefrontOutput(body).data, headers={"Cache-Control": "private, max-age=60",
-                                                              "Vary": "Authorization"})
+        return _storefront_answer(request, request_shop(request), product_id)
 
+
+class BrowserProductView(BrowserAccess, APIView):
+    """The storefront answer for the browser snippet, with the shop's publishable key."""
+
+    cors_methods = "GET, OPTIONS"
+
+    @extend_schema(operation_id="browser_product", auth=[],
+                   responses={200: StorefrontOutput, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema},
+                   parameters=[OpenApiParameter("key", str, required=True, description="publishable key, pk_…"),
+                               OpenApiParameter("customer_id", str, required=False)])
+    def get(self, request, product_id: str):
+        connection = self.connection_for(request, request.query_params.get("key"))
+        return _storefront_answer(request, connection.shop, product_id)

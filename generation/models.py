@@ -144,3 +144,53 @@ class Exposure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["shop", "shown_at"]), models.Index(fields=["product", "shown_at"])]
+
+
+class WebhookTopic(models.TextChoices):
+    LISTING_PUBLISHED = "listing.published"
+    LISTING_RETIRED = "listing.retired"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a shop wants to hear about its listings. Deliveries are signed with `secret`, which the
+    owner copies into the receiving end (so it is stored readable)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    topics = models.JSONField(default=list, blank=True, help_text="Topics to send; empty: all of them.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """One announcement to one endpoint and how its attempts went. `delivery_id` is sent as the
+    webhook id, the same on every attempt, so the receiver can drop repeats."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhook_deliveries", db_index=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=40, unique=True)
+    topic = models.CharField(max_length=40, choices=WebhookTopic.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.topic} → {self.endpoint_id} ({self.status})"

@@ -25,7 +25,9 @@ from generation.models import (
     Listing,
     ListingAudit,
     ListingStatus,
+    WebhookTopic,
 )
+from generation.webhooks import listing_announce
 from profiles.models import Persona, Product, Shop
 
 logger = logging.getLogger(__name__)
@@ -308,6 +310,7 @@ def _succeed(job: GenerationJob, image: GeneratedImage) -> None:
         listing_publish(listing=listing, actor="policy:auto-approve")
 
 
+ANNOUNCED = {"publish": WebhookTopic.LISTING_PUBLISHED, "retire": WebhookTopic.LISTING_RETIRED}
 TRANSITIONS = {
     "approve": ({ListingStatus.DRAFT}, ListingStatus.APPROVED, "approved_at"),
     "publish": ({ListingStatus.APPROVED}, ListingStatus.PUBLISHED, "published_at"),
@@ -334,6 +337,8 @@ def _listing_move(*, listing: Listing, action: str, actor: str, user=None) -> Li
     except IntegrityError as exc:
         raise ListingConflict(str(exc)) from exc
     ListingAudit.objects.create(listing=listing, action=action, actor=actor, user=user)
+    if action in ANNOUNCED:
+        listing_announce(listing=listing, topic=ANNOUNCED[action])
     return listing
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("listings/<int:listing_id>/publish", api.ListingPublishView.as_view(), name="listing-publish"),
     path("listings/<int:listing_id>/retire", api.ListingRetireView.as_view(), name="listing-retire"),
     path("storefront/products/<str:product_id>", api.StorefrontProductView.as_view(), name="storefront-product"),
+    path("browser/products/<str:product_id>", api.BrowserProductView.as_view(), name="browser-product"),
 ]

@@ -210,3 +210,47 @@ class ReviewAnalysis(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["shop", "customer"])]
+
+
+class StoreConnection(models.Model):
+    """How a store reaches shop-ai without an API key: signed webhooks and the browser snippet.
+
+    The webhook secret is kept readable (not hashed like API keys): the owner copies it into their
+    store, and shop-ai needs it to check signatures. After a rotation the previous secret keeps
+    working until `previous_secret_expires_at`, so deliveries signed in flight are not lost."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="store_connection")
+    webhook_secret = models.CharField(max_length=100)
+    previous_webhook_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    publishable_key = models.CharField(max_length=40, unique=True,
+                                       help_text="For the browser snippet; not a secret (it is in the page).")
+    allowed_origins = models.JSONField(default=list, blank=True,
+                                       help_text="Storefront origins the snippet may send from; empty: any.")
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"connection of {self.shop}"
+
+
+class InboundWebhook(models.Model):
+    """A webhook delivery we stored, by the sender's id: a replay of the same id stores nothing again."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="inbound_webhooks")
+    source = models.CharField(max_length=32)
+    webhook_id = models.CharField(max_length=200)
+    topic = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField()
+    products = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "source", "webhook_id"],
+                                               name="uniq_inbound_webhook_per_shop")]
+        indexes = [models.Index(fields=["shop", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.webhook_id}"

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from profiles.models import ApiKey, Customer, Event, Persona, Product, Shop
+from profiles.models import ApiKey, Customer, Event, Persona, Product, Shop, StoreConnection
 from profiles.nlp.keywords import EVENT_TYPE_WEIGHTS
 
 
@@ -83,3 +83,9 @@ def stale_customer_ids(*, shop: Shop, limit: int | None = None) -> list[int]:
 
 def live_personas(*, shop: Shop):
     return Persona.objects.filter(shop=shop, retired_at__isnull=True).order_by("is_new_visitors", "-size", "id")
+
+
+def store_connection_by_publishable_key(*, key: str) -> StoreConnection | None:
+    if not key or len(key) > 40:
+        return None
+    return StoreConnection.objects.select_related("shop").filter(publishable_key=key).first()

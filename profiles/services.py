@@ -134,3 +134,14 @@ def products_import(*, shop: Shop, rows: list[ProductRow]) -> int:
             update_fields=["title", "description", "category", "price", "tags", "image", "updated_at"],
         )
     return len(products)
+
+
+def products_ensure(*, shop: Shop, rows: list[ProductRow]) -> int:
+    """Create the products the shop does not have yet (e.g. first seen in an order); never overwrite
+    one it has, whose own data is richer than an order line's. Returns how many were created."""
+    wanted = {row.external_id: row for row in rows}
+    known = set(Product.objects.filter(shop=shop, external_id__in=wanted).values_list("external_id", flat=True))
+    missing = [Product(shop=shop, external_id=row.external_id, title=row.title, price=row.price, tags=[])
+               for external_id, row in sorted(wanted.items()) if external_id not in known]
+    Product.objects.bulk_create(missing, ignore_conflicts=True)  # a concurrent delivery may create one too
+    return len(missing)

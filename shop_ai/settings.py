@@ -108,6 +108,9 @@ EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=5 * 365)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_PRODUCT_IMAGE_BYTES = 10 * 1024 * 1024
+# Where shop-ai is reachable from outside (e.g. https://shop-ai.example.com): makes the image URLs of
+# outbound webhooks absolute. Empty: they are paths.
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["profiles.api.auth.ApiKeyAuthentication"],
@@ -171,6 +174,8 @@ LOGGING = {
 EXPOSURE_BACKGROUND_FLUSH = env.bool("EXPOSURE_BACKGROUND_FLUSH", default=True)
 GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="upcdm")
 GENERATION_MODEL_DIR = env.path("GENERATION_MODEL_DIR", default=BASE_DIR / "generation" / "weights")
+# sd-controlnet only: a local BLIP-2 folder for base captions; empty: the product title is the caption.
+GENERATION_CAPTIONER_DIR = env.str("GENERATION_CAPTIONER_DIR", default="")
 GENERATION_STEPS = env.int("GENERATION_STEPS", default=20)
 GENERATION_MAX_TRIES = env.int("GENERATION_MAX_TRIES", default=3)
 # Intra-op threads for the model; 0 keeps torch's default (all cores). Use 1 on a shared CPU.

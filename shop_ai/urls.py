@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from generation import pages as store_pages
 from shop_ai import pages
+from shop_ai.integrations.browser.views import snippet
 
 api_v1 = [
     path("", include("profiles.api.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("store/<int:shop_id>/", store_pages.store_index, name="store-index"),
     path("store/<int:shop_id>/products/<str:product_id>", store_pages.store_product, name="store-product"),
     path("api/v1/", include(api_v1)),
+    path("snippet/shop-ai.js", snippet, name="snippet"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "shop_ai.pages.not_found"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles.api import persona_views, views
+from profiles.api import connect_views, persona_views, views
 
 urlpatterns = [
     path("events/batch", views.EventBatchView.as_view(), name="events-batch"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("personas", persona_views.PersonaListView.as_view(), name="personas"),
     path("personas/<int:persona_id>", persona_views.PersonaDetailView.as_view(), name="persona-detail"),
     path("customers/<str:customer_id>/profile", persona_views.CustomerProfileView.as_view(), name="customer-profile"),
+    path("webhooks/<str:source>", connect_views.WebhookView.as_view(), name="webhooks"),
+    path("browser/events", connect_views.BrowserEventsView.as_view(), name="browser-events"),
 ]

@@ -62,12 +62,16 @@ def _stored_payload(raw) -> object:
     return {"truncated": text[:MAX_STORED_PAYLOAD_BYTES // 4]}
 
 
-def _validate_batch(shop: Shop, raw_events: list, now: datetime, result: IngestResult) -> list[tuple[int, CleanEvent]]:
+def _validate_batch(shop: Shop, raw_events: list, now: datetime, result: IngestResult,
+                    allowed_types: frozenset[str] | None, source: str) -> list[tuple[int, CleanEvent]]:
     limits = _limits_for(shop, now)
     valid: list[tuple[int, CleanEvent]] = []
     seen_ids: set[str] = set()
     for index, raw in enumerate(raw_events):
         event, errors = validate_event(raw, limits)
+        if not errors and allowed_types is not None and event.type not in allowed_types:
+            errors = {"type": f"{event.type} events are not taken from {source}, only "
+                              f"{', '.join(sorted(allowed_types))}; send the others from your server"}
         if errors:
             _reject(result, index, raw, errors)
         elif event.event_id in seen_ids:
@@ -92,12 +96,14 @@ def _drop_unknown_products(shop, valid, raw_events, result) -> tuple[list, dict[
 
 
 @transaction.atomic
-def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: datetime | None = None) -> IngestResult:
+def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: datetime | None = None,
+                  allowed_types: frozenset[str] | None = None) -> IngestResult:
     """Validate and store a batch. Good events are stored even when others are rejected;
-    rejected ones go to FailedEvent with their reasons; replays count as duplicates."""
+    rejected ones go to FailedEvent with their reasons; replays count as duplicates.
+    `allowed_types` narrows the event types a less trusted source may send (the browser)."""
     now = now or timezone.now()
     result = IngestResult()
-    valid = _validate_batch(shop, raw_events, now, result)
+    valid = _validate_batch(shop, raw_events, now, result, allowed_types, source)
     valid, product_ids = _drop_unknown_products(shop, valid, raw_events, result)
     customer_ids = storage.customers_ensure(
         shop_id=shop.id, external_ids=[event.customer_id for _, event in valid], seen_at=now

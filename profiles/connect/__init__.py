@@ -1,0 +1,1 @@
+"""Connecting a store without an API key: signed webhooks (server to server) and the browser snippet."""

@@ -1,0 +1,1 @@
+"""The browser snippet (shop-ai.js) and the view that serves it."""

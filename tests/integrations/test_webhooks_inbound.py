@@ -1,0 +1,178 @@
+"""Signed webhooks from hosted stores: the generic shape and Shopify's orders and products; bad
+signatures, stale timestamps, replays, unknown sources and shops, and payloads of the wrong shape."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from profiles.connect.services import store_connection_for, webhook_secret_rotate
+from profiles.models import Event, FailedEvent, InboundWebhook, Product, StoreConnection
+from profiles.services import shop_create
+from tests.conftest import recent
+from tests.integrations.conftest import signed_post
+
+pytestmark = pytest.mark.django_db
+
+
+def purchase(event_id: str, product_id: str = "fan-1", **extra) -> dict:
+    return {"event_id": event_id, "type": "purchase", "customer_id": "c-7", "product_id": product_id,
+            "occurred_at": recent(), "quantity": 1, "unit_price": "68.00", **extra}
+
+
+def post(connection, payload, **options):
+    return signed_post(payload, shop_id=connection.shop_id, secret=connection.webhook_secret, **options)
+
+
+def nothing_stored(shop) -> bool:
+    return not (Event.objects.filter(shop=shop).exists() or FailedEvent.objects.filter(shop=shop).exists()
+                or InboundWebhook.objects.filter(shop=shop).exists())
+
+
+def test_a_generic_delivery_stores_products_and_events_and_keeps_the_bad_event_with_its_reason(connection):
+    payload = {"products": [{"product_id": "vase-9", "title": "青花瓷瓶", "price": "199.00", "tags": ["青花"]}],
+               "events": [purchase("o-1"), purchase("o-2", product_id="vase-9"), purchase("o-3", quantity=-1)]}
+    response = post(connection, payload)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["products"], body["accepted"], body["duplicates"], body["duplicate"]) == (1, 2, 0, False)
+    assert [(item["index"], item["event_id"]) for item in body["rejected"]] == [(2, "o-3")]
+    assert Product.objects.get(shop=connection.shop, external_id="vase-9").price == Decimal("199.00")
+    assert set(Event.objects.filter(shop=connection.shop).values_list("event_id", flat=True)) == {"o-1", "o-2"}
+    failed = FailedEvent.objects.get(shop=connection.shop)
+    assert (failed.event_id, failed.source, failed.errors) == ("o-3", "webhook:generic",
+                                                               {"quantity": "must be at least 1"})
+    record = InboundWebhook.objects.get(shop=connection.shop)
+    assert (record.webhook_id, record.accepted, record.rejected, record.products) == ("wh-1", 2, 1, 1)
+
+
+def test_a_replayed_webhook_id_stores_nothing_again_and_new_ids_for_old_events_are_duplicates(connection):
+    payload = {"events": [purchase("o-1"), purchase("o-2", quantity=0)]}
+    assert post(connection, payload).json()["accepted"] == 1
+    replay = post(connection, payload)
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True and replay.json()["accepted"] == 0
+    assert FailedEvent.objects.filter(shop=connection.shop).count() == 1  # the bad event was not kept twice
+    resent = post(connection, {"events": [purchase("o-1")]}, webhook_id="wh-2")
+    assert (resent.json()["accepted"], resent.json()["duplicates"]) == (0, 1)
+    assert Event.objects.filter(shop=connection.shop).count() == 1
+
+
+@pytest.mark.parametrize("tamper, code", [
+    ("secret", "bad_signature"), ("body", "bad_signature"), ("headers", "missing_signature"),
+    ("old", "stale_timestamp"), ("future", "stale_timestamp"),
+])
+def test_unsigned_tampered_or_stale_deliveries_are_401_logged_and_store_nothing(connection, caplog, tamper, code):
+    options = {"secret": {"secret": "whsec_guessed"}, "headers": {"webhook_id": ""},
+               "body": {"signed_body": b'{"events": []}'},  # signed for one body, sent with another
+               "old": {"timestamp": int(time.time()) - 301}, "future": {"timestamp": int(time.time()) + 400}}
+    caplog.set_level(logging.WARNING, logger="profiles.api.connect_views")
+    response = signed_post({"events": [purchase("o-1")]}, shop_id=connection.shop_id,
+                           **{"secret": connection.webhook_secret, **options[tamper]})
+    assert response.status_code == 401, response.content
+    assert response.json()["code"] == code and response.json()["detail"]
+    assert nothing_stored(connection.shop)
+    assert any(code in record.getMessage() for record in caplog.records)
+
+
+def test_unknown_sources_and_shops_are_refused_with_what_to_do(connection, other_shop):
+    unknown = post(connection, {"events": []}, source="magento")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_source"
+    assert "generic, shopify" in unknown.json()["detail"]
+    no_secret_yet = signed_post({"events": []}, shop_id=other_shop.id, secret=connection.webhook_secret)
+    assert no_secret_yet.status_code == 401 and no_secret_yet.json()["code"] == "unknown_shop"
+    assert nothing_stored(connection.shop) and nothing_stored(other_shop)
+
+
+def test_one_shops_secret_cannot_write_into_another_shop(connection):
+    other = store_connection_for(shop=shop_create(name="Paper Cranes"))
+    response = signed_post({"events": [purchase("o-1")]}, shop_id=other.shop_id, secret=connection.webhook_secret)
+    assert response.status_code == 401 and response.json()["code"] == "bad_signature"
+    assert nothing_stored(other.shop) and nothing_stored(connection.shop)
+
+
+def test_wrong_shapes_and_broken_json_are_kept_as_failed_events_with_the_reason(connection):
+    wrong = post(connection, {"orders": [1, 2]})
+    assert wrong.status_code == 400 and wrong.json()["code"] == "wrong_shape"
+    broken = post(connection, None, body=b'{"events": [', webhook_id="wh-2")
+    assert broken.status_code == 400 and broken.json()["code"] == "malformed_json"
+    failures = list(FailedEvent.objects.filter(shop=connection.shop).order_by("id"))
+    assert [failure.source for failure in failures] == ["webhook:generic", "webhook:generic"]
+    assert "products" in failures[0].errors["payload"] and failures[0].payload == {"orders": [1, 2]}
+    assert "not valid JSON" in failures[1].errors["request"]
+    assert not InboundWebhook.objects.exists()  # a corrected resend under the same id is still taken
+
+
+def test_a_bad_product_in_a_delivery_is_kept_and_the_others_stored(connection):
+    payload = {"products": [{"product_id": "p-ok", "title": "书签"}, {"product_id": "p-bad", "price": "-3"}]}
+    body = post(connection, payload).json()
+    assert body["products"] == 1
+    assert body["rejected_products"] == [{"index": 1, "product_id": "p-bad", "errors": {
+        "title": "is required", "price": "must be a non-negative amount with at most two decimals"}}]
+    assert FailedEvent.objects.get(shop=connection.shop).payload == {"product_id": "p-bad", "price": "-3"}
+
+
+def test_after_a_rotation_the_old_secret_works_for_a_day_then_stops(connection):
+    old = connection.webhook_secret
+    rotated = webhook_secret_rotate(shop=connection.shop)
+    assert rotated.webhook_secret != old
+    assert signed_post({"events": []}, shop_id=connection.shop_id, secret=old).status_code == 200
+    assert signed_post({"events": []}, shop_id=connection.shop_id, secret=rotated.webhook_secret,
+                       webhook_id="wh-2").status_code == 200
+    StoreConnection.objects.filter(pk=rotated.pk).update(previous_secret_expires_at=timezone.now() - timedelta(1))
+    late = signed_post({"events": []}, shop_id=connection.shop_id, secret=old, webhook_id="wh-3")
+    assert late.status_code == 401
+
+
+# --- Shopify ---------------------------------------------------------------------------------------------
+
+def shopify_order(order_id: int = 5001) -> dict:
+    """The parts of Shopify's orders/create webhook body that shop-ai reads (the real body has many more)."""
+    return {"id": order_id, "email": "Lin@Example.com", "created_at": recent(10), "processed_at": recent(9),
+            "currency": "CNY", "customer": {"id": 207119551, "email": "lin@example.com"},
+            "line_items": [
+                {"id": 1071823172, "product_id": 632910392, "variant_id": 808950810, "title": "祥云折扇",
+                 "quantity": 2, "price": "68.00", "sku": "FAN-001"},
+                {"id": 1071823173, "product_id": None, "variant_id": None, "title": "Gift wrapping",
+                 "quantity": 1, "price": "5.00", "sku": ""},
+            ]}
+
+
+def test_a_shopify_order_becomes_purchases_once_even_when_created_and_paid_both_arrive(connection):
+    created = post(connection, shopify_order(), source="shopify", topic="orders/create", webhook_id="b54557e4")
+    assert created.status_code == 200, created.content
+    assert created.json()["accepted"] == 1
+    assert created.json()["rejected"][0]["errors"] == {"product_id": "is required for purchase events"}
+    sale = Event.objects.select_related("customer", "product").get(shop=connection.shop)
+    assert (sale.event_id, sale.customer.external_id) == ("shopify-order-5001-line-1071823172",
+                                                          "shopify-customer-207119551")
+    assert (sale.product.external_id, sale.product.title, sale.quantity, sale.unit_price) == (
+        "632910392", "祥云折扇", 2, Decimal("68.00"))
+    assert FailedEvent.objects.get(shop=connection.shop).source == "webhook:shopify"  # the gift-wrap line
+    paid = post(connection, shopify_order(), source="shopify", topic="orders/paid", webhook_id="c2a1f6d0")
+    assert (paid.json()["accepted"], paid.json()["duplicates"]) == (0, 1)
+    assert Event.objects.filter(shop=connection.shop).count() == 1
+
+
+def test_a_shopify_product_update_upserts_the_product_and_keeps_its_richer_record(connection):
+    post(connection, shopify_order(), source="shopify", topic="orders/create")
+    product = {"id": 632910392, "title": "祥云折扇 · 手绘", "body_html": "<p>手绘<strong>祥云</strong>，竹骨。</p>",
+               "product_type": "Folding fan", "tags": "祥云, 手绘", "variants": [{"id": 808950810, "price": "72.00"}]}
+    response = post(connection, product, source="shopify", topic="products/update", webhook_id="d1")
+    assert response.status_code == 200 and response.json()["products"] == 1
+    stored = Product.objects.get(shop=connection.shop, external_id="632910392")
+    assert (stored.title, stored.description, stored.category, stored.price, stored.tags) == (
+        "祥云折扇 · 手绘", "手绘祥云，竹骨。", "Folding fan", Decimal("72.00"), ["祥云", "手绘"])
+    post(connection, shopify_order(5002), source="shopify", topic="orders/create", webhook_id="e1")
+    assert Product.objects.get(pk=stored.pk).title == "祥云折扇 · 手绘"  # an order line does not overwrite it
+
+
+def test_a_shopify_topic_we_do_not_handle_is_refused_and_kept(connection):
+    response = post(connection, {"id": 1}, source="shopify", topic="customers/create")
+    assert response.status_code == 400 and response.json()["code"] == "wrong_shape"
+    assert "orders/create" in response.json()["errors"]["topic"]
+    assert FailedEvent.objects.get(shop=connection.shop).source == "webhook:shopify"
