@@ -7,6 +7,8 @@ from generation.models import (
     GenerationSettings,
     Listing,
     ListingAudit,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -81,3 +83,21 @@ class ExposureAdmin(admin.ModelAdmin):
     list_select_related = ("shop", "product")
     raw_id_fields = ("customer", "product", "listing")
     date_hierarchy = "shown_at"
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "shop", "topics", "is_active", "created_at")
+    list_filter = ("is_active", "shop")
+    list_select_related = ("shop",)
+    readonly_fields = ("secret",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "shop", "topic", "endpoint", "status", "attempts", "response_status")
+    list_filter = ("status", "topic", "shop")
+    search_fields = ("delivery_id",)
+    list_select_related = ("shop", "endpoint")
+    raw_id_fields = ("endpoint",)
+    date_hierarchy = "created_at"

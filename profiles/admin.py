@@ -6,11 +6,13 @@ from profiles.models import (
     CustomerProfile,
     Event,
     FailedEvent,
+    InboundWebhook,
     Persona,
     PersonaClustering,
     Product,
     ReviewAnalysis,
     Shop,
+    StoreConnection,
 )
 
 
@@ -96,3 +98,20 @@ class ReviewAnalysisAdmin(admin.ModelAdmin):
     search_fields = ("customer__external_id", "event__event_id")
     list_select_related = ("event", "customer", "shop")
     raw_id_fields = ("event", "customer")
+
+
+@admin.register(StoreConnection)
+class StoreConnectionAdmin(admin.ModelAdmin):
+    list_display = ("shop", "publishable_key", "secret_rotated_at", "created_at")
+    list_select_related = ("shop",)
+    readonly_fields = ("webhook_secret", "previous_webhook_secret", "previous_secret_expires_at", "secret_rotated_at",
+                       "publishable_key", "created_at")
+
+
+@admin.register(InboundWebhook)
+class InboundWebhookAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "shop", "source", "topic", "webhook_id", "accepted", "duplicates", "rejected")
+    list_filter = ("source", "shop")
+    search_fields = ("webhook_id",)
+    list_select_related = ("shop",)
+    date_hierarchy = "received_at"

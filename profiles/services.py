@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from profiles.connect.services import store_connection_for
 from profiles.models import ApiKey, Customer, Product, Shop
 from profiles.selectors import api_key_digest, api_key_forget
 
@@ -31,7 +32,9 @@ def shop_create(*, name: str, currency: str = "CNY", timezone_name: str = "Asia/
         raise ValidationError({"name": "A shop needs a name."})
     if Shop.objects.filter(name=name).exists():
         raise ValidationError({"name": f"A shop called {name!r} already exists."})
-    return Shop.objects.create(name=name, currency=currency.upper(), timezone=timezone_name)
+    shop = Shop.objects.create(name=name, currency=currency.upper(), timezone=timezone_name)
+    store_connection_for(shop=shop)  # webhook secret and publishable key, ready for the dashboard
+    return shop
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from generation.models import GenerationSettings, ListingStatus
+from generation.models import GenerationSettings, ListingStatus, WebhookTopic
 from profiles.models import Persona, Product, Shop
 
 
@@ -57,3 +57,16 @@ class ApiKeyForm(forms.Form):
 class ListingFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False,
                                choices=[("", "Any status"), *ListingStatus.choices])
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https",
+                         help_text="Where shop-ai sends signed POSTs, e.g. https://store.example.com/hooks/shop-ai")
+    topics = forms.MultipleChoiceField(label="Topics", choices=WebhookTopic.choices, required=False,
+                                       widget=forms.CheckboxSelectMultiple, help_text="None ticked: all topics.")
+
+
+class AllowedOriginsForm(forms.Form):
+    origins = forms.CharField(label="Storefront origins", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="One per line, e.g. https://store.example.com. Empty: the snippet may run "
+                                        "on any site.")

@@ -13,8 +13,26 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.models import DailyProductStats
-from generation.models import GenerationJob, GenerationSettings, JobStatus, Listing, ListingStatus
-from profiles.models import ApiKey, Customer, Event, Persona, PersonaClustering, Product, Shop
+from generation.models import (
+    GenerationJob,
+    GenerationSettings,
+    JobStatus,
+    Listing,
+    ListingStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from profiles.models import (
+    ApiKey,
+    Customer,
+    Event,
+    InboundWebhook,
+    Persona,
+    PersonaClustering,
+    Product,
+    Shop,
+    StoreConnection,
+)
 from profiles.selectors import live_personas
 
 OVERVIEW_DAYS = 30
@@ -158,3 +176,23 @@ def api_keys(*, shop: Shop) -> list[ApiKey]:
 def generation_settings_current(*, shop: Shop) -> GenerationSettings:
     """The shop's settings, or the defaults unsaved (a GET must not write)."""
     return GenerationSettings.objects.filter(shop=shop).first() or GenerationSettings(shop=shop)
+
+
+RECENT_WEBHOOKS = 20
+
+
+def store_connection_current(*, shop: Shop) -> StoreConnection | None:
+    return StoreConnection.objects.filter(shop=shop).first()
+
+
+def inbound_webhooks_recent(*, shop: Shop, limit: int = RECENT_WEBHOOKS) -> list[InboundWebhook]:
+    return list(InboundWebhook.objects.filter(shop=shop).order_by("-received_at", "-id")[:limit])
+
+
+def webhook_endpoints(*, shop: Shop) -> list[WebhookEndpoint]:
+    return list(WebhookEndpoint.objects.filter(shop=shop).order_by("-is_active", "-created_at"))
+
+
+def webhook_deliveries_recent(*, shop: Shop, limit: int = RECENT_WEBHOOKS) -> list[WebhookDelivery]:
+    return list(WebhookDelivery.objects.filter(shop=shop).select_related("endpoint")
+                .order_by("-created_at", "-id")[:limit])

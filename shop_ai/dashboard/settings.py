@@ -12,6 +12,7 @@ from generation.services import generation_settings_update
 from profiles.models import ApiKey
 from profiles.services import api_key_create, api_key_revoke
 from shop_ai.dashboard.access import shop_view
+from shop_ai.dashboard.connections import connection_context
 from shop_ai.dashboard.forms import ApiKeyForm, GenerationSettingsForm
 from shop_ai.dashboard.selectors import api_keys, generation_settings_current
 
@@ -20,7 +21,7 @@ NEW_KEY_SESSION_KEY = "dashboard_new_api_key"
 
 def _page(request: HttpRequest, form: GenerationSettingsForm, status: int = 200) -> HttpResponse:
     context = {"form": form, "key_form": ApiKeyForm(), "api_keys": api_keys(shop=request.shop),
-               "section": "settings"}
+               "section": "settings", **connection_context(request=request)}
     return render(request, "dashboard/settings.html", context, status=status)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_ai.dashboard import generation, listings, overview, personas, reports, settings
+from shop_ai.dashboard import connections, generation, listings, overview, personas, reports, settings
 
 app_name = "dashboard"
 
@@ -21,4 +21,9 @@ urlpatterns = [
     path("settings/api-keys/", settings.api_key_new, name="api-key-create"),
     path("settings/api-keys/new/", settings.api_key_shown, name="api-key-shown"),
     path("settings/api-keys/<int:key_id>/revoke/", settings.api_key_revoke_view, name="api-key-revoke"),
+    path("settings/webhook-secret/rotate/", connections.webhook_secret_rotate_view, name="webhook-secret-rotate"),
+    path("settings/origins/", connections.allowed_origins_view, name="allowed-origins"),
+    path("settings/webhooks/", connections.webhook_endpoint_new, name="webhook-endpoint-create"),
+    path("settings/webhooks/<int:endpoint_id>/disable/", connections.webhook_endpoint_disable_view,
+         name="webhook-endpoint-disable"),
 ]

@@ -7,7 +7,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from generation.models import GeneratedImage, GenerationSettings
+from generation.models import GeneratedImage, GenerationSettings, WebhookDelivery, WebhookEndpoint
+from profiles.models import InboundWebhook
 from profiles.services import api_key_create
 from tests.dashboard.factories import customer_for, days_ago, events_for, job_for, persona_for, product_for
 
@@ -39,6 +40,16 @@ def add_api_keys(shop, numbers):
         api_key_create(shop=shop, label=f"key {n}")
 
 
+def add_settings_rows(shop, numbers):
+    """API keys, outbound endpoints with deliveries, and received webhooks: the settings page's tables."""
+    add_api_keys(shop, numbers)
+    for n in numbers:
+        endpoint = WebhookEndpoint.objects.create(shop=shop, url=f"https://store.example.com/hooks/{n}", secret="s")
+        WebhookDelivery.objects.create(shop=shop, endpoint=endpoint, delivery_id=f"whd_{n}", topic="listing.retired",
+                                       payload={})
+        InboundWebhook.objects.create(shop=shop, source="generic", webhook_id=f"wh-{n}", received_at=days_ago(0))
+
+
 def add_activity(shop, numbers):
     persona = shop.personas.first() or persona_for(shop)
     for n in numbers:
@@ -68,7 +79,7 @@ PAGES = {
     "job": (add_images, first_job, 5),
     "listings": (add_jobs, lambda shop: "/dashboard/listings/", 6),
     "listings-published": (add_jobs, lambda shop: "/dashboard/listings/?status=published", 6),
-    "settings": (add_api_keys, lambda shop: "/dashboard/settings/", 5),
+    "settings": (add_settings_rows, lambda shop: "/dashboard/settings/", 9),
 }
 
 

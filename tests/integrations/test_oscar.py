@@ -20,6 +20,7 @@ from generation.storefront import exposure_log
 from profiles.models import Customer, CustomerProfile, Event, Product
 from profiles.services import api_key_create, shop_create
 from tests.dashboard.factories import job_for, persona_for
+from tests.integrations.readme import readme_snippet
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT_SECONDS = 90
@@ -71,6 +72,11 @@ def oscar_shop(live_server, shop_ai, tmp_path):
     scenario = Scenario(env, tmp_path / "oscar.log")
     yield scenario
     scenario.close()
+
+
+def test_the_oscar_project_is_set_up_with_the_readme_settings_word_for_word():
+    settings_source = (ROOT / "tests/integrations/oscar_project/settings.py").read_text(encoding="utf-8")
+    assert readme_snippet("oscar-settings") in settings_source
 
 
 def test_an_oscar_order_arrives_once_and_the_shopper_then_sees_their_variant(oscar_shop, shop_ai, live_server):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from decimal import Decimal
 
@@ -28,6 +29,7 @@ from oscar.core.loading import get_class, get_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from shop_ai.integrations.oscar.sender import events_sender  # noqa: E402
+from tests.integrations.readme import readme_snippet  # noqa: E402
 
 Basket = get_model("basket", "Basket")
 Category = get_model("catalogue", "Category")
@@ -89,10 +91,11 @@ def shop_and_order(product, user):
 
 
 def image_for(product, user) -> str:
+    """The image the README's template snippet shows this shopper."""
     request = RequestFactory().get(product.get_absolute_url())
     request.user, request.session = user, SessionStore()
-    template = Template("{% load shop_ai %}{% shop_ai_image product as url %}{{ url }}")
-    return template.render(Context({"request": request, "product": product}))
+    html = Template(readme_snippet("oscar-template")).render(Context({"request": request, "product": product}))
+    return re.search(r'<img src="([^"]*)"', html).group(1)
 
 
 def main() -> None:
