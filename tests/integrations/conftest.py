@@ -36,32 +36,44 @@ def signed_post(payload, *, shop_id: int, secret: str, webhook_id: str = "wh-1",
 
 
 class Receiver:
-    """A store's webhook endpoint on 127.0.0.1: records each request, answers with the next status."""
+    """An HTTP endpoint on 127.0.0.1 (a store's webhook receiver, or a stand-in shop-ai): records
+    each request as (method, path, headers, body) and answers with the next of `answers`, each a
+    status or (status, JSON body); the last answer repeats."""
 
-    def __init__(self, statuses: list[int]):
+    def __init__(self, answers: list):
         import http.server
         import threading
 
-        self.statuses, self.requests = list(statuses), []
+        self.answers, self.calls = list(answers), []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
+            def _answer(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append((dict(self.headers.items()), body))
-                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                receiver.calls.append((self.command, self.path, dict(self.headers.items()), body))
+                answer = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
+                status, payload = answer if isinstance(answer, tuple) else (answer, {"ok": True})
+                content = json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = _answer  # noqa: N815 - the http.server API
 
             def log_message(self, *args):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/shop-ai"
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base_url}/hooks/shop-ai"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    @property
+    def requests(self) -> list[tuple[dict, bytes]]:
+        return [(headers, body) for _, _, headers, body in self.calls]
 
     def close(self) -> None:
         self.server.shutdown()
@@ -79,3 +91,14 @@ def receiver_factory():
     yield make
     for receiver in made:
         receiver.close()
+
+
+@pytest.fixture(autouse=True)
+def exposures_of_this_test_only():
+    """Storefront answers buffer exposures in memory; a test asserts (and flushes) the ones it
+    cares about, and none is left behind for the next test or for the end of the run."""
+    from generation.storefront import exposure_log
+
+    exposure_log._buffer.clear()
+    yield
+    exposure_log._buffer.clear()

@@ -16,6 +16,7 @@ from profiles.models import Event, FailedEvent, InboundWebhook, Product, StoreCo
 from profiles.services import shop_create
 from tests.conftest import recent
 from tests.integrations.conftest import signed_post
+from tests.integrations.readme import readme_snippet
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +177,16 @@ def test_a_shopify_topic_we_do_not_handle_is_refused_and_kept(connection):
     assert response.status_code == 400 and response.json()["code"] == "wrong_shape"
     assert "orders/create" in response.json()["errors"]["topic"]
     assert FailedEvent.objects.get(shop=connection.shop).source == "webhook:shopify"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_sender_works_against_a_real_server(live_server, monkeypatch, capsys):
+    connection = store_connection_for(shop=shop_create(name="Hosted store"))
+    monkeypatch.setenv("SHOP_AI_URL", live_server.url)
+    monkeypatch.setenv("SHOP_AI_SHOP_ID", str(connection.shop_id))
+    monkeypatch.setenv("SHOP_AI_WEBHOOK_SECRET", connection.webhook_secret)
+    exec(readme_snippet("webhook-send"), {})  # noqa: S102 - the README's snippet, run as written
+    printed = capsys.readouterr().out
+    assert "'webhook_id': 'order-1001'" in printed and "'accepted': 1" in printed
+    sale = Event.objects.select_related("product").get(shop=connection.shop)
+    assert (sale.event_id, sale.product.title, sale.unit_price) == ("order-1001-1", "祥云折扇", Decimal("68.00"))
