@@ -283,8 +283,8 @@ def write_truth(truth: dict, path: Path) -> None:
     path.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _import_catalogue(shop, simulation: StoreSimulation, progress: bool) -> None:
-    from profiles.services import ProductRow, products_import
+def _catalogue_rows(simulation: StoreSimulation, progress: bool) -> list:
+    from profiles.services import ProductRow
 
     config = simulation.config
     rows = []
@@ -292,17 +292,44 @@ def _import_catalogue(shop, simulation: StoreSimulation, progress: bool) -> None
         image = product_photo_png(product, config.image_size) if config.images else None
         rows.append(ProductRow(product.product_id, product.title, f"{product.title}，{'、'.join(product.tags)}",
                                product.shape, product.price, product.tags, image))
-    products_import(shop=shop, rows=rows)
+    return rows
+
+
+def _upload_catalogue(client, rows: list) -> None:
+    for row in rows:
+        client.upsert_product(row.external_id, title=row.title, description=row.description, category=row.category,
+                              price=row.price, tags=row.tags, image=row.image_png)
+
+
+def _send_batch(shop, client, batch: list[dict]) -> tuple[int, int, int]:
+    """(accepted, duplicates, rejected): in-process through `events_ingest`, or over HTTP."""
+    if client is not None:
+        answer = client.send_events(batch)
+        return answer.accepted, answer.duplicates, len(answer.rejected)
+    from profiles.ingestion.services import events_ingest
+
+    outcome = events_ingest(shop=shop, raw_events=batch, source="simulator")
+    return outcome.accepted, outcome.duplicates, len(outcome.rejected)
 
 
 def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress: bool = True,
-                   shown_style: ShownStyle | None = None, view_log: list | None = None) -> SimulationResult:
-    """Write the catalogue (history only), generate the events and send them through `events_ingest`."""
-    from profiles.ingestion.services import events_ingest
+                   shown_style: ShownStyle | None = None, view_log: list | None = None,
+                   client=None) -> SimulationResult:
+    """Write the catalogue (history only), generate the events and send them through `events_ingest`.
 
+    With `client` (a `shop_ai.client.ShopAIClient` holding the shop's key) everything goes through
+    the HTTP API instead, as a real store's would. In-process stays the default: the demo and the
+    benchmarks simulate hundreds of thousands of events, and the API would add its JSON and HTTP
+    round trips without changing what is stored."""
     simulation = StoreSimulation(config, shown_style, view_log)
     if config.period == 0:
-        _import_catalogue(shop, simulation, progress)
+        rows = _catalogue_rows(simulation, progress)
+        if client is None:
+            from profiles.services import products_import
+
+            products_import(shop=shop, rows=rows)
+        else:
+            _upload_catalogue(client, rows)
     events = simulation.generate_events()
     result = SimulationResult(event_counts=dict(Counter(event["type"] for event in events)),
                               truth_path=str(truth_path), first_day=simulation.days[0].date().isoformat(),
@@ -310,10 +337,10 @@ def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress
     with tqdm(total=len(events), desc="events", unit="event", disable=not progress) as bar:
         for start in range(0, len(events), BATCH_SIZE):
             batch = events[start:start + BATCH_SIZE]
-            outcome = events_ingest(shop=shop, raw_events=batch, source="simulator")
-            result.accepted += outcome.accepted
-            result.duplicates += outcome.duplicates
-            result.rejected += len(outcome.rejected)
+            accepted, duplicates, rejected = _send_batch(shop, client, batch)
+            result.accepted += accepted
+            result.duplicates += duplicates
+            result.rejected += rejected
             bar.update(len(batch))
     write_truth(simulation.truth(), truth_path)
     return result

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from profiles.models import Shop
+from shop_ai.client import ShopAIClient, ShopAIError
 from shop_ai.simulator import SimulationConfig, simulate_store
 
 
@@ -23,6 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--image-size", type=int, default=96)
         parser.add_argument("--truth", type=Path, default=None,
                             help="Where to write the hidden truth JSON (default var/simulations/<shop>-truth.json).")
+        parser.add_argument("--url", default=None,
+                            help="Send through the HTTP API of the shop-ai at this URL (e.g. http://127.0.0.1:8000) "
+                                 "instead of in-process; needs --api-key.")
+        parser.add_argument("--api-key", default=None, help="The shop's API key, for --url.")
 
     def handle(self, *args, **options):
         shop = Shop.objects.filter(name=options["shop"]).first()
@@ -35,7 +40,13 @@ class Command(BaseCommand):
                                   weeks=options["weeks"], seed=options["seed"], interactions=options["interactions"],
                                   images=not options["no_images"], image_size=options["image_size"])
         truth = options["truth"] or Path(settings.VAR_DIR) / "simulations" / f"{_safe(shop.name)}-truth.json"
-        result = simulate_store(shop=shop, config=config, truth_path=truth)
+        if bool(options["url"]) != bool(options["api_key"]):
+            raise CommandError("Give --url and --api-key together (the API key of the shop named by --shop).")
+        client = ShopAIClient(options["url"], api_key=options["api_key"]) if options["url"] else None
+        try:
+            result = simulate_store(shop=shop, config=config, truth_path=truth, client=client)
+        except ShopAIError as refused:
+            raise CommandError(f"shop-ai refused the simulation: {refused}") from refused
         counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.event_counts.items()))
         self.stdout.write(f"Simulated {result.first_day} … {result.last_day}: {counts}.")
         self.stdout.write(f"Stored {result.accepted} events, {result.duplicates} duplicates, "
