@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from generation.conditions import persona_condition, personalised_copy
+from generation.conditions import personalised_copy
 from generation.fidelity import subject_fidelity
 from generation.models import (
     GeneratedImage,
@@ -166,7 +166,8 @@ def _claim(job_ids: list[int]) -> list[GenerationJob]:
                 continue
             job.status, job.attempts, job.progress = JobStatus.RUNNING, job.attempts + 1, 5
             job.started_at = job.started_at or timezone.now()
-            job.save(update_fields=["status", "attempts", "progress", "started_at"])
+            job.backend = settings.GENERATION_BACKEND  # the worker's setting, not the web process's
+            job.save(update_fields=["status", "attempts", "progress", "started_at", "backend"])
             claimed.append(job)
     return claimed
 
@@ -177,7 +178,8 @@ def _set_progress(job: GenerationJob, progress: int) -> bool:
 
 
 def generation_jobs_run(*, job_ids: list[int], generator=None) -> None:
-    """Run jobs: all personas of one product in one batch, fidelity check, retries with new seeds."""
+    """Run jobs: all personas of one product in one batch, fidelity check, retries with new seeds.
+    `generator` is a `generation.generator.Redrawer`; by default the one the settings name."""
     from generation.generator import GeneratorUnavailable, current_generator
 
     jobs = _claim(job_ids)
@@ -197,9 +199,6 @@ def generation_jobs_run(*, job_ids: list[int], generator=None) -> None:
 
 
 def _run_product(jobs: list[GenerationJob], generator) -> None:
-    import numpy as np
-    import torch
-
     from generation.generator import generator_lock
     from generation.model.pipeline_upcdm import SamplingCancelled
 
@@ -211,14 +210,14 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
         if not pending:
             return
         seed = jobs[0].seed + 1000 * attempt
-        vectors = np.stack([persona_condition(job.persona) for job in pending])
         try:
             with product.image.open("rb") as photo:
                 photo_bytes = photo.read()
             with generator_lock:
-                images = generator(io.BytesIO(photo_bytes), vectors, num_inference_steps=settings.GENERATION_STEPS,
-                                   generator=torch.Generator().manual_seed(seed),
-                                   callback=_progress_callback(pending, start=10 + 25 * attempt, span=20)).images
+                images = generator.redraw(photo=photo_bytes, product=product,
+                                          personas=[job.persona for job in pending], seed=seed,
+                                          steps=settings.GENERATION_STEPS,
+                                          on_step=_progress_callback(pending, start=10 + 25 * attempt, span=20))
         except SamplingCancelled:
             return  # every job of the batch was cancelled; their status already says so
         except Exception as exc:  # noqa: BLE001 - the model's failure is the job's outcome, not a crash
@@ -283,7 +282,7 @@ def _upscaled(image):
     from generation.upscaling import upscale
 
     if image.size != (64, 64):
-        return None  # the shipped upscaler is trained for the 64×64 generator
+        return None  # trained for the 64×64 UPCDM; SD draws at the photo's size and is listed as drawn
     try:
         return upscale([image.convert("RGB")])[0]
     except ValueError:

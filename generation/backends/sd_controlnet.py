@@ -13,6 +13,7 @@ Chinese keywords in the glossary are mapped to English craft/motif terms, others
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 from scipy import ndimage
+
+from generation.model.pipeline_upcdm import SamplingCancelled
 
 REQUIRED_ENTRIES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler", "controlnet")
 EXPECTED_LAYOUT = (
@@ -170,8 +173,12 @@ class SDControlNetBackend:
         base_caption: str,
         seed: int,
         num_inference_steps: int = 20,
+        on_step: Callable[[int, int], bool] | None = None,
     ) -> list[Image.Image]:
-        """One image per persona, all personas of the product in one batch, at the photo's size."""
+        """One image per persona, all personas of the product in one batch, at the photo's size.
+
+        ``on_step(step, total)`` runs after every step; returning False stops sampling with
+        ``SamplingCancelled``, as the UPCDM pipeline does."""
         if not personas:
             raise ValueError("generate needs at least one persona")
         width, height = _pipeline_size(product_image.size, self.pipeline.vae_scale_factor)
@@ -183,8 +190,23 @@ class SDControlNetBackend:
             prompt=[prompt for prompt, _ in prompts], negative_prompt=[negative for _, negative in prompts],
             image=control, height=height, width=width, num_inference_steps=num_inference_steps,
             generator=generator, output_type="pil",
+            callback_on_step_end=_stopping_callback(on_step) if on_step else None,
         )
         return list(result.images)
+
+
+def _stopping_callback(on_step: Callable[[int, int], bool]):
+    """diffusers' `callback_on_step_end` around our `on_step(step, total) -> keep going?`."""
+
+    def callback(pipeline, step_index: int, timestep, callback_kwargs: dict) -> dict:
+        step, total = step_index + 1, pipeline.num_timesteps
+        if on_step(step, total) is False:
+            # Raising rather than setting `pipeline._interrupt`: an interrupted pipeline still
+            # decodes and returns images, and a cancelled job must store none.
+            raise SamplingCancelled(f"stopped by the caller after step {step} of {total}")
+        return callback_kwargs
+
+    return callback
 
 
 def _pipeline_size(size: tuple[int, int], vae_scale_factor: int) -> tuple[int, int]:
