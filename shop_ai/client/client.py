@@ -85,26 +85,46 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every call: json.dumps with options builds a new encoder each time, which cost
+# more than the encoding itself for small events.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
 def encode(payload) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
+    return _ENCODER.encode(payload).encode()
 
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def batches(events: Sequence[dict]) -> Iterator[tuple[int, list[dict]]]:
-    """(offset, events) chunks of at most 500 events and about 1 MB each."""
+def _by_size(offset: int, events: Sequence[dict]) -> Iterator[tuple[int, bytes]]:
     start, size, chunk = 0, 0, []
     for index, event in enumerate(events):
-        event_bytes = len(encode(event)) + 1
-        if chunk and (len(chunk) == MAX_EVENTS_PER_BATCH or size + event_bytes > MAX_BATCH_BYTES):
-            yield start, chunk
+        encoded = encode(event)
+        if chunk and size + len(encoded) + 1 > MAX_BATCH_BYTES:
+            yield offset + start, b"[" + b",".join(chunk) + b"]"
             start, size, chunk = index, 0, []
-        chunk.append(event)
-        size += event_bytes
+        chunk.append(encoded)
+        size += len(encoded) + 1
     if chunk:
-        yield start, chunk
+        yield offset + start, b"[" + b",".join(chunk) + b"]"
+
+
+def batches(events: Sequence[dict]) -> Iterator[tuple[int, bytes]]:
+    """(offset, JSON array) chunks of at most 500 events and about 1 MB each. A chunk is encoded
+    in one go; only one over the size cap is encoded again event by event, to split it."""
+    for offset in range(0, len(events), MAX_EVENTS_PER_BATCH):
+        chunk = list(events[offset:offset + MAX_EVENTS_PER_BATCH])
+        encoded = encode(chunk)
+        if len(encoded) <= MAX_BATCH_BYTES:
+            yield offset, encoded
+        else:
+            yield from _by_size(offset, chunk)
+
+
+def _batch_body(encoded_events: bytes) -> bytes:
+    return b'{"events":' + encoded_events + b',"sent_at":' + encode(_now_iso()) + b"}"
 
 
 class ShopAIClient:
@@ -137,8 +157,7 @@ class ShopAIClient:
         back with their index in `events` and the reasons. Bad events never fail the call."""
         result = IngestResult()
         for offset, chunk in batches(events):
-            answer = self._request("POST", "/api/v1/events/batch",
-                                   body=lambda chunk=chunk: {"events": chunk, "sent_at": _now_iso()})
+            answer = self._request("POST", "/api/v1/events/batch", body=lambda chunk=chunk: _batch_body(chunk))
             result.add(answer, offset)
         return result
 
@@ -156,7 +175,7 @@ class ShopAIClient:
                   "price": None if price is None else str(price), "tags": list(tags)}
         path = f"/api/v1/products/{quote(product_id, safe='')}"
         if image is None:
-            return self._request("PUT", path, body=lambda: fields)
+            return self._request("PUT", path, body=lambda: encode(fields))
         form = [(name, value) for name, value in fields.items() if name != "tags" and value is not None]
         form += [("tags", tag) for tag in fields["tags"]]
         return self._request("PUT", path, form=form, files={"image": (image_name, image)})
@@ -174,7 +193,7 @@ class ShopAIClient:
     def _request(self, method: str, path: str, *, body=None, form=None, files=None, params=None):
         for attempt in range(self.retries + 1):
             # The body is built per attempt, so `sent_at` is the clock at this attempt.
-            data, headers = (encode(body()), {"Content-Type": "application/json"}) if body else (form, None)
+            data, headers = (body(), {"Content-Type": "application/json"}) if body else (form, None)
             try:
                 response = self.session.request(method, self.base_url + path, data=data, files=files,
                                                 params=params, headers=headers, timeout=self.timeout)
