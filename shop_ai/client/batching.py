@@ -92,10 +92,8 @@ class EventBatcher:
                 continue
             for item in answer.rejected:
                 logger.warning("shop-ai rejected event %s: %s", item["event_id"], item["errors"])
-            result.add({"accepted": answer.accepted, "duplicates": answer.duplicates,
-                        "rejected": answer.rejected}, 0)
-        self.totals.add({"accepted": result.accepted, "duplicates": result.duplicates,
-                         "rejected": result.rejected}, 0)
+            result.merge(answer)
+        self.totals.merge(result)
         if self.on_result is not None and (result.accepted or result.duplicates or result.rejected):
             self.on_result(result)
         return result

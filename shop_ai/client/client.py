@@ -58,10 +58,14 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)  # {"index", "event_id", "errors"}; index into your list
 
-    def add(self, answer: dict, offset: int) -> None:
+    def add(self, answer: dict, offset: int = 0) -> None:
+        """Count in one API answer for the batch that started at `offset` of the caller's list."""
         self.accepted += answer["accepted"]
         self.duplicates += answer["duplicates"]
         self.rejected += [{**item, "index": item["index"] + offset} for item in answer["rejected"]]
+
+    def merge(self, other: IngestResult) -> None:
+        self.add({"accepted": other.accepted, "duplicates": other.duplicates, "rejected": other.rejected})
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def wait_until(check, seconds: float = 20.0):
     raise AssertionError("timed out")
 
 
+@pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
 def test_publishing_is_announced_signed_and_a_failed_attempt_is_retried_by_the_queue(
         shop, receiver_factory, worker, monkeypatch):
