@@ -33,6 +33,7 @@ class EventBatcher:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closes_at_exit = False
         self.totals = IngestResult()
 
     def add(self, event: dict) -> None:
@@ -105,7 +106,9 @@ class EventBatcher:
             self._stopped.clear()
             self._thread = threading.Thread(target=self._run, name="shop-ai-batcher", daemon=True)
             self._thread.start()
-            atexit.register(self.close)
+            if not self._closes_at_exit:
+                atexit.register(self.close)
+                self._closes_at_exit = True
         return self
 
     def close(self, timeout: float = 5.0) -> None:

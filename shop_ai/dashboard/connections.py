@@ -3,6 +3,7 @@ webhooks with their delivery log. The settings page shows them; these views take
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,8 @@ from shop_ai.dashboard.selectors import (
 def connection_context(*, request: HttpRequest) -> dict:
     connection = store_connection_current(shop=request.shop)
     origins = "\n".join(connection.allowed_origins) if connection else ""
-    return {"connection": connection, "base_url": request.build_absolute_uri("/").rstrip("/"),
+    base_url = settings.PUBLIC_URL or request.build_absolute_uri("/")
+    return {"connection": connection, "base_url": base_url.rstrip("/"),
             "origins_form": AllowedOriginsForm(initial={"origins": origins}),
             "endpoint_form": WebhookEndpointForm(), "inbound_webhooks": inbound_webhooks_recent(shop=request.shop),
             "webhook_endpoints": webhook_endpoints(shop=request.shop),

@@ -29,8 +29,10 @@ def events_sender() -> EventBatcher:
         if _batcher is None:
             config = _config()
             client = ShopAIClient(config["URL"], config["API_KEY"], timeout=config.get("TIMEOUT", 10.0))
-            _batcher = EventBatcher(client, flush_interval=config.get("FLUSH_INTERVAL", 1.0)).start()
-        return _batcher
+            _batcher = EventBatcher(client, flush_interval=config.get("FLUSH_INTERVAL", 1.0))
+        # (Re)started on every use: a server that forks its workers (gunicorn --preload) leaves the
+        # children a batcher whose thread stayed in the parent.
+        return _batcher.start()
 
 
 def storefront_variant(*, product_id: str, customer_id: str) -> StorefrontProduct | None:
