@@ -6,10 +6,12 @@ a third of the products get AI listings for every persona, going live on stagger
 next week → four weeks in which shoppers see them through the real storefront (holdout by the real
 hash, exposures logged), with a promotion that brings extra shoppers ten days before the end, as
 in real life → events ingested → the analytics rollup → `analytics.selectors` panels →
-`analytics.estimators`. The simulator's purchase model
-gives the true lift of each product (and pooled per shop) without sampling noise
-(`shop_ai/simulator/truth.py`); the table compares each estimator with it: mean estimate vs mean
-truth, bias, RMSE and 95 % CI coverage.
+`analytics.estimators`. The simulator's purchase model gives the true lift of each product over
+its AI days (and pooled per shop, and per group of 5 products for more replicates of the pooled
+estimators) without sampling noise (`shop_ai/simulator/truth.py`); the table compares each
+estimator with it: mean estimate vs mean truth, bias, RMSE and 95 % CI coverage, each with the
+benchmark's own uncertainty. Before/after on the unassisted products (no true effect) shows what
+the promotion alone does to the paper's naive view.
 
 Shortcuts, because the benchmark measures the estimators, not the other layers: customers are
 placed in the persona of their true archetype (no clustering), and a variant shows the style of
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -254,32 +257,57 @@ def summarise(rows: list[tuple]) -> dict[str, dict]:
         estimate = np.array([r[1] for r in usable])
         truth = np.array([r[4] for r in usable])
         covered = np.array([r[2] <= r[4] <= r[3] for r in usable])
-        bias = float(np.mean(estimate - truth))
+        errors = estimate - truth
+        bias = float(np.mean(errors))
+        scale = float(truth.mean())
         summary[name] = {"n": len(usable), "no_estimate": skipped, "mean_estimate": float(estimate.mean()),
-                         "mean_truth": float(truth.mean()), "bias": bias,
-                         "relative_bias": bias / float(truth.mean()) if truth.mean() else None,
-                         "rmse": float(np.sqrt(np.mean((estimate - truth) ** 2))),
-                         "coverage": float(covered.mean())}
+                         "mean_truth": scale, "bias": bias,
+                         "relative_bias": bias / scale if scale else None,
+                         # the benchmark's own uncertainty: 95 % half-width of the mean error
+                         "relative_bias_margin": 1.96 * float(np.std(errors, ddof=1)) / math.sqrt(len(errors)) / scale
+                         if scale and len(errors) > 1 else None,
+                         "rmse": float(np.sqrt(np.mean(errors ** 2))),
+                         "coverage": float(covered.mean()),
+                         "coverage_interval": wilson_interval(int(covered.sum()), len(covered))}
     return summary
 
 
+def wilson_interval(hits: int, n: int) -> tuple[float, float]:
+    """95 % interval of a proportion measured on n draws (Wilson score)."""
+    z = 1.96
+    centre = (hits + z**2 / 2) / (n + z**2)
+    half = z * math.sqrt(hits * (n - hits) / n + z**2 / 4) / (n + z**2)
+    return centre - half, centre + half
+
+
 def verdict(name: str, figures: dict) -> str:
+    """PASS or FAIL on the measured figures; "unclear" when they miss a target but the benchmark's
+    own noise (too few estimates) cannot tell them from it."""
     if name not in CHECKED:
         return "(shown)"
-    coverage_ok = TARGETS["coverage_low"] <= figures["coverage"] <= TARGETS["coverage_high"]
-    bias_ok = figures["relative_bias"] is not None and abs(figures["relative_bias"]) <= TARGETS["max_relative_bias"]
-    return "PASS" if coverage_ok and bias_ok else "FAIL"
+    low, high = TARGETS["coverage_low"], TARGETS["coverage_high"]
+    limit, relative, margin = TARGETS["max_relative_bias"], figures["relative_bias"], figures["relative_bias_margin"]
+    coverage_ok = low <= figures["coverage"] <= high
+    bias_ok = relative is not None and abs(relative) <= limit
+    if coverage_ok and bias_ok:
+        return "PASS"
+    coverage_possible = figures["coverage_interval"][0] <= high and figures["coverage_interval"][1] >= low
+    bias_possible = relative is not None and abs(relative) - (margin or 0) <= limit
+    return "unclear (too few estimates)" if coverage_possible and bias_possible else "FAIL"
 
 
 def table(summary: dict) -> str:
     header = (f"{'estimator':<58} {'n':>4} {'none':>4} {'mean est':>9} {'mean true':>9} {'bias':>8} "
-              f"{'bias/true':>9} {'RMSE':>7} {'95% cover':>9}  target")
+              f"{'bias/true':>15} {'RMSE':>7} {'95% cover':>9} {'(its 95% CI)':>13}  target")
     lines = [header, "-" * len(header)]
     for name, f in summary.items():
         relative = "n/a" if f["relative_bias"] is None else f"{f['relative_bias']:+.1%}"
+        if f["relative_bias_margin"] is not None:
+            relative += f" ±{f['relative_bias_margin']:.0%}"
+        low, high = f["coverage_interval"]
         lines.append(f"{name:<58} {f['n']:>4} {f['no_estimate']:>4} {f['mean_estimate']:>+9.3f} "
-                     f"{f['mean_truth']:>+9.3f} {f['bias']:>+8.3f} {relative:>9} {f['rmse']:>7.3f} "
-                     f"{f['coverage']:>9.1%}  {verdict(name, f)}")
+                     f"{f['mean_truth']:>+9.3f} {f['bias']:>+8.3f} {relative:>15} {f['rmse']:>7.3f} "
+                     f"{f['coverage']:>9.1%} {f'{low:.0%}-{high:.0%}':>13}  {verdict(name, f)}")
     return "\n".join(lines)
 
 
@@ -319,8 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     print(promotion_sentence(summary))
     print(f"\ntargets (issue 6): coverage {TARGETS['coverage_low']:.0%}-{TARGETS['coverage_high']:.0%} and "
           f"|bias| <= {TARGETS['max_relative_bias']:.0%} of the true lift for difference-in-differences and variant "
-          "vs holdout; before/after is the paper's naive view, shown beside them. A 95 % interval's coverage over "
-          "n estimates is itself known to about ±1.96·√(0.95·0.05/n): ±9 points at n = 24, ±4 at n = 100.")
+          "vs holdout; before/after is the paper's naive view, shown beside them. The ± after bias/true and the "
+          "interval after coverage are the benchmark's own 95 % uncertainty (too few estimates: widen with --shops).")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps({"summary": summary, "targets": TARGETS, "args": vars(args)},
                                                    indent=1), encoding="utf-8")
