@@ -184,7 +184,7 @@ def headline_sentence(report: BenefitReport) -> str:
             report.notes[0] if report.notes else "publish AI listings and collect a few weeks of sales.")
     weeks = round(((report.end - report.start).days + 1) / 7)
     assisted = sum(1 for row in report.products if row.days_after)
-    what = ("net revenue per visitor" if estimate.estimand.startswith("revenue per") else "net revenue per product-day")
+    what = ("net revenue per visitor" if "visitor" in estimate.estimand else "net revenue per product-day")
     interval = f"95 % CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}"
     money = _money_per_day(report)
     if estimate.ci_low is not None and estimate.ci_low > 0:

@@ -114,3 +114,9 @@ def test_a_category_without_unassisted_products_is_named_not_silently_dropped():
     assert all(per_product[p].lift is not None for p in set(per_product) - in_c0)
     pooled = difference_in_differences(only_assisted)
     assert pooled.lift is not None and "c0" in pooled.note
+
+
+def test_the_p_value_and_the_interval_agree_on_significance():
+    for seed in range(6):
+        estimate = difference_in_differences(synthetic_panel(lift=0.08, seed=seed))
+        assert (estimate.p_value < 0.05) == (estimate.ci_low > 0 or estimate.ci_high < 0)

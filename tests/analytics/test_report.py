@@ -55,6 +55,8 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
     did = body["estimates"]["difference_in_differences"]
     assert "clustered by product" in did["method"] and did["ci_low"] <= did["lift"] <= did["ci_high"]
     assert "variant_vs_holdout_revenue" in body["estimates"] and body["power"]["minimum_detectable_lift"] > 0
+    if body["estimates"]["variant_vs_holdout_revenue"]["lift"] is not None:  # the headline names its unit
+        assert "per visitor" in body["headline"] and "product-day" not in body["headline"]
     assisted = [row for row in body["products"] if row["assisted_from"]]
     assert len(assisted) == 10 and all(row["days_after"] > 0 and row["days_before"] > 0 for row in assisted)
     response = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "format": "csv"})
