@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 AI_COLOUR, CONTROL_COLOUR, RAW_COLOUR = "#b3261e", "#5f6368", "#e8a39d"
 MAX_PANELS = 6
+FOREST_CLIP_PERCENT = 300  # intervals beyond this are cut at the chart's edge
 
 
 def _svg(figure) -> str:
@@ -82,6 +83,9 @@ def forest_plot(lifts: list[tuple[str, float, float, float]], *, pooled: tuple[s
         ax.errorbar(lift * 100, position, xerr=[[max(0.0, (lift - low) * 100)], [max(0.0, (high - lift) * 100)]],
                     fmt="D" if is_pooled else "o", color=colour, markersize=6 if is_pooled else 4, capsize=2)
     ax.axvline(0, color=CONTROL_COLOUR, linewidth=1)
+    # One tiny product's interval can reach thousands of percent and flatten everyone else onto 0.
+    right = min(max(high for _, _, _, high in rows) * 100, FOREST_CLIP_PERCENT)
+    ax.set_xlim(max(-100, min(low for _, _, low, _ in rows) * 100) - 5, right + 5)
     ax.set_yticks(range(len(rows)), [row[0] for row in reversed(rows)], fontsize=7)
     ax.set_xlabel("lift in net revenue per day, % (95 % CI)", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
