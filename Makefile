@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shop_ai
 AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
 
-.PHONY: demo test test-sqlite test-postgres install migrate serve bench-ingest bench train-generator evaluate-generator clean
+.PHONY: demo test reliability test-sqlite test-postgres install migrate serve bench-ingest bench train-generator evaluate-generator clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ demo: $(STAMP)
 # Runs the suite on Postgres + RabbitMQ when they answer, and always on SQLite + StubBroker.
 test: $(STAMP)
 	@bash tests/run_suites.sh
+
+# The whole reliability suite (tests/reliability) on Postgres and the real brokers, summary table at the end.
+reliability: $(STAMP)
+	DATABASE_URL=$(PG_URL) BROKER_URL=$(AMQP_URL) RELIABILITY_JSON=var/reliability-rabbitmq.json \
+		$(BIN)/pytest tests/reliability -m "reliability_full or not reliability_full"
+	DATABASE_URL=$(PG_URL) BROKER_URL=redis://127.0.0.1:6379/0 RELIABILITY_JSON=var/reliability-redis.json \
+		$(BIN)/pytest tests/reliability -m "broker"
 
 test-sqlite: $(STAMP)
 	DATABASE_URL=sqlite:///var/test.sqlite3 BROKER_URL=stub:// $(BIN)/pytest

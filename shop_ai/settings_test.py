@@ -4,6 +4,7 @@ DATABASE_URL and BROKER_URL still come from the environment, so `make test` can 
 suite on Postgres + RabbitMQ and again on SQLite + StubBroker.
 """
 
+import os
 import tempfile
 
 from shop_ai.settings import *  # noqa: F401,F403
@@ -16,6 +17,12 @@ EMBEDDED_WORKER = False
 EXPOSURE_BACKGROUND_FLUSH = False
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
+# Two test runs on one machine (say, two people or two checkouts) each set their own suffix so
+# they do not drop each other's test database.
+_TEST_DB_SUFFIX = os.environ.get("SHOP_AI_TEST_DB_SUFFIX", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory, so threaded tests get real locking and WAL like the demo.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-shop-ai.sqlite3")}  # noqa: F405
+    _name = f"test-shop-ai{'-' + _TEST_DB_SUFFIX if _TEST_DB_SUFFIX else ''}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / _name)}  # noqa: F405
+elif _TEST_DB_SUFFIX:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_TEST_DB_SUFFIX}"}  # noqa: F405

@@ -67,3 +67,16 @@ def iso(moment: datetime) -> str:
 
 def recent(minutes_ago: float = 5) -> str:
     return iso(datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability suite's table (tests/reliability/summary.py), when any of it ran."""
+    from tests.reliability.summary import ROWS, json_path, render_table, write_json
+
+    if not ROWS:
+        return
+    terminalreporter.section("reliability summary")
+    terminalreporter.write_line(render_table(ROWS))
+    if path := json_path():
+        write_json(path, ROWS)
+        terminalreporter.write_line(f"(written to {path})")
