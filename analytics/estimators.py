@@ -322,28 +322,40 @@ def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, est
 
 def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_lift: float = 0.10) -> Power:
     """The smallest lift the current data would detect (80 % power, 5 % two-sided), and how many
-    more days of the same traffic a `chosen_lift` needs. Standard errors shrink with the square
-    root of the days observed, so days_needed = days × (se / target se)² − days."""
+    more days of the same traffic a `chosen_lift` needs, from the most precise estimator available.
+    Standard errors shrink with the square root of the days observed, so
+    days_needed = days × (se / target se)² − days."""
     days = int(_ordered(panel)["day"].nunique()) if not panel.empty else 0
-    basis, se = _power_basis(panel, visitors)
-    if se is None:
-        return Power(basis, None, chosen_lift, days, None, "not enough data yet to estimate the noise")
+    bases = _power_bases(panel, visitors)
+    if not bases:
+        return Power("none", None, chosen_lift, days, None, "not enough data yet to estimate the noise")
+    basis, se = min(bases, key=lambda pair: pair[1])
     minimum = (Z95 + Z80) * se
     target_se = chosen_lift / (Z95 + Z80)
     needed = max(0, math.ceil(days * (se / target_se) ** 2) - days)
-    return Power(basis, minimum, chosen_lift, days, needed)
+    return Power(basis, minimum, chosen_lift, days, needed, _power_advice(needed))
 
 
-def _power_basis(panel: pd.DataFrame, visitors: pd.DataFrame | None) -> tuple[str, float | None]:
+def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None) -> list[tuple[str, float]]:
+    bases = []
     if visitors is not None and not visitors.empty and visitors["holdout"].any() and (~visitors["holdout"]).any():
         revenue = variant_vs_holdout(visitors)["revenue"]
         if revenue.lift is not None:
-            return "variant vs holdout, revenue per exposed visitor", _se_of_lift(revenue)
+            bases.append(("variant vs holdout, revenue per exposed visitor", _se_of_lift(revenue)))
     try:
         did = difference_in_differences(panel)
-    except BenefitDataError as problem:
-        return str(problem), None
-    return "difference-in-differences", _se_of_lift(did) if did.lift is not None else None
+    except BenefitDataError:
+        return bases
+    if did.lift is not None:
+        bases.append(("difference-in-differences", _se_of_lift(did)))
+    return bases
+
+
+def _power_advice(days_needed: int) -> str:
+    if days_needed <= 365:
+        return ""
+    return ("more than a year at this traffic: a larger holdout share, more assisted products or a bigger "
+            "lift to look for would shorten it")
 
 
 def _se_of_lift(estimate: Estimate) -> float:

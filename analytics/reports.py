@@ -209,6 +209,8 @@ def _days_needed(report: BenefitReport) -> str:
     days = getattr(report.power, "days_needed", None)
     if days is None:
         return ""
+    if report.power.note:
+        return f" (detecting a {CHOSEN_LIFT:.0%} lift would take {report.power.note})"
     return f" (about {days} more days to detect a {CHOSEN_LIFT:.0%} lift)"
 
 

@@ -120,3 +120,13 @@ def test_the_p_value_and_the_interval_agree_on_significance():
     for seed in range(6):
         estimate = difference_in_differences(synthetic_panel(lift=0.08, seed=seed))
         assert (estimate.p_value < 0.05) == (estimate.ci_low > 0 or estimate.ci_high < 0)
+
+
+def test_power_uses_the_most_precise_estimator_and_says_when_a_lift_is_out_of_reach():
+    panel = synthetic_panel(lift=0.0, seed=6)
+    visitors = _visitors(seed=6, lift=0.0)
+    did_only, both = power(panel, None, chosen_lift=0.05), power(panel, visitors, chosen_lift=0.05)
+    assert both.minimum_detectable_lift <= did_only.minimum_detectable_lift
+    tiny = power(panel, visitors, chosen_lift=0.001)
+    assert tiny.days_needed > 365 and "more than a year" in tiny.note
+    assert power(panel, visitors, chosen_lift=5.0).note == ""
