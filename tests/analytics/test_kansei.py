@@ -9,6 +9,7 @@ import pytest
 
 from analytics.kansei import KanseiInputError, kansei_matrix, kansei_rating_record
 from profiles.services import product_upsert
+from shop_ai.simulator.kansei import simulate_kansei_ratings
 from tests.analytics.factories import listing_live, persona_for
 
 
@@ -54,3 +55,18 @@ def test_another_shops_design_cannot_be_rated(shop, other_shop, puppet):
         kansei_rating_record(shop=shop, product_external_id="puppet", listing_id=their_listing.id, word="warm",
                              score=5, rater="r")
     assert kansei_matrix(shop=other_shop).designs == []
+
+
+def test_the_simulated_panel_rates_originals_and_variants_and_sees_the_persona_in_the_variant(shop, puppet):
+    persona = persona_for(shop)
+    persona.kansei = {"warm": 1.0, "emotional": 0.9, "simple": 0.0, "light": 0.1, "fashionable": 0.2, "effortless": 0.1}
+    persona.save(update_fields=["kansei"])
+    variant = listing_live(shop=shop, product=puppet, persona=persona, published_at=datetime.now(timezone.utc))
+    stored = simulate_kansei_ratings(shop=shop, shoppers=8, experts=3, seed=1)
+    assert stored == 2 * 11 * 6 == simulate_kansei_ratings(shop=shop, shoppers=8, experts=3, seed=1)
+    matrix = kansei_matrix(shop=shop)
+    cells = {design.key: design.cells for design in matrix.designs}
+    assert set(cells) == {"original:puppet", f"listing:{variant.id}"} and cells["original:puppet"]["warm"].n == 11
+    assert cells[f"listing:{variant.id}"]["warm"].mean > cells["original:puppet"]["warm"].mean + 1
+    assert cells[f"listing:{variant.id}"]["simple"].mean < cells["original:puppet"]["simple"].mean - 1
+    assert matrix.best["warm"] == f"listing:{variant.id}" and matrix.best["simple"] == "original:puppet"

@@ -66,6 +66,7 @@ class Command(BaseCommand):
         exposure_log.flush()
         self.stdout.write(f"    {after.accepted} new events.")
         self._wait_for_queues(worker)
+        self._rate_designs(shop)
         self._report_benefit(shop, switch_on, now)
         self._print_urls(options["port"], password, key, shop)
         if options["no_serve"]:
@@ -105,6 +106,12 @@ class Command(BaseCommand):
         from generation.models import Listing
 
         Listing.objects.filter(shop=shop, status="published", published_at__gt=switch_on).update(published_at=switch_on)
+
+    def _rate_designs(self, shop: Shop) -> None:
+        from shop_ai.simulator.kansei import simulate_kansei_ratings
+
+        stored = simulate_kansei_ratings(shop=shop)
+        self.stdout.write(f"    A panel of 3 experts and 8 shoppers rated the designs: {stored} Kansei ratings.")
 
     def _report_benefit(self, shop: Shop, switch_on: datetime, now: datetime) -> None:
         from analytics.reports import BenefitReportError, benefit_report
