@@ -40,6 +40,8 @@ TARGETS = {"storefront_rps": 500, "storefront_p95_ms": 30.0}
 def environment(media: Path, weights: Path, threads: int) -> dict:
     return {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "BROKER_URL": BROKER, "DJANGO_SETTINGS_MODULE": "shop_ai.settings",
             "EMBEDDED_WORKER": "false", "DEBUG": "false", "MEDIA_ROOT": str(media), "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": "benchmark-only-" + os.urandom(8).hex(), "SECURE_SSL_REDIRECT": "false",
+            "API_RATE_LIMIT": "off",
             "GENERATION_MODEL_DIR": str(weights), "GENERATION_TORCH_THREADS": str(threads)}
 
 

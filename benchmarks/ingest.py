@@ -575,7 +575,9 @@ def main(argv: list[str] | None = None) -> int:
     db_url = f"{args.database_url.rstrip('/')}/{args.database}"
     env = {**os.environ, "DATABASE_URL": db_url, "BROKER_URL": args.broker_url, "DEBUG": "false",
            "LOG_LEVEL": "WARNING", "EMBEDDED_WORKER": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "SECRET_KEY": "benchmark-only-" + os.urandom(8).hex(), "PYTHONUNBUFFERED": "1"}
+           "SECRET_KEY": "benchmark-only-" + os.urandom(8).hex(), "PYTHONUNBUFFERED": "1",
+           # Plain HTTP on loopback, no proxy in front: no redirect to https, no rate limit per key.
+           "SECURE_SSL_REDIRECT": "false", "API_RATE_LIMIT": "off"}
     print(f"shop-ai ingestion benchmark, {started_at:%Y-%m-%d %H:%M:%S} UTC, {os.cpu_count()} CPUs, "
           f"load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
 

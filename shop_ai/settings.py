@@ -17,9 +17,31 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # never overrides variables already set
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+# Secrets come from the environment only: with DEBUG off there is no default key to fall back on.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if SECRET_KEY in ("", DEV_SECRET_KEY, "change-me-to-a-long-random-string"):
+    if not DEBUG:
+        raise environ.ImproperlyConfigured(
+            "SECRET_KEY is not set (or is the example value) and DEBUG is off: set SECRET_KEY in the environment "
+            "or .env to a long random string, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`.")
+    SECRET_KEY = DEV_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS, on by default when DEBUG is off. Behind a proxy that terminates TLS, Django learns that a
+# request came in over https from the proxy's header (X-Forwarded-Proto; the proxy must set it and
+# drop what clients send); SECURE_PROXY_SSL_HEADER= (empty) turns that off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="" if DEBUG else "HTTP_X_FORWARDED_PROTO")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+# Joining the browsers' HSTS preload list is the domain owner's decision (SECURE_HSTS_PRELOAD=true).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -118,6 +140,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shop_ai.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["profiles.api.throttling.ApiKeyRateThrottle"],
+}
+
+# Requests per API key and window (1000/s, 6000/min, 100000/hour; off for none). Counted in Redis
+# when REDIS_URL is set, so the limit holds across gunicorn workers and machines; without it (the
+# SQLite demo) each process counts in its own memory.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1000/s")
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": ({"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "shop-ai",
+                   "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2}}
+                  if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                     "LOCATION": "ratelimit"}),
 }
 
 SPECTACULAR_SETTINGS = {
