@@ -59,7 +59,7 @@ def _product_panel(ax, panel: pd.DataFrame, product_id: str, title: str, currenc
     if not control.empty:
         control_mean = control.groupby("day")["net_revenue"].mean().rolling(7, min_periods=1).mean()
         ax.plot(control_mean.index, control_mean.values, color=CONTROL_COLOUR, linewidth=1.4, linestyle="--",
-                label=f"unassisted {category} (mean)")
+                label=f"unassisted {category.replace('_', ' ')} (mean)")
     started = days.index[days["assisted"]]
     if len(started):
         ax.axvline(started[0], color="black", linewidth=1, linestyle=":")
