@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
 def _broker_settings(url: str) -> dict:
     """Map BROKER_URL onto django_dramatiq's broker settings."""
     middleware = [
+        # Before Retries: its after-hooks see Retries' verdict. Counts crashes, records dead letters.
+        "shop_ai.deliveries.DeliveryLedger",
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
@@ -183,9 +185,9 @@ def _broker_settings(url: str) -> dict:
         return {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": middleware}
     if url.startswith(("amqp://", "amqps://")):
         options = {"url": url, "confirm_delivery": True}
-        return {"BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker", "OPTIONS": options, "MIDDLEWARE": middleware}
+        return {"BROKER": "shop_ai.brokers.RetryingRabbitmqBroker", "OPTIONS": options, "MIDDLEWARE": middleware}
     if url.startswith(("redis://", "rediss://")):
-        return {"BROKER": "dramatiq.brokers.redis.RedisBroker", "OPTIONS": {"url": url}, "MIDDLEWARE": middleware}
+        return {"BROKER": "shop_ai.brokers.RetryingRedisBroker", "OPTIONS": {"url": url}, "MIDDLEWARE": middleware}
     raise environ.ImproperlyConfigured(
         f"BROKER_URL {url!r} is not supported: use stub://, amqp://user:pass@host:5672/ or redis://host:6379/0"
     )
@@ -194,6 +196,10 @@ def _broker_settings(url: str) -> dict:
 BROKER_URL = env.str("BROKER_URL", default="stub://")
 DRAMATIQ_BROKER = _broker_settings(BROKER_URL)
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# A message that stopped its worker (SIGKILL, OOM) this many times in a row is dead-lettered, not run again.
+TASK_MAX_CRASHES = env.int("TASK_MAX_CRASHES", default=3)
+# Publishing retries this long through a broker blip before it gives up (and the sweeper takes over).
+ENQUEUE_RETRY_SECONDS = env.float("ENQUEUE_RETRY_SECONDS", default=10.0)
 # With the StubBroker nothing else would consume messages, so the web process runs a worker.
 EMBEDDED_WORKER = env.bool("EMBEDDED_WORKER", default=BROKER_URL.startswith("stub://"))
 
