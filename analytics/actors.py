@@ -21,3 +21,14 @@ def events_rollup(shop_id: int, cells: list[list]) -> None:
     if shop is None:
         return
     daily_stats_recount(shop=shop, cells={(int(product_id), date.fromisoformat(day)) for product_id, day in cells})
+
+
+@dramatiq.actor(queue_name=ANALYTICS_QUEUE, max_retries=3, min_backoff=60_000, time_limit=10 * 60_000)
+def benefit_report_ready(shop_id: int, end: str | None = None) -> None:
+    """Compute one shop's benefit report and send `report.ready`; once per window (see announcements)."""
+    from analytics.announcements import benefit_report_announce
+
+    shop = Shop.objects.filter(id=shop_id).first()
+    if shop is None:
+        return
+    benefit_report_announce(shop=shop, end=date.fromisoformat(end) if end else None)

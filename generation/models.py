@@ -149,6 +149,7 @@ class Exposure(models.Model):
 class WebhookTopic(models.TextChoices):
     LISTING_PUBLISHED = "listing.published"
     LISTING_RETIRED = "listing.retired"
+    REPORT_READY = "report.ready"
 
 
 class WebhookEndpoint(models.Model):

@@ -1,4 +1,5 @@
-"""Outbound webhooks: shop-ai tells the shop's systems when a listing goes live or is retired.
+"""Outbound webhooks: shop-ai tells the shop's systems when a listing goes live or is retired, and
+when a benefit report is ready (`analytics/announcements.py`).
 
 Each announcement becomes one `WebhookDelivery` per subscribed endpoint, written in the same
 transaction as the listing move, and sent after commit by the `webhooks` queue. The body is fixed
@@ -64,7 +65,8 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def _subscribed(shop_id: int, topic: str) -> list[WebhookEndpoint]:
+def webhook_subscribers(*, shop_id: int, topic: str) -> list[WebhookEndpoint]:
+    """The shop's active endpoints that want `topic` (an endpoint with no topics wants them all)."""
     return [endpoint for endpoint in WebhookEndpoint.objects.filter(shop_id=shop_id, is_active=True)
             if not endpoint.topics or topic in endpoint.topics]
 
@@ -85,12 +87,12 @@ def _deliveries_create(endpoints: list[WebhookEndpoint], shop_id: int, topic: st
 
 def webhooks_announce(*, shop_id: int, topic: str, data: dict) -> list[WebhookDelivery]:
     """Queue `topic` to every active endpoint of the shop that wants it; sent after commit."""
-    return _deliveries_create(_subscribed(shop_id, topic), shop_id, topic, data)
+    return _deliveries_create(webhook_subscribers(shop_id=shop_id, topic=topic), shop_id, topic, data)
 
 
 def listing_announce(*, listing: Listing, topic: str) -> list[WebhookDelivery]:
     """As `webhooks_announce`, reading the listing's details only when someone listens."""
-    endpoints = _subscribed(listing.shop_id, topic)
+    endpoints = webhook_subscribers(shop_id=listing.shop_id, topic=topic)
     if not endpoints:
         return []
     return _deliveries_create(endpoints, listing.shop_id, topic, listing_webhook_data(listing=listing))

@@ -120,4 +120,4 @@ def test_endpoints_need_an_http_url_and_known_topics(shop):
     with pytest.raises(ValidationError, match="not an http"):
         webhook_endpoint_create(shop=shop, url="ftp://store.example.com/hook")
     with pytest.raises(ValidationError, match="Unknown topic"):
-        webhook_endpoint_create(shop=shop, url="https://store.example.com/hook", topics=["report.ready"])
+        webhook_endpoint_create(shop=shop, url="https://store.example.com/hook", topics=["report.sent"])
