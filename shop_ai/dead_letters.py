@@ -51,3 +51,20 @@ def dead_letter_replay(*, letter: DeadLetter) -> DeadLetter:
 
 def dead_letters_replay_all(*, shop: Shop | None = None) -> list[DeadLetter]:
     return [dead_letter_replay(letter=letter) for letter in dead_letters_list(shop=shop).order_by("id")]
+
+
+ACTOR_WORDS = {
+    "events_rollup": "Revenue rollup",
+    "customers_changed": "Marking customers for a persona refresh",
+    "personas_refresh": "Persona recompute",
+    "run_generation_jobs": "Image generation",
+    "plan_generation": "Planning image generation",
+    "deliver_webhook": "Webhook delivery",
+}
+
+
+def dead_letter_summary(letter: DeadLetter) -> str:
+    """What failed, in words: 'Revenue rollup (events_rollup) for shop 3'."""
+    what = ACTOR_WORDS.get(letter.actor_name, letter.actor_name.replace("_", " ").capitalize())
+    shop = f" for {letter.shop.name}" if letter.shop_id else ""
+    return f"{what} ({letter.actor_name}){shop}"

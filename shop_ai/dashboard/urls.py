@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_ai.dashboard import connections, generation, listings, overview, personas, reports, settings
+from shop_ai.dashboard import connections, dead_letters, generation, listings, overview, personas, reports, settings
 
 app_name = "dashboard"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
     path("reports/benefit/", reports.benefit_report_page, name="report-benefit"),
     path("reports/benefit.csv", reports.benefit_report_csv, name="report-benefit-csv"),
+    path("failed-jobs/", dead_letters.dead_letter_list, name="dead-letters"),
+    path("failed-jobs/replay-all/", dead_letters.dead_letters_replay_all_view, name="dead-letters-replay-all"),
+    path("failed-jobs/<int:letter_id>/replay/", dead_letters.dead_letter_replay_view, name="dead-letter-replay"),
     path("settings/", settings.settings_page, name="settings"),
     path("settings/api-keys/", settings.api_key_new, name="api-key-create"),
     path("settings/api-keys/new/", settings.api_key_shown, name="api-key-shown"),
