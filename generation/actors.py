@@ -2,17 +2,19 @@
 
 import dramatiq
 
-from generation.services import generation_jobs_run
+from generation.services import MAX_ATTEMPTS, generation_jobs_run
 from generation.webhooks import webhook_delivery_attempt
 
 GPU_QUEUE = "gpu"
 
 
+# max_crashes: the jobs count their own attempts; the delivery after the last one runs, to fail them.
 @dramatiq.actor(queue_name=GPU_QUEUE, max_retries=3, min_backoff=10_000, max_backoff=300_000,
-                time_limit=30 * 60_000)
-def run_generation_jobs(job_ids: list[int]) -> None:
+                time_limit=30 * 60_000, max_crashes=MAX_ATTEMPTS + 1)
+def run_generation_jobs(job_ids: list[int], shop_id: int | None = None) -> None:
     """Generate images for these jobs (one product's personas together). Idempotent: finished jobs
-    are skipped, images are keyed by (job, seed), listings by job."""
+    are skipped, images are keyed by (job, seed), listings by job. `shop_id` names the shop on a
+    dead letter."""
     generation_jobs_run(job_ids=job_ids)
 
 

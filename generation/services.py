@@ -111,14 +111,14 @@ def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Pers
         created.append(job)
     if created:
         ids = [job.id for job in created]
-        transaction.on_commit(lambda: _enqueue(ids))
+        transaction.on_commit(lambda: _enqueue(ids, shop.id))
     return JobRequest(jobs=jobs, created=created)
 
 
-def _enqueue(job_ids: list[int]) -> None:
+def _enqueue(job_ids: list[int], shop_id: int) -> None:
     from generation.actors import run_generation_jobs
 
-    run_generation_jobs.send(job_ids)
+    run_generation_jobs.send(job_ids, shop_id=shop_id)
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
