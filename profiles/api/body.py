@@ -21,6 +21,14 @@ class MalformedBody(exceptions.ParseError):
     default_code = "malformed_json"
 
 
+class IncompleteBody(exceptions.ParseError):
+    """The client sent less than its Content-Length, or its connection broke, before the body ended.
+    Nobody is left to read the answer, and nothing was sent in full: the request is not kept as a
+    failed event (the client retries the whole request with the same event ids)."""
+
+    default_code = "incomplete_body"
+
+
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body exceeds {limit} bytes; send at most 500 events per batch.")
 
@@ -28,7 +36,10 @@ def _too_large(limit: int) -> PayloadTooLarge:
 def _read_capped(stream, limit: int) -> bytes:
     chunks, total = [], 0
     while True:
-        chunk = stream.read(min(READ_CHUNK, limit + 1 - total))
+        try:
+            chunk = stream.read(min(READ_CHUNK, limit + 1 - total))
+        except OSError:  # connection reset mid-body (Django's UnreadablePostError, gunicorn's NoMoreData)
+            raise IncompleteBody("The connection broke before the request body ended.") from None
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
@@ -48,7 +59,10 @@ def read_body(request, limit: int) -> bytes:
             raise MalformedBody("Content-Length is not a number.") from None
         if length > limit:
             raise _too_large(limit)
-        return _read_capped(django_request, limit)
+        body = _read_capped(django_request, limit)
+        if len(body) < length:
+            raise IncompleteBody(f"The request body ended after {len(body)} of its {length} bytes (Content-Length).")
+        return body
     if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and "wsgi.input" in meta:
         return _read_capped(meta["wsgi.input"], limit)
     return b""
