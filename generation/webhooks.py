@@ -9,9 +9,12 @@ attempt is signed afresh, with its own timestamp, as `shop_ai.client.signing` de
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
+import socket
 import uuid
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -43,7 +46,27 @@ def _check_url(url: str) -> str:
     except ValidationError:
         raise ValidationError({"url": f"{url!r} is not an http(s) URL; enter the full address that receives "
                                       "the webhooks, e.g. https://store.example.com/hooks/shop-ai"}) from None
+    if problem := _address_refused(url):
+        raise ValidationError({"url": problem})
     return url
+
+
+def _address_refused(url: str) -> str | None:
+    """Why shop-ai will not post to `url`, or None. A webhook URL must not reach our own network
+    (localhost, private ranges, the cloud metadata address): checked when the endpoint is added and
+    again before every attempt, since a name can be pointed elsewhere later."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError):
+        return None  # not resolvable now: the attempt itself will fail and say so
+    if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
+        return None
+    inside = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_global)
+    if inside:
+        return (f"{host!r} resolves to {', '.join(inside)}, a private or local address; webhooks go to public "
+                "addresses only (WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true allows them on a private deployment)")
+    return None
 
 
 @transaction.atomic
@@ -115,6 +138,8 @@ def listing_webhook_data(*, listing: Listing) -> dict:
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    if problem := _address_refused(delivery.endpoint.url):
+        return None, f"Not sent: {problem}"
     body = encode(delivery.payload)
     headers = webhook_headers(secret=delivery.endpoint.secret, body=body, webhook_id=delivery.delivery_id)
     headers[TOPIC_HEADER] = delivery.topic

@@ -133,6 +133,8 @@ MAX_PRODUCT_IMAGE_BYTES = 10 * 1024 * 1024
 # Where shop-ai is reachable from outside (e.g. https://shop-ai.example.com): makes the image URLs of
 # outbound webhooks absolute. Empty: they are paths.
 PUBLIC_URL = env.str("PUBLIC_URL", default="")
+# Outbound webhooks to localhost or private addresses (SSRF) are refused unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["profiles.api.auth.ApiKeyAuthentication"],

@@ -15,6 +15,8 @@ EMBEDDED_WORKER = False
 # Tests flush the storefront's exposure log themselves: a background thread would write outside
 # the test's database access (and lose its batch at the test's end).
 EXPOSURE_BACKGROUND_FLUSH = False
+# The webhook tests' receivers listen on 127.0.0.1; tests/integrations turn this off to check the refusal.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # Two test runs on one machine (say, two people or two checkouts) each set their own suffix so

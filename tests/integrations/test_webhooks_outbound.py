@@ -121,3 +121,25 @@ def test_endpoints_need_an_http_url_and_known_topics(shop):
         webhook_endpoint_create(shop=shop, url="ftp://store.example.com/hook")
     with pytest.raises(ValidationError, match="Unknown topic"):
         webhook_endpoint_create(shop=shop, url="https://store.example.com/hook", topics=["report.sent"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000/hook", "http://localhost/hook", "http://10.1.2.3/hook",
+                                 "http://169.254.169.254/latest/meta-data", "http://[::1]/hook"])
+def test_webhooks_to_our_own_network_are_refused(shop, settings, url):
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(ValidationError, match="private or local address"):
+        webhook_endpoint_create(shop=shop, url=url)
+
+
+@pytest.mark.django_db
+def test_an_endpoint_pointed_inside_after_it_was_added_is_not_posted_to(shop, receiver_factory, settings):
+    receiver = receiver_factory([200])
+    endpoint = webhook_endpoint_create(shop=shop, url=receiver.url)
+    delivery = WebhookDelivery.objects.create(shop=shop, endpoint=endpoint, topic="listing.published",
+                                              delivery_id="whd_inside", payload={"id": "whd_inside"})
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(DeliveryFailed):
+        webhook_delivery_attempt(delivery_id=delivery.id)
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and "private or local address" in delivery.last_error
