@@ -21,12 +21,13 @@ def wait_for(predicate, seconds: float, every: float = 0.05) -> bool:
     return bool(predicate())
 
 
-def sales_for(shop: Shop, *, products: int = 2, days: int = 2, per_day: int = 3) -> list[list]:
-    """Purchases of `products` products over the last `days` days; returns their rollup cells."""
+def sales_for(shop: Shop, *, products: int = 2, days: int = 2, per_day: int = 3, first: int = 0) -> list[list]:
+    """Purchases of `products` products (sku-<first>…) over the last `days` days; returns their rollup cells."""
     now = timezone.now()
-    customer = Customer.objects.create(shop=shop, external_id=f"buyer-{shop.id}", first_seen_at=now, last_seen_at=now)
+    customer = Customer.objects.get_or_create(shop=shop, external_id=f"buyer-{shop.id}",
+                                              defaults={"first_seen_at": now, "last_seen_at": now})[0]
     events, cells = [], set()
-    for p in range(products):
+    for p in range(first, first + products):
         product = Product.objects.create(shop=shop, external_id=f"sku-{p}", title=f"折扇 {p}", category="fan",
                                          price=Decimal("30.00"))
         for d in range(days):
