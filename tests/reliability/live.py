@@ -161,8 +161,11 @@ def dramatiq_workers(tmp_path: Path, *, processes: int = 1, threads: int = 2):
 # --------------------------------------------------------------------------------------------
 
 def batch_request(port: int, key: str, events: list[dict]) -> bytes:
-    body = json.dumps({"events": events}, ensure_ascii=False).encode()
-    head = (f"POST /api/v1/events/batch HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n"
+    return post_request(port, key, "/api/v1/events/batch", json.dumps({"events": events}, ensure_ascii=False).encode())
+
+
+def post_request(port: int, key: str, path: str, body: bytes) -> bytes:
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
     return head.encode() + body
 
@@ -207,14 +210,22 @@ def drain(broker, worker, timeout: float = 180) -> None:
 
 
 def dead_letters(broker) -> int:
-    if hasattr(broker, "dead_letters"):
+    if hasattr(broker, "dead_letters"):  # StubBroker
         return len(broker.dead_letters)
-    return sum(broker.get_queue_message_counts(queue)[-1] for queue in QUEUES)
+    if hasattr(broker, "get_queue_message_counts"):  # RabbitMQ
+        return sum(broker.get_queue_message_counts(queue)[-1] for queue in QUEUES)
+    return sum(broker.client.zcard(f"{broker.namespace}:{queue}.XQ") for queue in QUEUES)  # Redis
 
 
-def queued_messages(broker) -> int:
-    """Messages waiting or delayed on the profiles and analytics queues (a real broker's counts)."""
-    return sum(sum(broker.get_queue_message_counts(queue)[:2]) for queue in QUEUES)
+def rabbitmq_outstanding() -> int:
+    """Messages of the profiles and analytics queues (and their delay queues) not yet acknowledged:
+    ready, delayed, or held by a worker process (which the broker's own counts leave out)."""
+    vhost = urlsplit(settings.BROKER_URL).path.lstrip("/") or "/"
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages"],
+                            capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in listed.splitlines()]
+    return sum(int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()
+               and row[0].split(".")[0] in QUEUES and not row[0].endswith(".XQ"))
 
 
 def events_snapshot(shop) -> list[tuple]:

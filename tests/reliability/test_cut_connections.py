@@ -105,7 +105,7 @@ def run_cuts(shop, port: int, reliability, *, requests: int, batch_size: int, th
                          list(FailedEvent.objects.filter(shop=shop).values_list("errors", flat=True)[:5]))
 
 
-def test_cut_connections_lose_and_add_nothing(shop, reliability, tmp_path):
+def test_cut_connections_lose_and_add_nothing(shop, broker, reliability, tmp_path):
     # gunicorn, not the live server: Django's development server takes a header block cut short
     # for a whole request without a body, which no production server does.
     with gunicorn(tmp_path, threads=4) as port:
@@ -113,7 +113,7 @@ def test_cut_connections_lose_and_add_nothing(shop, reliability, tmp_path):
 
 
 @pytest.mark.reliability_full
-def test_cut_connections_lose_and_add_nothing_1000(shop, reliability, tmp_path):
+def test_cut_connections_lose_and_add_nothing_1000(shop, broker, reliability, tmp_path):
     with gunicorn(tmp_path) as port:
         run_cuts(shop, port, reliability, requests=1_000, batch_size=20, threads=8, server="gunicorn")
 

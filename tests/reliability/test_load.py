@@ -1,0 +1,192 @@
+"""Load (issue 8, item 9): locust, headless and bounded, against the ingestion API on 127.0.0.1 with
+the persona and rollup workers running. Checked: error rate < 0.1 %, the queues drained within
+2 minutes after the load, stored events == unique events sent, revenue rows == a full recount.
+
+The target is twice the sustained rate benchmarks/ingest.py measured on this machine (batch API
+≈ 20,000 events/s, single-event API ≈ 380 requests/s) for 5 minutes, offered by locust at a
+constant rate per user; what the server reached is measured, and a shortfall fails the row rather
+than lowering the target. locust runs as a subprocess: it patches the standard library with gevent.
+The fast version is a smoke run of the same harness at a low rate (live server, in-process worker).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+
+from analytics.rollup import daily_stats_rebuild
+from profiles.ingestion.services import events_ingest
+from profiles.models import Event, PersonaClustering
+from profiles.personas.services import personas_recompute_full
+from profiles.services import ProductRow, api_key_create, products_import
+from tests.reliability.live import (
+    BIN, ROOT, dead_letters, drain, dramatiq_workers, gunicorn, needs_postgres_and_broker, post_raw,  # noqa: F401
+    post_request, rabbitmq_outstanding, rabbitmq_vhost, revenue_snapshot, stale_customers,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+LOCUSTFILE = ROOT / "tests" / "reliability" / "locustfile.py"
+BENCH_BATCH_EVENTS_PER_S, BENCH_SINGLE_REQ_PER_S = 20_000, 380  # benchmarks/ingest.py, measured sustained
+DRAIN_LIMIT_S = 120
+MAX_ERROR_RATE = 0.001
+
+
+def catalogue(shop, products: int) -> None:
+    products_import(shop=shop, rows=[ProductRow(f"p{n}", f"祥云折扇 {n}", category="fan", price=Decimal("68.00"),
+                                                tags=("祥云", "折扇")) for n in range(products)])
+
+
+def seed_history(shop, customers: int, products: int) -> None:
+    """A shop that already has its personas: every customer with a little history, clustered."""
+    rng, now = random.Random(5), timezone.now()
+    texts = ("扇面的祥云图案很精致。", "包装很用心，颜色好看。", "做工一般，边角毛糙。", "书签的书法字很有味道。")
+    history = [{"event_id": f"seed-{n}-{k}", "type": kind, "customer_id": f"c{n}", "product_id": f"p{rng.randrange(products)}",
+                "occurred_at": (now - timedelta(days=rng.randint(4, 30))).isoformat(),
+                **({"text": rng.choice(texts), "rating": rng.randint(1, 5)} if kind == "review" else {})}
+               for n in range(customers) for k, kind in enumerate(("view", "review"))]
+    for start in range(0, len(history), 500):
+        events_ingest(shop=shop, raw_events=history[start:start + 500], source="simulator")
+    personas_recompute_full(shop=shop)
+    daily_stats_rebuild(shop=shop)
+
+
+def run_locust(tmp_path: Path, url: str, key: str, *, seconds: int, batch_users: int, batch_rate: float,
+               batch_size: int, single_users: int, single_rate: float, customers: int, products: int) -> dict:
+    env = {**os.environ, "LOAD_API_KEY": key, "LOAD_RUN": f"load{random.randrange(10**6)}",
+           "LOAD_RESULT": str(tmp_path / "sent.json"), "LOAD_BATCH_USERS": str(batch_users),
+           "LOAD_BATCH_RATE": str(batch_rate), "LOAD_BATCH_SIZE": str(batch_size),
+           "LOAD_SINGLE_USERS": str(single_users), "LOAD_SINGLE_RATE": str(single_rate),
+           "LOAD_CUSTOMERS": str(customers), "LOAD_PRODUCTS": str(products)}
+    users = batch_users + single_users
+    args = [str(BIN / "locust"), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
+            "-t", f"{seconds}s", "--stop-timeout", "10", "--host", url, "--csv", str(tmp_path / "load"),
+            "--only-summary", "--loglevel", "WARNING"]
+    done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=seconds + 180)
+    assert (tmp_path / "sent.json").exists(), done.stderr[-3000:]
+    with open(tmp_path / "load_stats.csv", encoding="utf-8") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    return {"sent": json.loads((tmp_path / "sent.json").read_text(encoding="utf-8")), "stats": rows,
+            "seconds": seconds, "exit": done.returncode}
+
+
+def resend_pending(port: int, key: str, pending: list) -> int:
+    """What locust had not seen acknowledged (failed, or cut by the end of the run), sent again."""
+    for path, body in pending:
+        status, _ = post_raw(port, post_request(port, key, path, body.encode()))
+        assert status in (200, 201), status
+    return len(pending)
+
+
+def wait_drained(shop, limit: float, broker=None, worker=None) -> float | None:
+    """Seconds until every profiles/analytics message is handled and no customer waits for a persona
+    refresh; None if that takes longer than `limit`."""
+    start = time.monotonic()
+    if worker is not None:  # in-process worker
+        try:
+            drain(broker, worker, timeout=limit)
+        except Exception:  # noqa: BLE001 - QueueJoinTimeout of whichever broker
+            return None
+        return time.monotonic() - start
+    quiet = 0
+    while time.monotonic() - start < limit:
+        refresh_open = PersonaClustering.objects.filter(shop=shop, refresh_requested_at__isnull=False).exists()
+        quiet = quiet + 1 if rabbitmq_outstanding() == 0 and not stale_customers(shop) and not refresh_open else 0
+        if quiet == 2:
+            return time.monotonic() - start
+        time.sleep(1)
+    return None
+
+
+def judge(shop, reliability, result: dict, *, drained: float | None, targets: dict | None, resent: int,
+          label: str) -> None:
+    sent, stats = result["sent"], result["stats"]
+    total = stats["Aggregated"]
+    requests, failures = int(total["Request Count"]), int(total["Failure Count"])
+    error_rate = failures / requests if requests else 1.0
+    stored = Event.objects.filter(shop=shop).count()
+    revenue = revenue_snapshot(shop)
+    daily_stats_rebuild(shop=shop)
+    exact_rollup = revenue_snapshot(shop) == revenue
+    reached = _rates(stats, result)
+    fast_enough = targets is None or all(reached[name] >= 0.95 * target for name, target in targets.items())
+    passed = (error_rate < MAX_ERROR_RATE and drained is not None and stored == sent["events"] and exact_rollup
+              and sent["rejected"] == 0 and fast_enough)
+    rates = ", ".join(f"{name} {reached[name]:,.0f}" + (f" of {targets[name]:,.0f} targeted" if targets else "")
+                      for name in reached)
+    reliability(sent=sent["events"], stored=stored, lost=max(0, sent["events"] - stored),
+                duplicated=max(0, stored - sent["events"]), errors_5xx=_server_errors(result), p95_ms=float(total["95%"]),
+                passed=passed,
+                notes=f"{label}: {requests:,} requests, {failures} failed ({100 * error_rate:.3f} %), reached {rates}; "
+                      f"queues drained in " + (f"{drained:.0f} s" if drained is not None else f"> {DRAIN_LIMIT_S} s")
+                      + f"; {resent} unacknowledged requests re-sent; rollup == full recount: {exact_rollup}"
+                      + ("" if fast_enough else "; TARGET RATE NOT REACHED on this machine"))
+    assert error_rate < MAX_ERROR_RATE, total
+    assert stored == sent["events"] and sent["rejected"] == 0
+    assert drained is not None, f"the queues did not drain within {DRAIN_LIMIT_S} s"
+    assert exact_rollup
+    assert fast_enough, f"reached {rates}"
+
+
+def _rates(stats: dict, result: dict) -> dict:
+    batch_size = result.get("batch_size", 500)
+    return {"batch events/s": float(stats["batch"]["Requests/s"]) * batch_size if "batch" in stats else 0.0,
+            "single requests/s": float(stats["single"]["Requests/s"]) if "single" in stats else 0.0}
+
+
+def _server_errors(result: dict) -> int:
+    path = Path(result.get("csv_dir", ".")) / "load_failures.csv"
+    if not path.exists():
+        return 0
+    with open(path, encoding="utf-8") as failures:
+        return sum(int(row["Occurrences"]) for row in csv.DictReader(failures) if "HTTP 5" in row["Error"])
+
+
+def test_load_smoke(shop, live_server, broker, worker, reliability, tmp_path):
+    """The harness end to end at a low rate: locust, workers, drain, exact counts (seconds, not minutes)."""
+    key = api_key_create(shop=shop).raw_key
+    catalogue(shop, 20)
+    result = run_locust(tmp_path, live_server.url, key, seconds=8, batch_users=1, batch_rate=2, batch_size=100,
+                        single_users=1, single_rate=10, customers=200, products=20)
+    result.update(batch_size=100, csv_dir=str(tmp_path))
+    port = urlsplit(live_server.url).port
+    resent = resend_pending(port, key, result["sent"]["pending"])
+    drained = wait_drained(shop, DRAIN_LIMIT_S, broker, worker)
+    assert dead_letters(broker) == 0
+    judge(shop, reliability, result, drained=drained, targets=None, resent=resent,
+          label="smoke at ~200 events/s + 10 req/s for 8 s (not the 2x target: see the full test)")
+
+
+@pytest.mark.reliability_full
+@needs_postgres_and_broker
+def test_load_twice_the_benchmark_rate_for_5_minutes(shop, broker, reliability, tmp_path):
+    customers, products = 5_000, 1_000
+    key = api_key_create(shop=shop).raw_key
+    catalogue(shop, products)
+    seed_history(shop, customers, products)
+    broker.flush_all()  # the seed's own messages: its customers are profiled already
+    targets = {"batch events/s": 2 * BENCH_BATCH_EVENTS_PER_S, "single requests/s": 2 * BENCH_SINGLE_REQ_PER_S}
+    # Constant rate per user; enough users that each waits on the server, not on its pacing.
+    batch_users, single_users = 16, 24
+    with gunicorn(tmp_path) as port, dramatiq_workers(tmp_path, threads=4) as workers:
+        result = run_locust(tmp_path, f"http://127.0.0.1:{port}", key, seconds=300,
+                            batch_users=batch_users, batch_rate=targets["batch events/s"] / 500 / batch_users,
+                            batch_size=500, single_users=single_users,
+                            single_rate=targets["single requests/s"] / single_users,
+                            customers=customers, products=products)
+        result.update(batch_size=500, csv_dir=str(tmp_path))
+        resent = resend_pending(port, key, result["sent"]["pending"])
+        drained = wait_drained(shop, DRAIN_LIMIT_S)
+        assert workers.proc.poll() is None, workers.tail()
+    judge(shop, reliability, result, drained=drained, targets=targets, resent=resent,
+          label="gunicorn 2x8 threads, rundramatiq 1x4 threads, 300 s")
