@@ -51,3 +51,14 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.message_id}: {self.reason[:60]}"
+
+
+class SweepState(models.Model):
+    """How far `sweep_jobs` has recounted a shop's revenue: events up to this id are covered."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="sweep_state")
+    rollup_event_id = models.BigIntegerField(default=0)
+    swept_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sweep of {self.shop} (events ≤ {self.rollup_event_id})"

@@ -1,0 +1,100 @@
+"""The sweeper: the database is the source of truth, so work a lost message never triggered is found
+there and sent again. Brokers lose messages: Redis (here) keeps nothing on disk and forgets its
+queues on a restart, and a publish can fail for longer than the broker's retries (shop_ai/brokers.py).
+
+Every actor is idempotent, so sending again is always safe; the sweep looks for:
+- revenue: events received since the last sweep are recounted cell by cell (an exact recount);
+- personas: customers whose events are newer than their profile (derived from the events), stale
+  for longer than `older_than`, get their shop's refresh sent again;
+- generation: jobs still `queued` after `older_than`, or `running` past the actor's time limit,
+  are sent again (their own attempt counter still caps them).
+
+Run it every minute or so: `manage.py sweep_jobs --every 60` beside the workers (or from cron).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from analytics.rollup import daily_stats_recount
+from generation.models import GenerationJob, JobStatus
+from profiles.models import Customer, Event, Shop
+from profiles.personas.services import customers_mark_stale_from_events
+from shop_ai.models import SweepState
+
+logger = logging.getLogger(__name__)
+RUNNING_TIMEOUT = timedelta(minutes=35)  # run_generation_jobs' time limit is 30 minutes
+EVENTS_PER_PASS = 50_000
+
+
+@dataclass
+class SweepReport:
+    cells_recounted: int = 0
+    persona_refreshes: list[int] = field(default_factory=list)
+    generation_jobs: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.cells_recounted} revenue cell(s) recounted, {len(self.persona_refreshes)} persona "
+                f"refresh(es) and {len(self.generation_jobs)} generation job(s) sent again")
+
+
+def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepReport:
+    report = SweepReport()
+    cutoff = timezone.now() - older_than
+    for shop in Shop.objects.order_by("id"):
+        report.cells_recounted += _rollup_sweep(shop, cutoff)
+        if _personas_stuck(shop, cutoff):
+            report.persona_refreshes.append(shop.id)
+    report.generation_jobs = _generation_sweep(cutoff)
+    if report.persona_refreshes or report.generation_jobs:
+        logger.warning("Sweep: %s", report)
+    return report
+
+
+@transaction.atomic
+def _rollup_sweep(shop: Shop, cutoff) -> int:
+    state = SweepState.objects.select_for_update().get_or_create(shop=shop)[0]
+    events = Event.objects.filter(shop=shop, id__gt=state.rollup_event_id, received_at__lt=cutoff)
+    nth = list(events.order_by("id").values_list("id", flat=True)[EVENTS_PER_PASS - 1:EVENTS_PER_PASS])
+    upto = nth[0] if nth else events.aggregate(last=Max("id"))["last"]
+    if upto is None:
+        return 0
+    zone = ZoneInfo(shop.timezone)
+    cells = {(product_id, occurred_at.astimezone(zone).date()) for product_id, occurred_at in
+             events.filter(id__lte=upto, product__isnull=False).values_list("product_id", "occurred_at")}
+    daily_stats_recount(shop=shop, cells=cells)
+    state.rollup_event_id, state.swept_at = upto, timezone.now()
+    state.save(update_fields=["rollup_event_id", "swept_at"])
+    return len(cells)
+
+
+def _personas_stuck(shop: Shop, cutoff) -> bool:
+    from profiles.actors import personas_refresh
+
+    customers_mark_stale_from_events(shop=shop)
+    if not Customer.objects.filter(shop=shop, profile_stale_since__lt=cutoff).exists():
+        return False
+    personas_refresh.send(shop.id)
+    return True
+
+
+def _generation_sweep(cutoff) -> list[int]:
+    from generation.actors import run_generation_jobs
+
+    queued = GenerationJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff)
+    running = GenerationJob.objects.filter(status=JobStatus.RUNNING,
+                                           started_at__lt=timezone.now() - RUNNING_TIMEOUT)
+    by_product: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for job_id, shop_id, product_id in (queued | running).values_list("id", "shop_id", "product_id"):
+        by_product[(shop_id, product_id)].append(job_id)
+    for (shop_id, _), job_ids in by_product.items():
+        run_generation_jobs.send(job_ids, shop_id=shop_id)
+    return [job_id for job_ids in by_product.values() for job_id in job_ids]
