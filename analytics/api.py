@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.response import Response
@@ -35,6 +35,12 @@ class ReportQuery(serializers.Serializer):
 
 class BenefitReportView(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=: a 400 says what to send instead
+            raise exceptions.ValidationError({"format": "must be json or csv"}) from None
 
     @extend_schema(
         operation_id="reports_benefit",

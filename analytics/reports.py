@@ -31,6 +31,11 @@ MAX_DAYS = 731
 CHOSEN_LIFT = 0.10
 
 
+# Days a report may ask about: far enough apart for any shop, and never near date.min/max, where
+# the window's day arithmetic would overflow.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 class BenefitReportError(ValueError):
     """The request cannot be answered as asked; the message says what to change."""
 
@@ -69,6 +74,9 @@ class BenefitReport:
 def report_window(*, shop: Shop, start: date | None, end: date | None) -> tuple[date, date]:
     """Default: the eight weeks up to yesterday in the shop's time zone."""
     today = datetime.now(shop_zone(shop)).date()
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise BenefitReportError(f"{name} {day} is outside {EARLIEST_DAY} … {LATEST_DAY}")
     end = end or today - timedelta(days=1)
     start = start or end - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
     if start > end:

@@ -133,7 +133,7 @@ class ListingOutput(serializers.Serializer):
 
 
 class ListingsView(APIView):
-    @extend_schema(operation_id="listings_list", responses={200: ListingOutput(many=True)},
+    @extend_schema(operation_id="listings_list", responses={200: ListingOutput(many=True), 400: ErrorSchema},
                    parameters=[OpenApiParameter("status", str, enum=[s.value for s in ListingStatus])])
     def get(self, request):
         listings = Listing.objects.filter(shop=request_shop(request)).select_related("product", "image")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from profiles.connect.services import webhook_secrets_valid
 from profiles.connect.webhook_shapes import SHAPES, PayloadShapeError, ShapedPayload
 from profiles.ingestion.services import IngestResult, events_ingest, failed_request_record
+from profiles.ingestion.validation import NUL_REASON
 from profiles.models import InboundWebhook, Shop, StoreConnection
 from profiles.services import ProductRow, product_upsert, products_ensure
 from shop_ai.client.signing import SignatureError, webhook_verify
@@ -79,9 +80,10 @@ def _store(*, shop: Shop, source: str, topic: str, webhook_id: str, shaped: Shap
     outcome = WebhookOutcome(webhook_id=webhook_id, duplicate=not created)
     if not created:  # the same delivery, stored by a concurrent request since we looked
         return outcome
-    products_ensure(shop=shop, rows=[ProductRow(external_id=item["product_id"], title=item["title"][:300],
+    products_ensure(shop=shop, rows=[ProductRow(external_id=item["product_id"],
+                                                title=item["title"][:300].replace("\x00", ""),
                                                 price=_price(item.get("price"), {}))
-                                     for item in shaped.order_products])
+                                     for item in shaped.order_products if _usable_id(item["product_id"])])
     _upsert_products(shop, source, shaped.products, outcome)
     outcome.result = events_ingest(shop=shop, raw_events=shaped.events, source=f"webhook:{source}", now=now)
     record.products, record.accepted = outcome.products, outcome.result.accepted
@@ -89,6 +91,11 @@ def _store(*, shop: Shop, source: str, topic: str, webhook_id: str, shaped: Shap
     record.rejected = len(outcome.result.rejected) + len(outcome.rejected_products)
     record.save(update_fields=["products", "accepted", "duplicates", "rejected"])
     return outcome
+
+
+def _usable_id(product_id: str) -> bool:
+    """An order line's product id we can store; the line's event is refused with the reason otherwise."""
+    return len(product_id) <= 100 and "\x00" not in product_id
 
 
 def _upsert_products(shop: Shop, source: str, products: list, outcome: WebhookOutcome) -> None:
@@ -115,6 +122,8 @@ def _text(raw: dict, name: str, limit: int, errors: dict, required: bool = False
     text = str(value).strip()
     if len(text) > limit:
         errors[name] = f"must be at most {limit} characters"
+    elif "\x00" in text:
+        errors[name] = NUL_REASON
     return text
 
 
@@ -142,7 +151,8 @@ def product_fields_clean(raw) -> tuple[dict | None, dict]:
               "description": _text(raw, "description", 20_000, errors),
               "category": _text(raw, "category", 100, errors), "price": _price(raw.get("price"), errors)}
     tags = raw.get("tags") or []
-    if not isinstance(tags, list) or len(tags) > 50 or not all(isinstance(t, str) and len(t) <= 50 for t in tags):
+    if not isinstance(tags, list) or len(tags) > 50 or not all(isinstance(t, str) and len(t) <= 50 and "\x00" not in t
+                                                               for t in tags):
         errors["tags"] = "must be a list of at most 50 strings of at most 50 characters"
     fields["tags"] = tags
     return (None, errors) if errors else (fields, {})

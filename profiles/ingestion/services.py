@@ -57,8 +57,11 @@ def _stored_payload(raw) -> object:
         text = json.dumps(raw, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(raw)
+        raw = None
+    text = text.replace("\\u0000", "\\ufffd")  # PostgreSQL's JSON holds no NUL; the event was refused for it
     if len(text.encode()) <= MAX_STORED_PAYLOAD_BYTES:
-        return raw if isinstance(raw, (dict, list)) else {"value": text}
+        # Through the text, so JSON numbers parsed to Decimal are stored (as strings) like the rest.
+        return json.loads(text) if isinstance(raw, (dict, list)) else {"value": text}
     return {"truncated": text[:MAX_STORED_PAYLOAD_BYTES // 4]}
 
 
@@ -138,8 +141,9 @@ def _store_failures(shop: Shop, raw_events: list, result: IngestResult, source: 
     if not result.rejected:
         return
     FailedEvent.objects.bulk_create([
-        FailedEvent(shop=shop, event_id=item["event_id"] or "", source=source,
-                    payload=_stored_payload(raw_events[item["index"]]), errors=item["errors"], received_at=now)
+        FailedEvent(shop=shop, event_id=(item["event_id"] or "").replace("\x00", "\ufffd"), source=source,
+                    payload=_stored_payload(raw_events[item["index"]]), errors=_stored_payload(item["errors"]),
+                    received_at=now)
         for item in result.rejected
     ])
     result.rejected.sort(key=lambda item: item["index"])
@@ -149,7 +153,7 @@ def failed_request_record(*, shop: Shop, errors: dict, payload=None, source: str
     """Keep a whole request we could not read (bad JSON, wrong shape) for the shop to inspect."""
     FailedEvent.objects.create(
         shop=shop, source=source, payload=_stored_payload(payload) if payload is not None else None,
-        errors=errors, received_at=timezone.now(),
+        errors=_stored_payload(errors), received_at=timezone.now(),
     )
 
 

@@ -24,6 +24,7 @@ MAX_ID_CHARS = 100
 MAX_TEXT_CHARS = 5000
 MAX_QUANTITY = 10_000
 MAX_UNIT_PRICE = Decimal("100000000")
+NUL_REASON = "must not contain NUL (\\u0000) characters"
 # Minor units per currency; anything not listed has two decimals.
 CURRENCY_DECIMALS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3}
 
@@ -69,6 +70,17 @@ def parse_timestamp(value) -> datetime:
     return parsed
 
 
+def has_nul(value) -> bool:
+    """A NUL character anywhere in a string, key or nested value (PostgreSQL stores none)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 def _identifier(value, field: str, errors: dict) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         errors[field] = "must be a string (or an integer) identifier"
@@ -76,6 +88,8 @@ def _identifier(value, field: str, errors: dict) -> str | None:
     text = str(value).strip()
     if not text:
         errors[field] = "must not be empty"
+    elif "\x00" in text:
+        errors[field] = NUL_REASON
     elif len(text) > MAX_ID_CHARS:
         errors[field] = f"must be at most {MAX_ID_CHARS} characters"
     else:
@@ -150,7 +164,11 @@ def _times(raw: dict, limits: Limits, errors: dict) -> tuple[datetime, datetime]
         except ValueError as exc:
             errors["sent_at"] = str(exc)
             return None
-        corrected = client_time + (limits.now - sent_at)
+        try:
+            corrected = client_time + (limits.now - sent_at)
+        except OverflowError:  # e.g. occurred_at 0001-01-01 sent_at 9999-12-31
+            errors["sent_at"] = "is too far from occurred_at; check the client clock"
+            return None
     if corrected > limits.now + limits.max_future:
         errors["occurred_at"] = "is too far in the future; check the client clock or send `sent_at`"
     elif corrected < limits.now - limits.max_age:
@@ -218,6 +236,8 @@ def validate_event(raw, limits: Limits) -> tuple[CleanEvent | None, dict]:
             errors["text"] = "is required for review events and must be a non-empty string"
         elif len(text) > MAX_TEXT_CHARS:
             errors["text"] = f"must be at most {MAX_TEXT_CHARS} characters"
+        elif "\x00" in text:
+            errors["text"] = NUL_REASON
     elif text is not None:
         errors["text"] = "is only allowed on review events"
     rating = raw.get("rating")
@@ -227,6 +247,8 @@ def validate_event(raw, limits: Limits) -> tuple[CleanEvent | None, dict]:
     properties = raw.get("properties")
     if properties is not None and not isinstance(properties, dict):
         errors["properties"] = "must be a JSON object"
+    elif has_nul(properties):
+        errors["properties"] = NUL_REASON
 
     if errors:
         return None, errors
