@@ -22,6 +22,7 @@ No Django imports here.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -133,9 +134,28 @@ class DemandClassifier:
         decision = np.atleast_2d(self.pipeline.decision_function(cleaned))
         return [self._prediction(text, row) for text, row in zip(cleaned, decision)]
 
+    def predict_reviews(self, texts: Sequence[object]) -> list[DemandPrediction]:
+        """One prediction per review, read sentence by sentence: a review states a demand when one of
+        its sentences does (the strongest such sentence gives the type). Classifying the whole text
+        lets two sentences of complaint outvote the one sentence that says what the shopper wants."""
+        sentences = [[part for part in _REVIEW_SENTENCE_END.split(clean_text(text)) if part.strip()] or [""]
+                     for text in texts]
+        flat = iter(self.predict([sentence for review in sentences for sentence in review]))
+        return [_strongest([next(flat) for _ in review]) for review in sentences]
+
     def _prediction(self, text: str, row: np.ndarray) -> DemandPrediction:
         scores = {label: round(float(value), 4) for label, value in zip(self.labels, row)}
         best = self.labels[int(np.argmax(row))]
         if best == NOT_DEMAND or not tokens(text):
             return DemandPrediction(False, None, scores)
         return DemandPrediction(True, best, scores)
+
+
+_REVIEW_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
+
+
+def _strongest(predictions: list[DemandPrediction]) -> DemandPrediction:
+    demands = [prediction for prediction in predictions if prediction.is_demand]
+    if not demands:
+        return predictions[0]
+    return max(demands, key=lambda prediction: prediction.scores[prediction.demand_type])

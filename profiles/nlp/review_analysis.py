@@ -49,7 +49,7 @@ def analyse_texts(texts: Sequence[object], *, keywords_per_text: int = KEYWORDS_
     has_words = [bool(tokens(text)) for text in cleaned]
     worded = [text for text, ok in zip(cleaned, has_words) if ok]
     probabilities = iter(SentimentModel.load().predict_proba(worded).tolist() if worded else [])
-    demands = DemandClassifier.load().predict(cleaned)
+    demands = DemandClassifier.load().predict_reviews(cleaned)
     results = []
     for text, ok, demand in zip(cleaned, has_words, demands):
         probability = next(probabilities) if ok else None

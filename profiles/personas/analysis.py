@@ -34,7 +34,7 @@ def analyse_reviews(texts: list[str]) -> list[ReviewResult]:
     if not texts:
         return []
     sentiments = sentiment_model().predict_proba(texts)
-    demands = demand_classifier().predict(texts)
+    demands = demand_classifier().predict_reviews(texts)
     return [
         ReviewResult(float(sentiment), demand.is_demand, demand.demand_type or "", [w for w, _ in text_keywords(text, 8)])
         for text, sentiment, demand in zip(texts, sentiments, demands)

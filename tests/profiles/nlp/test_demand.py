@@ -59,3 +59,12 @@ def test_symbol_only_texts_are_not_demands():
 def test_unknown_feature_set_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown features"):
         build_pipeline("bigrams")
+
+
+def test_a_review_is_a_demand_when_one_of_its_sentences_is():
+    classifier = DemandClassifier.load()
+    complaint = "物流太慢，等了十天才到。颜色偏暗，和详情页差很多。"
+    wish = "希望折扇能附上刺绣工艺的介绍。"
+    whole, alone = classifier.predict_reviews([complaint + wish + "做工粗糙，到处是胶水印。", complaint])
+    assert whole.is_demand and whole.demand_type == classifier.predict([wish])[0].demand_type
+    assert not alone.is_demand
