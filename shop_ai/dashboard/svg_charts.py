@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from matplotlib.ticker import FuncFormatter
 from django.utils.html import escape
 
 from profiles.models import Persona, Shop
@@ -94,7 +95,9 @@ def _weekly_behaviour(shop: Shop) -> str:
         axes.set_ylabel("events (log scale)")
     else:
         axes.set_ylabel("events")
-    axes.legend(frameon=False)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    # Below the plot, never over the lines it explains.
+    axes.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(counts))
     axes.spines[["top", "right"]].set_visible(False)
     summary = ", ".join(f"{kind.replace('_', ' ')} peaks on {charts.WEEKDAYS[series.index(max(series))]}"
                         for kind, series in counts.items() if any(series))

@@ -46,7 +46,7 @@ def test_overview_shows_the_shop_numbers_events_per_day_and_revenue_week_on_week
     cards = re.findall(r'<span class="number">([^<]+)</span><span class="label">([a-z ]+)', html)
     assert ("3", "customers") in cards and ("1", "personas") in cards and ("1", "listings live") in cards
     assert ("1", "jobs running") in cards
-    assert "300.00 CNY" in html and "vs 200.00 last week" in html and "+50&nbsp;%" in html
+    assert "300.00 <small>CNY</small>" in html and "vs 200.00 last week" in html and "+50&nbsp;%" in html
     assert html.count("<rect ") == 30  # one bar a day, zero-height on quiet days
     assert "3 events in the last 30 days" in html and "the busiest day had 2" in html
 
