@@ -26,6 +26,7 @@ from profiles.personas import clustering
 from profiles.personas.analysis import analyse_reviews
 from profiles.personas.kansei import kansei_scores
 from profiles.selectors import customer_signals
+from profiles.services import customers_mark_profiled
 
 logger = logging.getLogger(__name__)
 DEMAND_CODES = ("L0", "L1", "L2", "L3", "L4", "L5")
@@ -91,8 +92,7 @@ def _save_profiles(shop: Shop, profiles: list[CustomerProfile], customer_ids: li
             [p for p in profiles if p.pk is None], batch_size=500, update_conflicts=True,
             unique_fields=["customer"], update_fields=fields)
         CustomerProfile.objects.bulk_update([p for p in profiles if p.pk is not None], fields, batch_size=500)
-        Customer.objects.filter(shop=shop, id__in=customer_ids).update(
-            profile_stale_since=None, profiled_at=timezone.now())
+        customers_mark_profiled(shop_id=shop.id, customer_ids=customer_ids)
 
 
 def _clustering_state(shop: Shop) -> PersonaClustering:

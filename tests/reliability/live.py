@@ -34,17 +34,10 @@ QUEUES = ("profiles", "analytics")
 # Backends
 # --------------------------------------------------------------------------------------------
 
-def real_broker() -> bool:
-    return not settings.BROKER_URL.startswith("stub://")
-
-
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-needs_postgres_and_broker = pytest.mark.skipif(
-    not (settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and not settings.BROKER_URL.startswith("stub")),
-    reason="runs gunicorn and worker processes: needs Postgres and a real broker (make reliability)",
+needs_postgres_and_rabbitmq = pytest.mark.skipif(
+    not (settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and settings.BROKER_URL.startswith("amqp")
+         and shutil.which("rabbitmqctl")),
+    reason="gunicorn and worker processes, queues counted with rabbitmqctl: Postgres + RabbitMQ (make reliability)",
 )
 
 
