@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from concurrent.futures import ThreadPoolExecutor
 
+import dramatiq
+import pika
 import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
@@ -114,18 +116,19 @@ def wait_drained(shop, limit: float, broker=None, worker=None) -> float | None:
 
 
 def judge(shop, reliability, result: dict, *, drained: float | None, targets: dict | None, resent: int,
-          label: str) -> None:
+          label: str, seeded: int = 0) -> None:
     sent, stats = result["sent"], result["stats"]
     total = stats["Aggregated"]
     requests, failures = int(total["Request Count"]), int(total["Failure Count"])
     error_rate = failures / requests if requests else 1.0
-    stored = Event.objects.filter(shop=shop).count()
+    stored = Event.objects.filter(shop=shop).count() - seeded
     revenue = revenue_snapshot(shop)
     daily_stats_rebuild(shop=shop)
     exact_rollup = revenue_snapshot(shop) == revenue
     reached = _rates(stats, result)
     fast_enough = targets is None or all(reached[name] >= 0.95 * target for name, target in targets.items())
-    passed = (error_rate < MAX_ERROR_RATE and drained is not None and stored == sent["events"] and exact_rollup
+    in_time = drained is not None and drained <= DRAIN_LIMIT_S
+    passed = (error_rate < MAX_ERROR_RATE and in_time and stored == sent["events"] and exact_rollup
               and sent["rejected"] == 0 and fast_enough)
     rates = ", ".join(f"{name} {reached[name]:,.0f}" + (f" of {targets[name]:,.0f} targeted" if targets else "")
                       for name in reached)
@@ -133,12 +136,13 @@ def judge(shop, reliability, result: dict, *, drained: float | None, targets: di
                 duplicated=max(0, stored - sent["events"]), errors_5xx=_server_errors(result), p95_ms=float(total["95%"]),
                 passed=passed,
                 notes=f"{label}: {requests:,} requests, {failures} failed ({100 * error_rate:.3f} %), reached {rates}; "
-                      f"queues drained in " + (f"{drained:.0f} s" if drained is not None else f"> {DRAIN_LIMIT_S} s")
+                      f"queues drained in " + (f"{drained:.0f} s" if drained is not None else "(not within the wait)")
+                      + f" (limit {DRAIN_LIMIT_S} s)"
                       + f"; {resent} unacknowledged requests re-sent; rollup == full recount: {exact_rollup}"
                       + ("" if fast_enough else "; TARGET RATE NOT REACHED on this machine"))
     assert error_rate < MAX_ERROR_RATE, total
     assert stored == sent["events"] and sent["rejected"] == 0
-    assert drained is not None, f"the queues did not drain within {DRAIN_LIMIT_S} s"
+    assert in_time, f"the queues drained in {drained} s, not within {DRAIN_LIMIT_S} s"
     assert exact_rollup
     assert fast_enough, f"reached {rates}"
 
@@ -172,14 +176,25 @@ def test_load_smoke(shop, live_server, broker, worker, reliability, tmp_path):
           label="smoke at ~200 events/s + 10 req/s for 8 s (not the 2x target: see the full test)")
 
 
+def purge_queues() -> None:
+    """Empty this run's queues; after minutes idle (or a broker restart) the connection may be gone."""
+    broker = dramatiq.get_broker()
+    try:
+        broker.flush_all()
+    except pika.exceptions.AMQPError:
+        del broker.connection
+        broker.flush_all()
+
+
 @pytest.mark.reliability_full
 @needs_postgres_and_rabbitmq
-def test_load_twice_the_benchmark_rate_for_5_minutes(shop, broker, reliability, tmp_path):
+def test_load_twice_the_benchmark_rate_for_5_minutes(shop, reliability, tmp_path):
     customers, products = 5_000, 1_000
     key = api_key_create(shop=shop).raw_key
     catalogue(shop, products)
     seed_history(shop, customers, products)
-    broker.flush_all()  # the seed's own messages: its customers are profiled already
+    seeded = Event.objects.filter(shop=shop).count()
+    purge_queues()  # the seed's own messages: its customers are profiled already
     targets = {"batch events/s": 2 * BENCH_BATCH_EVENTS_PER_S, "single requests/s": 2 * BENCH_SINGLE_REQ_PER_S}
     # Constant rate per user; enough users that each waits on the server, not on its pacing.
     batch_users, single_users = 16, 24
@@ -191,10 +206,13 @@ def test_load_twice_the_benchmark_rate_for_5_minutes(shop, broker, reliability, 
                             customers=customers, products=products)
         result.update(batch_size=500, csv_dir=str(tmp_path))
         resent = resend_pending(port, key, result["sent"]["pending"])
-        drained = wait_drained(shop, DRAIN_LIMIT_S)
+        drained = wait_drained(shop, 3 * DRAIN_LIMIT_S)  # past the limit too, to report how long it took
         assert workers.proc.poll() is None, workers.tail()
-    judge(shop, reliability, result, drained=drained, targets=targets, resent=resent,
-          label="gunicorn 2x8 threads, rundramatiq 1x4 threads, 300 s")
+    try:
+        judge(shop, reliability, result, drained=drained, targets=targets, resent=resent, seeded=seeded,
+              label="gunicorn 2x8 threads, rundramatiq 1x4 threads, 300 s")
+    finally:
+        purge_queues()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: Postgres (SQLite writes one at a time)")
