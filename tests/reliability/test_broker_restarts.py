@@ -179,15 +179,17 @@ def restarts_under_load(restart, reliability, kind: str, *, durable: bool) -> No
     worker = WorkerProcess(queues=["analytics"], env={"PAUSE_BEFORE_ACK_SECONDS": "0"})
     worker.start()
     unsent, outages = [], []
-    started = time.monotonic()
+    rows = DailyProductStats.objects.all
     try:
-        producer = threading.Thread(target=produce, args=(jobs, 45.0, unsent))
+        events_rollup.send(jobs[0][0], [jobs[0][1]])  # the load starts once the worker consumes
+        assert wait_for(lambda: rows().exists(), 180, every=0.2), "the worker never started"
+        started = time.monotonic()
+        producer = threading.Thread(target=produce, args=(jobs[1:], 45.0, unsent))
         producer.start()
         for _ in range(RESTARTS):
             time.sleep(6)
             outages.append(restart())
         producer.join()
-        rows = DailyProductStats.objects.all
         # Drain: wait until every job is done or nothing has moved for 30 s.
         last, still = -1, time.monotonic()
         while rows().count() < JOBS and time.monotonic() - still < 30 and time.monotonic() - started < 540:
