@@ -27,7 +27,7 @@ METHOD_BEFORE_AFTER = "before/after means (Welch t test; the paper's view, compa
 METHOD_DID = "difference-in-differences (OLS, product and category-day fixed effects, errors clustered by product)"
 METHOD_DID_PRODUCT = ("difference-in-differences of one product against the mean of unassisted products of its "
                       "category (ratio of after/before changes, Newey-West variances over 7 days)")
-METHOD_HOLDOUT = "variant vs randomised holdout (difference of means, errors clustered by customer)"
+METHOD_HOLDOUT = "variant vs randomised holdout (ratio of means, log scale, errors clustered by customer)"
 
 
 class BenefitDataError(ValueError):
@@ -314,6 +314,8 @@ def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, est
     se_log = math.sqrt((se_v / mean_v) ** 2 + (se_h / mean_h) ** 2)
     log_ratio = math.log(mean_v / mean_h)
     low, high = _lift_interval(log_ratio, se_log)
+    # On the interval's scale, so "p < 0.05" and "the CI excludes no change" always agree.
+    p_value = float(2 * stats.norm.sf(abs(log_ratio) / se_log))
     return Estimate(METHOD_HOLDOUT, estimand, _mean_unbiased_lift(log_ratio, se_log), low, high, p_value, None, n,
                     note)
 

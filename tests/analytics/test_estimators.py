@@ -130,3 +130,10 @@ def test_power_uses_the_most_precise_estimator_and_says_when_a_lift_is_out_of_re
     tiny = power(panel, visitors, chosen_lift=0.001)
     assert tiny.days_needed > 365 and "more than a year" in tiny.note
     assert power(panel, visitors, chosen_lift=5.0).note == ""
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_holdout_p_value_agrees_with_its_interval(seed):
+    for estimate in variant_vs_holdout(_visitors(seed=seed, lift=0.15)).values():
+        excludes_zero = estimate.ci_low > 0 or estimate.ci_high < 0
+        assert excludes_zero == (estimate.p_value < 0.05), estimate
