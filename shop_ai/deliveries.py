@@ -17,7 +17,7 @@ import logging
 
 import dramatiq
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from dramatiq.middleware import SkipMessage
 
@@ -57,14 +57,26 @@ def max_crashes(*, broker, actor_name: str) -> int:
     return options.get("max_crashes", settings.TASK_MAX_CRASHES)
 
 
-@transaction.atomic
 def delivery_start(*, message) -> int:
-    """Count a start; returns how many starts in a row are now unfinished (this one included)."""
+    """Count a start; returns how many starts in a row are now unfinished (this one included).
+    The first delivery is one INSERT; only a redelivery reads and updates its row."""
     from shop_ai.models import MessageDelivery  # the broker (and this middleware) is built before the models
 
-    row, _ = MessageDelivery.objects.select_for_update().get_or_create(
-        message_id=message.message_id,
-        defaults={"actor_name": message.actor_name, "queue_name": message.queue_name})
+    try:
+        with transaction.atomic():
+            MessageDelivery.objects.create(message_id=message.message_id, actor_name=message.actor_name,
+                                           queue_name=message.queue_name, deliveries=1, unfinished=1,
+                                           last_started_at=timezone.now())
+        return 1
+    except IntegrityError:
+        return _delivery_restart(message)
+
+
+@transaction.atomic
+def _delivery_restart(message) -> int:
+    from shop_ai.models import MessageDelivery
+
+    row = MessageDelivery.objects.select_for_update().get(message_id=message.message_id)
     row.deliveries += 1
     row.unfinished += 1
     row.last_started_at = timezone.now()

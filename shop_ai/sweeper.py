@@ -28,10 +28,11 @@ from analytics.rollup import daily_stats_recount
 from generation.models import GenerationJob, JobStatus
 from profiles.models import Customer, Event, Shop
 from profiles.personas.services import customers_mark_stale_from_events
-from shop_ai.models import SweepState
+from shop_ai.models import MessageDelivery, SweepState
 
 logger = logging.getLogger(__name__)
 RUNNING_TIMEOUT = timedelta(minutes=35)  # run_generation_jobs' time limit is 30 minutes
+LEDGER_KEPT = timedelta(days=7)  # a delivery row this old belongs to a message the broker lost
 EVENTS_PER_PASS = 50_000
 
 
@@ -54,6 +55,7 @@ def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepRe
         if _personas_stuck(shop, cutoff):
             report.persona_refreshes.append(shop.id)
     report.generation_jobs = _generation_sweep(cutoff)
+    MessageDelivery.objects.filter(last_started_at__lt=timezone.now() - LEDGER_KEPT).delete()
     if report.persona_refreshes or report.generation_jobs:
         logger.warning("Sweep: %s", report)
     return report

@@ -123,3 +123,26 @@ def test_a_message_that_keeps_killing_its_worker_is_dead_lettered_before_it_runs
     assert not MessageDelivery.objects.exists()
     reliability(sent=1, stored=0, lost=0, duplicated=0, passed=True,
                 notes=f"crash cap {settings.TASK_MAX_CRASHES}: dead-lettered unrun")
+
+
+@pytest.mark.django_db
+def test_admin_shows_every_shops_dead_letters_to_superusers_only(shop, other_shop, reliability):
+    from django.contrib.auth import get_user_model
+
+    for owner_shop, reason in [(shop, "RuntimeError: lotus"), (other_shop, "ValueError: crane")]:
+        DeadLetter.objects.create(message_id=f"m-{owner_shop.id}", queue_name="analytics", actor_name="events_rollup",
+                                  shop=owner_shop, args=[owner_shop.id, []], reason=reason, attempts=6)
+    users = get_user_model().objects
+    admin, staff = Client(), Client()
+    admin.force_login(users.create_superuser("root", password="x" * 12))
+    staff.force_login(users.create_user("clerk", password="x" * 12, is_staff=True))
+    page = admin.get("/admin/shop_ai/deadletter/").content.decode()
+    assert "lotus" in page and "crane" in page
+    assert staff.get("/admin/shop_ai/deadletter/").status_code == 403
+    owner = Client()
+    owner.force_login(owner_of(shop))
+    assert owner.get("/dashboard/failed-jobs/1/replay/").status_code == 405  # replay is a POST
+    page = owner.get("/dashboard/failed-jobs/").content.decode()
+    assert "lotus" in page and "crane" not in page and "Replay all 1 waiting" in page
+    reliability(sent=2, stored=2, lost=0, duplicated=0, passed=True,
+                notes="admin: superuser sees both shops, staff refused; dashboard: own shop only")
