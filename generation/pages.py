@@ -26,13 +26,16 @@ def _demo_customers(shop: Shop) -> list[dict]:
     share = generation_settings_for(shop=shop).holdout_share
     choices, holdout = [], None
     for persona in live_personas(shop=shop).filter(is_new_visitors=False)[:8]:
+        chosen = False
         for external_id in (CustomerProfile.objects.filter(shop=shop, persona=persona)
                             .values_list("customer__external_id", flat=True)[:50]):
             held = in_holdout(shop_id=shop.id, customer_external_id=external_id, share=share)
             if held and holdout is None:
                 holdout = {"id": external_id, "label": "a holdout customer (sees originals)"}
-            if not held:
+            elif not held and not chosen:
                 choices.append({"id": external_id, "label": f"a customer of “{persona.name}”"})
+                chosen = True
+            if chosen and holdout is not None:
                 break
     return choices + ([holdout] if holdout else [])
 

@@ -89,3 +89,18 @@ def test_html_store_pages_show_the_variant_with_alt_text_and_log_the_view(shop, 
     exposure_log.flush()
     assert Exposure.objects.filter(shop=shop, customer_external_id=viewer, listing=listing).count() == 1
     assert browser.get(f"/store/{shop.id}/products/nope").status_code == 404
+
+
+def test_the_demo_switcher_finds_a_holdout_customer_behind_the_first_member_of_each_persona(shop, personas):
+    from generation.pages import _demo_customers
+
+    generation_settings = GenerationSettings.objects.get_or_create(shop=shop)[0]
+    share = generation_settings.holdout_share
+    seen = [f"c{n}" for n in range(1000) if not in_holdout(shop_id=shop.id, customer_external_id=f"c{n}", share=share)]
+    held = next(f"c{n}" for n in range(1000) if in_holdout(shop_id=shop.id, customer_external_id=f"c{n}", share=share))
+    heritage, green = personas
+    for persona, external_id in ((heritage, seen[0]), (heritage, held), (green, seen[1])):
+        customer_of(shop, persona, external_id)
+    switcher = _demo_customers(shop)
+    assert [choice["id"] for choice in switcher] == [seen[0], seen[1], held]
+    assert "holdout" in switcher[-1]["label"]
