@@ -39,8 +39,14 @@ class BenefitReportView(APIView):
     def perform_content_negotiation(self, request, force=False):
         try:
             return super().perform_content_negotiation(request, force)
-        except Http404:  # DRF's answer to an unknown ?format=: a 400 says what to send instead
-            raise exceptions.ValidationError({"format": "must be json or csv"}) from None
+        except Http404:  # DRF's answer to an unknown ?format=; `get` says what to send instead, after auth
+            self.unknown_format = True
+            return renderers.JSONRenderer(), "application/json"
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:  # errors are JSON, also for ?format=csv
+            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         operation_id="reports_benefit",
@@ -51,6 +57,8 @@ class BenefitReportView(APIView):
                     "power, and the Kansei matrix. `?format=csv` gives the per-product table.",
     )
     def get(self, request):
+        if getattr(self, "unknown_format", False):
+            raise exceptions.ValidationError({"format": "must be json or csv"})
         query = ReportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:

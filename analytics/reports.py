@@ -31,9 +31,9 @@ MAX_DAYS = 731
 CHOSEN_LIFT = 0.10
 
 
-# Days a report may ask about: far enough apart for any shop, and never near date.min/max, where
-# the window's day arithmetic would overflow.
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+# Days a report may ask about: any shop's, and inside what pandas' nanosecond timestamps hold
+# (1677-2262), so a day far away is a reason, not an overflow.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 
 
 class BenefitReportError(ValueError):

@@ -198,6 +198,7 @@ def validate_event(raw, limits: Limits) -> tuple[CleanEvent | None, dict]:
     kind = raw.get("type")
     if kind not in EVENT_TYPES:
         errors["type"] = f"must be one of {', '.join(EVENT_TYPES)}"
+        kind = None  # a list or an object here would not even hash in the checks below
     customer_id = None
     if raw.get("customer_id") is None:
         errors["customer_id"] = "is required"
