@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from profiles.connect.services import store_connection_for
-from profiles.models import ApiKey, Customer, Product, Shop
+from profiles.models import ApiKey, Customer, Event, Product, Shop
 from profiles.selectors import api_key_digest, api_key_forget
 
 API_KEY_PREFIX = "sk_"
@@ -58,20 +59,28 @@ def customers_mark_stale(*, shop_id: int, customer_ids: list[int]) -> int:
     return _update_in_id_order(customers, profile_stale_since=timezone.now())
 
 
-def customers_mark_profiled(*, shop_id: int, customer_ids: list[int]) -> int:
-    """The persona refresh has profiled these customers."""
-    customers = Customer.objects.filter(shop_id=shop_id, id__in=customer_ids)
-    return _update_in_id_order(customers, profile_stale_since=None, profiled_at=timezone.now())
+@transaction.atomic
+def customers_mark_profiled(*, shop_id: int, event_counts: dict[int, int]) -> int:
+    """The persona refresh profiled these customers from `event_counts[id]` events each. A customer
+    with more events by now (stored while the refresh ran) stays stale, for the next refresh: the
+    message of that event found them stale already and marked nothing."""
+    locked = _lock_in_id_order(Customer.objects.filter(shop_id=shop_id, id__in=list(event_counts)))
+    counts = dict(Event.objects.filter(customer_id__in=locked).values_list("customer_id").annotate(n=Count("id")))
+    done = [pk for pk in locked if counts.get(pk, 0) == event_counts[pk]]
+    return Customer.objects.filter(id__in=done).update(profile_stale_since=None, profiled_at=timezone.now())
 
 
 @transaction.atomic
 def _update_in_id_order(customers, **values) -> int:
+    return Customer.objects.filter(id__in=_lock_in_id_order(customers)).update(**values)
+
+
+def _lock_in_id_order(customers) -> list[int]:
     # Rows locked in id order first, as ingestion's `customers_touch` locks them, so a batch and the
     # profiles worker wait for each other instead of deadlocking. A plain multi-row UPDATE locks in
     # the order the scan meets rows, which drifts from id order as rows are rewritten (the 5-minute
     # load of tests/reliability/test_load.py answered 3 % of its batches with a deadlock's 500).
-    locked = list(customers.order_by("id").select_for_update(no_key=True).values_list("id", flat=True))
-    return Customer.objects.filter(id__in=locked).update(**values)
+    return list(customers.order_by("id").select_for_update(no_key=True).values_list("id", flat=True))
 
 
 def _check_image(upload: UploadedFile) -> None:

@@ -80,11 +80,11 @@ def customer_profiles_refresh(*, shop: Shop, customer_ids: list[int]) -> list[Cu
             profiles.append(profile)
         except Exception:  # noqa: BLE001 - one bad customer must not stop the others
             logger.exception("Could not profile customer %s of shop %s; skipped", customer_id, shop.id)
-    _save_profiles(shop, profiles, customer_ids)
+    _save_profiles(shop, profiles, {pk: signals[pk].event_count for pk in customer_ids})
     return profiles
 
 
-def _save_profiles(shop: Shop, profiles: list[CustomerProfile], customer_ids: list[int]) -> None:
+def _save_profiles(shop: Shop, profiles: list[CustomerProfile], event_counts: dict[int, int]) -> None:
     fields = ["keywords", "demand_mix", "sentiment", "event_count", "review_count", "persona", "distance"]
     with transaction.atomic():
         # An upsert, not a plain insert: a concurrent refresh of the same customers must not fail.
@@ -92,7 +92,7 @@ def _save_profiles(shop: Shop, profiles: list[CustomerProfile], customer_ids: li
             [p for p in profiles if p.pk is None], batch_size=500, update_conflicts=True,
             unique_fields=["customer"], update_fields=fields)
         CustomerProfile.objects.bulk_update([p for p in profiles if p.pk is not None], fields, batch_size=500)
-        customers_mark_profiled(shop_id=shop.id, customer_ids=customer_ids)
+        customers_mark_profiled(shop_id=shop.id, event_counts=event_counts)
 
 
 def _clustering_state(shop: Shop) -> PersonaClustering:
