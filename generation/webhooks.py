@@ -14,6 +14,7 @@ import logging
 import secrets
 import socket
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generation.models import DeliveryStatus, Listing, WebhookDelivery, WebhookEndpoint, WebhookTopic
@@ -31,6 +33,7 @@ from shop_ai.client.signing import webhook_headers
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # with the actor's backoff (10 s doubling, capped at 1 h) about 40 minutes of tries
 REQUEST_TIMEOUT = (3.05, 10)
+RETRY_SILENCE = timedelta(hours=1, minutes=15)  # longer than the actor's longest backoff (1 h)
 ENDPOINTS_PER_SHOP = 10
 TOPIC_HEADER = "X-ShopAI-Topic"
 
@@ -176,3 +179,15 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     if delivery.status == DeliveryStatus.PENDING:
         raise DeliveryFailed(f"{delivery.delivery_id} attempt {delivery.attempts}: {error}")
     return delivery
+
+
+def webhook_deliveries_resend_lost(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Pending deliveries whose message a broker lost, sent again: never attempted after
+    `older_than`, or silent since their last attempt for longer than any retry backoff. Sending
+    twice is harmless (the attempt is idempotent, and receivers drop a repeated webhook id)."""
+    now = timezone.now()
+    lost = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).filter(
+        Q(last_attempt_at__isnull=True, created_at__lt=now - older_than)
+        | Q(last_attempt_at__lt=now - max(older_than, RETRY_SILENCE))).order_by("id").values_list("id", flat=True))
+    _enqueue(lost)
+    return lost

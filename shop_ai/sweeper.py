@@ -7,7 +7,8 @@ Every actor is idempotent, so sending again is always safe; the sweep looks for:
 - personas: customers whose events are newer than their profile (derived from the events), stale
   for longer than `older_than`, get their shop's refresh sent again;
 - generation: jobs still `queued` after `older_than`, or `running` past the actor's time limit,
-  are sent again (their own attempt counter still caps them).
+  are sent again (their own attempt counter still caps them);
+- outbound webhooks: pending deliveries never attempted, or silent past every retry backoff.
 
 Run it every minute or so: `manage.py sweep_jobs --every 60` beside the workers (or from cron).
 """
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from analytics.rollup import daily_stats_recount
 from generation.models import GenerationJob, JobStatus
+from generation.webhooks import webhook_deliveries_resend_lost
 from profiles.models import Customer, Event, Shop
 from profiles.personas.services import customers_mark_stale_from_events
 from shop_ai.models import MessageDelivery, SweepState
@@ -41,10 +43,12 @@ class SweepReport:
     cells_recounted: int = 0
     persona_refreshes: list[int] = field(default_factory=list)
     generation_jobs: list[int] = field(default_factory=list)
+    webhook_deliveries: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.cells_recounted} revenue cell(s) recounted, {len(self.persona_refreshes)} persona "
-                f"refresh(es) and {len(self.generation_jobs)} generation job(s) sent again")
+                f"refresh(es), {len(self.generation_jobs)} generation job(s) and "
+                f"{len(self.webhook_deliveries)} webhook delivery(ies) sent again")
 
 
 def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepReport:
@@ -55,8 +59,9 @@ def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepRe
         if _personas_stuck(shop, cutoff):
             report.persona_refreshes.append(shop.id)
     report.generation_jobs = _generation_sweep(cutoff)
+    report.webhook_deliveries = webhook_deliveries_resend_lost(older_than=older_than)
     MessageDelivery.objects.filter(last_started_at__lt=timezone.now() - LEDGER_KEPT).delete()
-    if report.persona_refreshes or report.generation_jobs:
+    if report.persona_refreshes or report.generation_jobs or report.webhook_deliveries:
         logger.warning("Sweep: %s", report)
     return report
 

@@ -143,3 +143,36 @@ def test_an_endpoint_pointed_inside_after_it_was_added_is_not_posted_to(shop, re
         webhook_delivery_attempt(delivery_id=delivery.id)
     delivery.refresh_from_db()
     assert receiver.requests == [] and "private or local address" in delivery.last_error
+
+
+@pytest.mark.django_db
+def test_the_sweeper_resends_deliveries_whose_message_was_lost_and_leaves_waiting_retries_alone(
+        shop, receiver_factory, django_capture_on_commit_callbacks, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation import webhooks
+    from shop_ai.sweeper import stuck_work_sweep
+
+    endpoint = webhook_endpoint_create(shop=shop, url=receiver_factory([200]).url)
+    now = timezone.now()
+
+    def delivery(name, created_minutes_ago, last_attempt_minutes_ago=None, status=DeliveryStatus.PENDING):
+        made = WebhookDelivery.objects.create(shop=shop, endpoint=endpoint, topic="listing.published",
+                                              delivery_id=f"whd_{name}", payload={"id": name}, status=status)
+        last = now - timedelta(minutes=last_attempt_minutes_ago) if last_attempt_minutes_ago is not None else None
+        WebhookDelivery.objects.filter(pk=made.pk).update(created_at=now - timedelta(minutes=created_minutes_ago),
+                                                          last_attempt_at=last)
+        return made.pk
+
+    never_sent = delivery("never", 10)
+    fresh = delivery("fresh", 0)
+    waiting_retry = delivery("waiting", 90, last_attempt_minutes_ago=40)
+    silent = delivery("silent", 200, last_attempt_minutes_ago=120)
+    delivery("done", 300, last_attempt_minutes_ago=200, status=DeliveryStatus.DELIVERED)
+    sent = []
+    monkeypatch.setattr(webhooks, "_enqueue", sent.extend)
+    report = stuck_work_sweep()
+    assert report.webhook_deliveries == sent == [never_sent, silent]
+    assert fresh not in sent and waiting_retry not in sent and "2 webhook delivery(ies)" in str(report)
