@@ -46,6 +46,13 @@ pytestmark = [
 ]
 FAST_PLAN = [2]  # kills of each message's deliveries, per actor
 FULL_PLAN = [3, 1, 2, 3, 2, 3, 1, 2, 3]  # 20 kills; the 3s reach the cap
+# On Redis a killed worker's messages come back only once its heartbeat has expired and another
+# worker's maintenance pass requeues them: the fast subset takes 5 minutes there instead of 2, so CI
+# runs it on RabbitMQ and `make reliability` runs the full plan on both.
+PLANS = [pytest.param(FAST_PLAN, id="fast", marks=pytest.mark.skipif(
+             settings.BROKER_URL.startswith("redis"), reason="fast subset on RabbitMQ only (Redis redelivers a "
+                                                            "killed worker's messages slowly); full plan covers Redis")),
+         pytest.param(FULL_PLAN, id="full", marks=pytest.mark.reliability_full)]
 STARTUP_SECONDS = 180  # a fresh worker loads Django, the NLP models or the generator on a busy machine
 
 
@@ -122,8 +129,7 @@ def rollup_check(plan, shop, worker, rng, reliability):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("plan", [pytest.param(FAST_PLAN, id="fast"),
-                                  pytest.param(FULL_PLAN, id="full", marks=pytest.mark.reliability_full)])
+@pytest.mark.parametrize("plan", PLANS)
 def test_rollup_survives_sigkills(plan, crash_worker, broker, reliability):
     shop = shop_create(name="Rollup Crashes")
     rng = random.Random(8)
@@ -140,8 +146,7 @@ def test_rollup_survives_sigkills(plan, crash_worker, broker, reliability):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("plan", [pytest.param(FAST_PLAN, id="fast"),
-                                  pytest.param(FULL_PLAN, id="full", marks=pytest.mark.reliability_full)])
+@pytest.mark.parametrize("plan", PLANS)
 def test_persona_recompute_survives_sigkills(plan, persona_shop, crash_worker, broker, reliability):
     shop, rng = persona_shop, random.Random(3)
     customers = list(Customer.objects.filter(shop=shop).order_by("id").values_list("id", flat=True))
@@ -169,8 +174,7 @@ def test_persona_recompute_survives_sigkills(plan, persona_shop, crash_worker, b
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("plan", [pytest.param(FAST_PLAN, id="fast"),
-                                  pytest.param(FULL_PLAN, id="full", marks=pytest.mark.reliability_full)])
+@pytest.mark.parametrize("plan", PLANS)
 def test_generation_survives_sigkills(plan, shop, personas, crash_worker, broker, reliability):  # noqa: F811
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, daily_job_budget=1000)
     rng = random.Random(5)
