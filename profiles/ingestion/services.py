@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from profiles.ingestion import storage
@@ -98,12 +98,31 @@ def _drop_unknown_products(shop, valid, raw_events, result) -> tuple[list, dict[
     return known, product_ids
 
 
-@transaction.atomic
 def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: datetime | None = None,
                   allowed_types: frozenset[str] | None = None) -> IngestResult:
     """Validate and store a batch. Good events are stored even when others are rejected;
     rejected ones go to FailedEvent with their reasons; replays count as duplicates.
     `allowed_types` narrows the event types a less trusted source may send (the browser)."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return _events_ingest(shop, raw_events, source, now, allowed_types)
+        except OperationalError as exc:
+            # Postgres picked this batch as a deadlock's victim and rolled it all back: run it
+            # again (once a 5-minute load met one in ~5,000 batches). Inside a caller's
+            # transaction the rollback is the caller's to handle.
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES \
+                    or connection.in_atomic_block:
+                raise
+            logger.warning("Batch of shop %s was a deadlock victim; retrying it", shop.id)
+    raise AssertionError("unreachable")
+
+
+DEADLOCK, DEADLOCK_RETRIES = "40P01", 2
+
+
+@transaction.atomic
+def _events_ingest(shop: Shop, raw_events: list, source: str, now: datetime | None,
+                   allowed_types: frozenset[str] | None) -> IngestResult:
     now = now or timezone.now()
     result = IngestResult()
     valid = _validate_batch(shop, raw_events, now, result, allowed_types, source)
