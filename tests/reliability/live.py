@@ -210,15 +210,15 @@ def dead_letters(broker) -> int:
     return sum(broker.client.zcard(f"{broker.namespace}:{queue}.XQ") for queue in QUEUES)  # Redis
 
 
-def rabbitmq_outstanding() -> int:
+def rabbitmq_outstanding() -> dict[str, int]:
     """Messages of the profiles and analytics queues (and their delay queues) not yet acknowledged:
     ready, delayed, or held by a worker process (which the broker's own counts leave out)."""
     vhost = urlsplit(settings.BROKER_URL).path.lstrip("/") or "/"
     listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages"],
                             capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in listed.splitlines()]
-    return sum(int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()
-               and row[0].split(".")[0] in QUEUES and not row[0].endswith(".XQ"))
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()
+            and row[0].split(".")[0] in QUEUES and not row[0].endswith(".XQ")}
 
 
 def events_snapshot(shop) -> list[tuple]:

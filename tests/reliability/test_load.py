@@ -109,13 +109,17 @@ def wait_drained(shop, limit: float, broker=None, worker=None) -> float | None:
         except Exception:  # noqa: BLE001 - QueueJoinTimeout of whichever broker
             return None
         return time.monotonic() - start
-    quiet = 0
+    quiet, backlog = 0, []
     while time.monotonic() - start < limit:
         refresh_open = PersonaClustering.objects.filter(shop=shop, refresh_requested_at__isnull=False).exists()
-        quiet = quiet + 1 if rabbitmq_outstanding() == 0 and not stale_customers(shop) and not refresh_open else 0
+        queues = rabbitmq_outstanding()
+        backlog.append((round(time.monotonic() - start), {k: v for k, v in queues.items() if v}, stale_customers(shop)))
+        quiet = quiet + 1 if not sum(queues.values()) and not backlog[-1][2] and not refresh_open else 0
         if quiet == 2:
             return time.monotonic() - start
         time.sleep(1)
+    # What was left, for the report: (seconds after the load, messages per queue, stale customers).
+    print("backlog while draining:", backlog[0], backlog[len(backlog) // 2], backlog[-1])
     return None
 
 
