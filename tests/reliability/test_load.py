@@ -17,13 +17,12 @@ import os
 import random
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit
-
-from concurrent.futures import ThreadPoolExecutor
 
 import dramatiq
 import pika
@@ -62,7 +61,8 @@ def seed_history(shop, customers: int, products: int) -> None:
     """A shop that already has its personas: every customer with a little history, clustered."""
     rng, now = random.Random(5), timezone.now()
     texts = ("扇面的祥云图案很精致。", "包装很用心，颜色好看。", "做工一般，边角毛糙。", "书签的书法字很有味道。")
-    history = [{"event_id": f"seed-{n}-{k}", "type": kind, "customer_id": f"c{n}", "product_id": f"p{rng.randrange(products)}",
+    history = [{"event_id": f"seed-{n}-{k}", "type": kind, "customer_id": f"c{n}",
+                "product_id": f"p{rng.randrange(products)}",
                 "occurred_at": (now - timedelta(days=rng.randint(4, 30))).isoformat(),
                 **({"text": rng.choice(texts), "rating": rng.randint(1, 5)} if kind == "review" else {})}
                for n in range(customers) for k, kind in enumerate(("view", "review"))]
@@ -142,7 +142,8 @@ def judge(shop, reliability, result: dict, *, drained: float | None, targets: di
     rates = ", ".join(f"{name} {reached[name]:,.0f}" + (f" of {targets[name]:,.0f} targeted" if targets else "")
                       for name in reached)
     reliability(sent=sent["events"], stored=stored, lost=max(0, sent["events"] - stored),
-                duplicated=max(0, stored - sent["events"]), errors_5xx=_server_errors(result), p95_ms=float(total["95%"]),
+                duplicated=max(0, stored - sent["events"]), errors_5xx=_server_errors(result),
+                p95_ms=float(total["95%"]),
                 passed=passed,
                 notes=f"{label}: {requests:,} requests, {failures} failed ({100 * error_rate:.3f} %), reached {rates}; "
                       f"queues drained in " + (f"{drained:.0f} s" if drained is not None else "(not within the wait)")
@@ -266,7 +267,8 @@ def test_ingestion_and_the_profiles_worker_never_deadlock_on_customers(shop, rel
             connection.close()
 
     with ThreadPoolExecutor(6) as pool:
-        list(pool.map(lambda job: run(*job), [(ingest, n) for n in range(3)] + [(profiles_worker, n) for n in range(3)]))
+        jobs = [(ingest, n) for n in range(3)] + [(profiles_worker, n) for n in range(3)]
+        list(pool.map(lambda job: run(*job), jobs))
     reliability(sent=400 + 3 * 15 * 200, stored=Event.objects.filter(shop=shop).count(), errors_5xx=len(errors),
                 passed=not errors, notes=f"3 ingesting threads and 3 profile-marking threads on 400 customers; "
                                          f"deadlocks: {len(errors)}")
@@ -276,7 +278,7 @@ def test_ingestion_and_the_profiles_worker_never_deadlock_on_customers(shop, rel
 def profiles_behind(shop) -> int:
     """Customers whose profile does not count all their events (or who have none), once all is drained."""
     counted = dict(CustomerProfile.objects.filter(shop=shop).values_list("customer_id", "event_count"))
-    events = Event.objects.filter(shop=shop).values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n")
+    events = Event.objects.filter(shop=shop).values_list("customer_id").annotate(n=Count("id"))
     return sum(counted.get(customer_id, -1) != n for customer_id, n in events)
 
 
