@@ -215,12 +215,15 @@ def personas_refresh_stale(*, shop_id: int) -> dict:
     from profiles.selectors import stale_customer_ids
 
     shop = Shop.objects.get(id=shop_id)
-    # Re-open the window first: events arriving from here on schedule the next refresh.
-    PersonaClustering.objects.filter(shop=shop).update(refresh_requested_at=None)
-    customer_ids = stale_customer_ids(shop=shop)
-    if not customer_ids:
-        return {"mode": "none", "customers": 0}
-    return personas_assign_incremental(shop=shop, customer_ids=customer_ids)
+    with shop_personas_lock(shop.id):
+        # Re-open the window once the lock is ours: events arriving from here on schedule the next
+        # refresh. Re-opened before, while a long recompute held the lock, every batch scheduled
+        # one more refresh to wait behind it, until they held all the worker's threads.
+        PersonaClustering.objects.filter(shop=shop).update(refresh_requested_at=None)
+        customer_ids = stale_customer_ids(shop=shop)
+        if not customer_ids:
+            return {"mode": "none", "customers": 0}
+        return _assign_incremental(shop, customer_ids)
 
 
 def personas_assign_incremental(*, shop: Shop, customer_ids: list[int]) -> dict:

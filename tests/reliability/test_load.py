@@ -16,6 +16,7 @@ import json
 import os
 import random
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -34,6 +35,7 @@ from django.utils import timezone
 from analytics.rollup import daily_stats_rebuild
 from profiles.ingestion import storage
 from profiles.ingestion.services import events_ingest
+from profiles.locks import shop_personas_lock
 from profiles.models import Customer, CustomerProfile, Event, PersonaClustering
 from profiles.personas import services as personas_services
 from profiles.personas.services import personas_recompute_full
@@ -334,3 +336,37 @@ def test_a_batch_chosen_as_a_deadlock_victim_is_run_again(shop, reliability):
     reliability(sent=3, stored=stored, passed=result.accepted == stored == 3 and len(calls) == 2,
                 notes=f"first attempt a deadlock victim; accepted {result.accepted} on attempt {len(calls)}")
     assert result.accepted == stored == 3 and len(calls) == 2
+
+
+def test_a_refresh_waiting_for_the_personas_lock_keeps_the_window_claimed(shop, reliability):
+    """The full load run left 2,500 messages on the profiles queue: each refresh re-opened the
+    debounce window before waiting for the shop's personas lock, so events arriving meanwhile
+    scheduled one more refresh to wait behind it, until every worker thread was waiting."""
+    catalogue(shop, 2)
+    now = timezone.now().isoformat()
+    events_ingest(shop=shop, raw_events=[{"event_id": "e", "type": "view", "customer_id": "c", "product_id": "p0",
+                                          "occurred_at": now}])
+    assert personas_services.persona_refresh_request(shop_id=shop.id)
+    holding, release = threading.Event(), threading.Event()
+
+    def running_refresh() -> None:  # holds the lock, as a long recompute does
+        with shop_personas_lock(shop.id):
+            holding.set()
+            release.wait(30)
+        connection.close()
+
+    def waiting_refresh() -> None:
+        personas_services.personas_refresh_stale(shop_id=shop.id)
+        connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        running = pool.submit(running_refresh)
+        holding.wait(10)
+        waiting = pool.submit(waiting_refresh)
+        time.sleep(1)  # the second refresh is now waiting for the lock
+        another = personas_services.persona_refresh_request(shop_id=shop.id)
+        release.set()
+        running.result(), waiting.result()
+    reliability(passed=not another, notes=f"a refresh requested while one waits for the lock: scheduled {another}")
+    assert not another, "a refresh waiting for the lock re-opened the window: more refreshes pile up behind it"
+    assert stale_customers(shop) == 0
