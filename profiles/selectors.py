@@ -86,6 +86,6 @@ def live_personas(*, shop: Shop):
 
 
 def store_connection_by_publishable_key(*, key: str) -> StoreConnection | None:
-    if not key or len(key) > 40:
+    if not key or len(key) > 40 or "\x00" in key:  # PostgreSQL cannot even compare a NUL
         return None
     return StoreConnection.objects.select_related("shop").filter(publishable_key=key).first()

@@ -101,7 +101,7 @@ def _quantity(value, errors: dict) -> int | None:
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, Decimal) and value == value.to_integral_value():
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
             value = int(value)
         else:
             errors["quantity"] = "must be a whole number"
@@ -129,12 +129,12 @@ def _money(value, currency: str, errors: dict) -> Decimal | None:
         errors["unit_price"] = "must be a finite number"
         return None
     decimals = CURRENCY_DECIMALS.get(currency, 2)
-    if amount.as_tuple().exponent < -decimals and amount != amount.quantize(Decimal(1).scaleb(-decimals)):
-        errors["unit_price"] = f"has more than {decimals} decimal places for {currency}"
-    elif amount < 0:
+    if amount < 0:
         errors["unit_price"] = "must not be negative"
-    elif amount > MAX_UNIT_PRICE:
+    elif amount > MAX_UNIT_PRICE:  # before quantize, which cannot hold more than 28 digits
         errors["unit_price"] = f"must be at most {MAX_UNIT_PRICE}"
+    elif amount.as_tuple().exponent < -decimals and amount != amount.quantize(Decimal(1).scaleb(-decimals)):
+        errors["unit_price"] = f"has more than {decimals} decimal places for {currency}"
     else:
         return amount
     return None
