@@ -140,10 +140,11 @@ def gunicorn(tmp_path: Path, *, workers: int = 2, threads: int = 8):
 
 
 @contextmanager
-def dramatiq_workers(tmp_path: Path, *, processes: int = 1, threads: int = 2):
-    """`manage.py rundramatiq` on the profiles and analytics queues, against the test database."""
+def dramatiq_workers(tmp_path: Path, *, queues: tuple[str, ...] = QUEUES, processes: int = 1, threads: int = 2):
+    """`manage.py rundramatiq` on these queues, against the test database."""
     worker = Process([str(BIN / "python"), "manage.py", "rundramatiq", "--processes", str(processes),
-                      "--threads", str(threads), "--queues", *QUEUES], server_env(), tmp_path / "workers.log")
+                      "--threads", str(threads), "--queues", *queues], server_env(),
+                     tmp_path / f"workers-{'-'.join(queues)}.log")
     try:
         yield worker
     finally:
