@@ -49,10 +49,12 @@ FULL_PLAN = [3, 1, 2, 3, 2, 3, 1, 2, 3]  # 20 kills; the 3s reach the cap
 # On Redis a killed worker's messages come back only once its heartbeat has expired and another
 # worker's maintenance pass requeues them: the fast subset takes 5 minutes there instead of 2, so CI
 # runs it on RabbitMQ and `make reliability` runs the full plan on both.
-PLANS = [pytest.param(FAST_PLAN, id="fast", marks=pytest.mark.skipif(
-             settings.BROKER_URL.startswith("redis"), reason="fast subset on RabbitMQ only (Redis redelivers a "
-                                                            "killed worker's messages slowly); full plan covers Redis")),
+NOT_ON_REDIS = pytest.mark.skipif(settings.BROKER_URL.startswith("redis"),
+                              reason="fast subset on RabbitMQ only (Redis redelivers a killed worker's messages "
+                                     "slowly); the full plan covers Redis")
+PLANS = [pytest.param(FAST_PLAN, id="fast", marks=NOT_ON_REDIS),
          pytest.param(FULL_PLAN, id="full", marks=pytest.mark.reliability_full)]
+PAUSE_BEFORE_ACK = 1.0  # the workers' default (tests/reliability/worker_settings.py): kills land in it or in the task
 STARTUP_SECONDS = 180  # a fresh worker loads Django, the NLP models or the generator on a busy machine
 
 
@@ -62,13 +64,9 @@ def kill_deliveries(worker: WorkerProcess, message_id: str, kills: int, rng: ran
         started = wait_for(lambda: MessageDelivery.objects.filter(message_id=message_id, deliveries__gte=delivery,
                                                                   unfinished__gte=1).exists(), STARTUP_SECONDS)
         assert started, f"delivery {delivery} of {message_id} never started"
-        time.sleep(rng.uniform(0, 0.8 * settings_pause()))
+        time.sleep(rng.uniform(0, 0.8 * PAUSE_BEFORE_ACK))
         worker.crash_and_restart()
     return kills
-
-
-def settings_pause() -> float:
-    return 1.0  # PauseBeforeAck's default in tests/reliability/worker_settings.py
 
 
 def outcome(message_id: str, done) -> str:
@@ -99,7 +97,7 @@ def persona_shop(db, tmp_path):
     return shop
 
 
-def run_plan(plan, send, done, worker, rng) -> dict:
+def run_plan(plan, send, worker, rng) -> dict:
     """Send one message per entry, kill its first `kills` deliveries, wait for its end."""
     results = {"kills": 0, "done": 0, "dead": 0, "capped_as_planned": 0}
     for kills in plan:
@@ -113,7 +111,7 @@ def run_plan(plan, send, done, worker, rng) -> dict:
     return results
 
 
-def rollup_check(plan, shop, worker, rng, reliability):
+def rollup_check(plan, shop, worker, rng):
     products_per_message = 2
 
     def send():
@@ -124,7 +122,7 @@ def rollup_check(plan, shop, worker, rng, reliability):
             shop=shop, product_id__in={p for p, _ in cells}).count() == len(cells)
 
     send.calls = 0
-    results = run_plan(plan, send, None, worker, rng)
+    results = run_plan(plan, send, worker, rng)
     rows = DailyProductStats.objects.filter(shop=shop)
     duplicated = rows.values("product", "day").annotate(n=Count("id")).filter(n__gt=1).count()
     wrong = [row for row in rows if row.revenue != row.units * 30]
@@ -136,7 +134,7 @@ def rollup_check(plan, shop, worker, rng, reliability):
 def test_rollup_survives_sigkills(plan, crash_worker, broker, reliability):
     shop = shop_create(name="Rollup Crashes")
     rng = random.Random(8)
-    results, stored, duplicated, wrong = rollup_check(plan, shop, crash_worker, rng, reliability)
+    results, stored, duplicated, wrong = rollup_check(plan, shop, crash_worker, rng)
     expected_dead = sum(kills >= settings.TASK_MAX_CRASHES for kills in plan)
     passed = (results["kills"] == sum(plan) and results["capped_as_planned"] == len(plan) and duplicated == 0
               and wrong == 0 and results["dead"] == expected_dead)
@@ -162,7 +160,7 @@ def test_persona_recompute_survives_sigkills(plan, persona_shop, crash_worker, b
         return message.message_id, lambda: not Customer.objects.filter(id__in=chosen,
                                                                        profile_stale_since__isnull=False).exists()
 
-    results = run_plan(plan, send, None, crash_worker, rng)
+    results = run_plan(plan, send, crash_worker, rng)
     profiles = CustomerProfile.objects.filter(shop=shop)
     duplicated = profiles.count() - profiles.values("customer").distinct().count()
     expected_dead = sum(kills >= settings.TASK_MAX_CRASHES for kills in plan)

@@ -9,7 +9,8 @@ import os
 
 from shop_ai.settings import *  # noqa: F401,F403
 
-DRAMATIQ_BROKER["MIDDLEWARE"] = [*DRAMATIQ_BROKER["MIDDLEWARE"], "tests.reliability.worker_pause.PauseBeforeAck"]  # noqa: F405
+DRAMATIQ_BROKER["MIDDLEWARE"] = [*DRAMATIQ_BROKER["MIDDLEWARE"],  # noqa: F405
+                                 "tests.reliability.worker_pause.PauseBeforeAck"]
 if BROKER_URL.startswith("redis"):  # noqa: F405
     DRAMATIQ_BROKER["OPTIONS"].update(heartbeat_timeout=3_000, maintenance_chance=1_000_000)  # noqa: F405
 PAUSE_BEFORE_ACK_SECONDS = float(os.environ.get("PAUSE_BEFORE_ACK_SECONDS", "1.0"))
