@@ -233,7 +233,7 @@ def test_load_twice_the_benchmark_rate_for_5_minutes(shop, reliability, tmp_path
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: Postgres (SQLite writes one at a time)")
-def test_ingestion_and_the_profiles_worker_never_deadlock_on_customers(shop, reliability):
+def test_ingestion_and_the_profiles_worker_never_deadlock_on_customers(shop, broker, reliability):
     """The full load run hit `deadlock detected` (500s): ingestion locked customer rows in id order,
     the profiles worker's multi-row updates in whatever order the table scan met them. Here both run
     at once on customers whose rows are scattered over the table, as they are after a while."""
@@ -288,7 +288,7 @@ def profiles_behind(shop) -> int:
     return sum(counted.get(customer_id, -1) != n for customer_id, n in events)
 
 
-def test_an_event_arriving_during_a_refresh_keeps_its_customer_stale(shop, reliability):
+def test_an_event_arriving_during_a_refresh_keeps_its_customer_stale(shop, broker, reliability):
     """Under load, events reach customers whose refresh is already under way. The refresh read their
     events before; clearing their stale mark anyway would leave the new event out of their profile
     until they happened to send another."""
@@ -319,7 +319,7 @@ class Deadlock(Exception):
     sqlstate = "40P01"  # as psycopg's DeadlockDetected has it
 
 
-def test_a_batch_chosen_as_a_deadlock_victim_is_run_again(shop, reliability):
+def test_a_batch_chosen_as_a_deadlock_victim_is_run_again(shop, broker, reliability):
     """Postgres resolves a deadlock by rolling one transaction back; the batch is then retried once
     more instead of answering 500 (the full load run met one in ~5,000 batches)."""
     catalogue(shop, 2)
@@ -342,7 +342,7 @@ def test_a_batch_chosen_as_a_deadlock_victim_is_run_again(shop, reliability):
     assert result.accepted == stored == 3 and len(calls) == 2
 
 
-def test_a_refresh_waiting_for_the_personas_lock_keeps_the_window_claimed(shop, reliability):
+def test_a_refresh_waiting_for_the_personas_lock_keeps_the_window_claimed(shop, broker, reliability):
     """The full load run left 2,500 messages on the profiles queue: each refresh re-opened the
     debounce window before waiting for the shop's personas lock, so events arriving meanwhile
     scheduled one more refresh to wait behind it, until every worker thread was waiting."""
