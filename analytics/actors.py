@@ -4,8 +4,8 @@ from datetime import date
 
 import dramatiq
 
-from analytics.rollup import daily_stats_recount
-from profiles.models import Shop
+from analytics.rollup import daily_stats_recount, rollup_cells_note, rollup_pending_drain
+from profiles.models import Product, Shop
 
 ANALYTICS_QUEUE = "analytics"
 
@@ -14,13 +14,18 @@ ANALYTICS_QUEUE = "analytics"
 def events_rollup(shop_id: int, cells: list[list]) -> None:
     """Recount the (product id, "YYYY-MM-DD") cells that new events fell in (one message per batch).
 
-    Sent by name from ingestion (profiles never imports analytics). A lost message loses nothing
-    for good: `manage.py rollup_revenue` recounts every cell from the events.
+    The cells are noted first, then recounted together with every other pending cell of the shop
+    by whichever message holds the shop's lock; the others return at once. Sent by name from
+    ingestion (profiles never imports analytics). A lost message loses nothing for good: the next
+    one drains its cells, and `manage.py rollup_revenue` recounts every cell from the events.
     """
     shop = Shop.objects.filter(id=shop_id).first()
     if shop is None:
         return
-    daily_stats_recount(shop=shop, cells={(int(product_id), date.fromisoformat(day)) for product_id, day in cells})
+    noted = {(int(product_id), date.fromisoformat(day)) for product_id, day in cells}
+    known = set(Product.objects.filter(shop=shop, id__in={p for p, _ in noted}).values_list("id", flat=True))
+    rollup_cells_note(shop=shop, cells={cell for cell in noted if cell[0] in known})
+    rollup_pending_drain(shop=shop, recount=daily_stats_recount)
 
 
 @dramatiq.actor(queue_name=ANALYTICS_QUEUE, max_retries=3, min_backoff=60_000, time_limit=10 * 60_000)

@@ -86,6 +86,19 @@ class KanseiRating(models.Model):
         indexes = [models.Index(fields=["shop", "product"])]
 
 
+class PendingRollupCell(models.Model):
+    """A (product, day) cell new events fell in, waiting for the shop's next recount. Many batches
+    touch the same cells; noting them here lets one worker recount each once, instead of every
+    batch's message waiting its turn for the shop's lock."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "product", "day"], name="one_pending_cell")]
+
+
 class RollupState(models.Model):
     """A per-shop row the rollup locks, so two recounts of one shop never interleave."""
 

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 
-from analytics.models import DailyProductStats, RollupState
+from analytics.models import DailyProductStats, PendingRollupCell, RollupState
 from profiles.models import Event, Shop
 
 MIXED_CURRENCIES = "XXX"  # ISO 4217's "no currency": a cell whose events disagree on the currency
 VISIT_TYPES = {"view", "add_to_cart", "purchase"}
 PRODUCTS_PER_QUERY = 200
+CELLS_PER_DRAIN = 2000  # cells recounted in one transaction while the shop's lock is held
 Cell = tuple[int, date]  # (product id, day in the shop's time zone)
 
 
@@ -85,6 +86,43 @@ def daily_stats_recount(*, shop: Shop, cells: set[Cell]) -> int:
     return len(rows) + gone
 
 
+def rollup_cells_note(*, shop: Shop, cells: set[Cell]) -> None:
+    """Note the cells new events fell in; `rollup_pending_drain` recounts them."""
+    PendingRollupCell.objects.bulk_create(
+        [PendingRollupCell(shop=shop, product_id=product_id, day=day) for product_id, day in sorted(cells)],
+        ignore_conflicts=True)
+
+
+def rollup_pending_drain(*, shop: Shop, recount=None) -> int:
+    """Recount the shop's pending cells until none is left; returns the rows written.
+
+    When another worker holds the shop's lock this returns at once rather than tie up a thread:
+    that worker looks for pending cells again after it lets go, so it recounts the ones noted
+    meanwhile (every caller notes its cells before it tries the lock). `recount` is
+    `daily_stats_recount` unless a caller passes its own."""
+    recount = recount or daily_stats_recount
+    written = 0
+    while PendingRollupCell.objects.filter(shop=shop).exists():
+        drained = _drain_some(shop, recount)
+        if drained is None:
+            break
+        written += drained
+    return written
+
+
+@transaction.atomic
+def _drain_some(shop: Shop, recount) -> int | None:
+    RollupState.objects.get_or_create(shop=shop)
+    if not RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).exists():
+        return None  # busy: the holder drains our cells when it looks again
+    ids = list(PendingRollupCell.objects.filter(shop=shop).order_by("id").values_list("id", flat=True)[:CELLS_PER_DRAIN])
+    taken = PendingRollupCell.objects.filter(id__in=ids)
+    cells = set(taken.values_list("product_id", "day"))
+    # Taken before counting: an event stored after this point notes its cell afresh, for the next pass.
+    taken.delete()
+    return recount(shop=shop, cells=cells)
+
+
 def daily_stats_rebuild(*, shop: Shop, start: date | None = None, end: date | None = None) -> int:
     """Recount every cell of the shop (or of a day range): the backstop if a rollup message was lost."""
     zone = shop_zone(shop)
@@ -101,7 +139,8 @@ def daily_stats_rebuild(*, shop: Shop, start: date | None = None, end: date | No
     if end:
         stale = stale.filter(day__lte=end)
     cells |= set(stale.values_list("product_id", "day"))
-    return daily_stats_recount(shop=shop, cells=cells)
+    written = daily_stats_recount(shop=shop, cells=cells)
+    return written + rollup_pending_drain(shop=shop)  # cells noted while we held the lock
 
 
 def _lock_shop_rollup(shop: Shop) -> None:

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analytics.rollup import daily_stats_recount
+from analytics.rollup import daily_stats_recount, rollup_pending_drain
 from generation.models import GenerationJob, JobStatus
 from generation.webhooks import webhook_deliveries_resend_lost
 from profiles.models import Customer, Event, Shop
@@ -56,6 +56,7 @@ def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepRe
     cutoff = timezone.now() - older_than
     for shop in Shop.objects.order_by("id"):
         report.cells_recounted += _rollup_sweep(shop, cutoff)
+        report.cells_recounted += rollup_pending_drain(shop=shop)  # noted while the sweep held the lock
         if _personas_stuck(shop, cutoff):
             report.persona_refreshes.append(shop.id)
     report.generation_jobs = _generation_sweep(cutoff)

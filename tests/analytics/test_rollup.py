@@ -150,3 +150,63 @@ def test_batches_replays_and_late_events_through_the_api_and_the_analytics_queue
     while time.monotonic() < deadline and _rolled_up(shop) != _expected(events):
         time.sleep(0.1)
     assert _rolled_up(shop) == _expected(events)
+
+
+def _cells_of(shop, events) -> list[list]:
+    from profiles.models import Product
+
+    ids = dict(Product.objects.filter(shop=shop).values_list("external_id", "id"))
+    return sorted({(ids[e["product_id"]], datetime.fromisoformat(e["occurred_at"]).astimezone(SHANGHAI).date().isoformat())
+                   for e in events})
+
+
+def test_the_actor_notes_its_cells_and_recounts_every_pending_one(catalogue, other_shop):
+    from analytics.models import PendingRollupCell
+
+    events = _store_events(seed=21, count=60)
+    events_ingest(shop=catalogue, raw_events=events)
+    events_rollup.fn(catalogue.id, _cells_of(catalogue, events))
+    assert _rolled_up(catalogue) == _expected(events) and not PendingRollupCell.objects.exists()
+    events_rollup.fn(other_shop.id, _cells_of(catalogue, events))  # another shop's product ids: nothing noted
+    assert not PendingRollupCell.objects.exists() and not DailyProductStats.objects.filter(shop=other_shop).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_finds_the_shop_busy_leaves_its_cells_to_the_holder_and_returns_at_once(shop):
+    """Under load, messages used to queue on the shop's lock and hold every analytics thread."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from analytics.models import PendingRollupCell, RollupState
+    from analytics.rollup import rollup_pending_drain
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks that skip: Postgres (SQLite serialises every write anyway)")
+    for external_id, price in PRICES.items():
+        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    events = _store_events(seed=22, count=80)
+    events_ingest(shop=shop, raw_events=events)
+    RollupState.objects.get_or_create(shop=shop)
+    locked, release, holder_done = threading.Event(), threading.Event(), threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            RollupState.objects.select_for_update().get(shop=shop)
+            locked.set()
+            release.wait(30)
+        rollup_pending_drain(shop=shop)  # what every holder does after letting go
+        connection.close()
+        holder_done.set()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(30)
+    started = time.monotonic()
+    events_rollup.fn(shop.id, _cells_of(shop, events))
+    assert time.monotonic() - started < 5 and PendingRollupCell.objects.filter(shop=shop).exists()
+    assert not DailyProductStats.objects.filter(shop=shop).exists()
+    release.set()
+    assert holder_done.wait(60)
+    thread.join()
+    assert _rolled_up(shop) == _expected(events) and not PendingRollupCell.objects.exists()
