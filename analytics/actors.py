@@ -4,8 +4,8 @@ from datetime import date
 
 import dramatiq
 
-from analytics.rollup import daily_stats_recount, rollup_cells_note, rollup_pending_drain
-from profiles.models import Product, Shop
+from analytics.rollup import rollup_cells_note, rollup_pending_drain
+from profiles.models import Shop
 
 ANALYTICS_QUEUE = "analytics"
 
@@ -22,10 +22,8 @@ def events_rollup(shop_id: int, cells: list[list]) -> None:
     shop = Shop.objects.filter(id=shop_id).first()
     if shop is None:
         return
-    noted = {(int(product_id), date.fromisoformat(day)) for product_id, day in cells}
-    known = set(Product.objects.filter(shop=shop, id__in={p for p, _ in noted}).values_list("id", flat=True))
-    rollup_cells_note(shop=shop, cells={cell for cell in noted if cell[0] in known})
-    rollup_pending_drain(shop=shop, recount=daily_stats_recount)
+    rollup_cells_note(shop=shop, cells={(int(product_id), date.fromisoformat(day)) for product_id, day in cells})
+    rollup_pending_drain(shop=shop)
 
 
 @dramatiq.actor(queue_name=ANALYTICS_QUEUE, max_retries=3, min_backoff=60_000, time_limit=10 * 60_000)

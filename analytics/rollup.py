@@ -14,15 +14,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from analytics.models import DailyProductStats, PendingRollupCell, RollupState
-from profiles.models import Event, Shop
+from profiles.models import Event, Product, Shop
 
 MIXED_CURRENCIES = "XXX"  # ISO 4217's "no currency": a cell whose events disagree on the currency
 VISIT_TYPES = {"view", "add_to_cart", "purchase"}
 PRODUCTS_PER_QUERY = 200
+CELLS_PER_NOTE = 500  # cells noted by one INSERT … SELECT (two parameters each)
 CELLS_PER_DRAIN = 2000  # cells recounted in one transaction while the shop's lock is held
 Cell = tuple[int, date]  # (product id, day in the shop's time zone)
 
@@ -87,23 +88,41 @@ def daily_stats_recount(*, shop: Shop, cells: set[Cell]) -> int:
 
 
 def rollup_cells_note(*, shop: Shop, cells: set[Cell]) -> None:
-    """Note the cells new events fell in; `rollup_pending_drain` recounts them."""
-    PendingRollupCell.objects.bulk_create(
-        [PendingRollupCell(shop=shop, product_id=product_id, day=day) for product_id, day in sorted(cells)],
-        ignore_conflicts=True)
+    """Note the cells new events fell in; `rollup_pending_drain` recounts them.
+
+    One INSERT … SELECT per chunk, joined on the shop's products: a product id that is not this
+    shop's (another shop's, or deleted since) notes nothing, and no query is spent looking first."""
+    ordered = sorted(cells)  # one lock order for every writer of the unique index
+    for offset in range(0, len(ordered), CELLS_PER_NOTE):
+        _note_chunk(shop, ordered[offset:offset + CELLS_PER_NOTE])
 
 
-def rollup_pending_drain(*, shop: Shop, recount=None) -> int:
+def _note_chunk(shop: Shop, cells: list[Cell]) -> None:
+    quote = connection.ops.quote_name
+    pending, product = PendingRollupCell._meta.db_table, Product._meta.db_table
+    # Postgres types a VALUES column from its literals (text here), SQLite stores dates as ISO text.
+    day = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
+    rows = ", ".join([f"(%s, {day})"] * len(cells))
+    params = [value for product_id, noted_day in cells for value in (int(product_id), noted_day.isoformat())]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(pending)} (shop_id, product_id, day) "
+            f"SELECT p.shop_id, p.id, cells.column2 FROM (VALUES {rows}) AS cells "
+            f"JOIN {quote(product)} p ON p.id = cells.column1 "
+            f"WHERE p.shop_id = %s ORDER BY cells.column1, cells.column2 "
+            f"ON CONFLICT DO NOTHING",
+            [*params, shop.id])
+
+
+def rollup_pending_drain(*, shop: Shop) -> int:
     """Recount the shop's pending cells until none is left; returns the rows written.
 
     When another worker holds the shop's lock this returns at once rather than tie up a thread:
     that worker looks for pending cells again after it lets go, so it recounts the ones noted
-    meanwhile (every caller notes its cells before it tries the lock). `recount` is
-    `daily_stats_recount` unless a caller passes its own."""
-    recount = recount or daily_stats_recount
+    meanwhile (every caller notes its cells before it tries the lock)."""
     written = 0
     while PendingRollupCell.objects.filter(shop=shop).exists():
-        drained = _drain_some(shop, recount)
+        drained = _drain_some(shop)
         if drained is None:
             break
         written += drained
@@ -111,7 +130,7 @@ def rollup_pending_drain(*, shop: Shop, recount=None) -> int:
 
 
 @transaction.atomic
-def _drain_some(shop: Shop, recount) -> int | None:
+def _drain_some(shop: Shop) -> int | None:
     RollupState.objects.get_or_create(shop=shop)
     if not RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).exists():
         return None  # busy: the holder drains our cells when it looks again
@@ -120,7 +139,7 @@ def _drain_some(shop: Shop, recount) -> int | None:
     cells = set(taken.values_list("product_id", "day"))
     # Taken before counting: an event stored after this point notes its cell afresh, for the next pass.
     taken.delete()
-    return recount(shop=shop, cells=cells)
+    return daily_stats_recount(shop=shop, cells=cells)
 
 
 def daily_stats_rebuild(*, shop: Shop, start: date | None = None, end: date | None = None) -> int:

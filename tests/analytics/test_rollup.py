@@ -171,6 +171,24 @@ def test_the_actor_notes_its_cells_and_recounts_every_pending_one(catalogue, oth
     assert not PendingRollupCell.objects.exists() and not DailyProductStats.objects.filter(shop=other_shop).exists()
 
 
+def test_noting_cells_is_one_insert_select_that_keeps_only_the_shops_own_products(
+        catalogue, other_shop, django_assert_num_queries):
+    from analytics.models import PendingRollupCell
+    from analytics.rollup import rollup_cells_note
+
+    theirs = product_upsert(shop=other_shop, external_id="fan", title="fan", price=PRICES["fan"])[0]
+    ours = _cells_of(catalogue, _store_events(seed=23, count=40))
+    cells = {(product_id, datetime.fromisoformat(day).date()) for product_id, day in ours}
+    foreign = {(theirs.id, day) for _, day in cells} | {(10**9, day) for _, day in cells}  # another shop's, no one's
+    with django_assert_num_queries(1):
+        rollup_cells_note(shop=catalogue, cells=cells | foreign)
+    rollup_cells_note(shop=catalogue, cells=cells)  # noted again: still once each
+    noted = set(PendingRollupCell.objects.values_list("shop_id", "product_id", "day"))
+    assert noted == {(catalogue.id, product_id, day) for product_id, day in cells}
+    with django_assert_num_queries(0):
+        rollup_cells_note(shop=catalogue, cells=set())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_message_that_finds_the_shop_busy_leaves_its_cells_to_the_holder_and_returns_at_once(shop):
     """Under load, messages used to queue on the shop's lock and hold every analytics thread."""

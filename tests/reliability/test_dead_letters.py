@@ -38,7 +38,7 @@ def test_a_poison_message_is_dead_lettered_listed_and_replayed_while_other_shops
         shop, other_shop, broker, worker, reliability):
     poisoned, healthy = sales_for(shop), sales_for(other_shop)
     started = time.monotonic()
-    with mock.patch("analytics.actors.daily_stats_recount", side_effect=broken_for(shop.id)):
+    with mock.patch("analytics.rollup.daily_stats_recount", side_effect=broken_for(shop.id)):
         poison = events_rollup.send_with_options(args=(shop.id, poisoned), **FAST_RETRIES)
         flowing = [events_rollup.send_with_options(args=(other_shop.id, [cell]), **FAST_RETRIES) for cell in healthy]
         assert wait_for(lambda: DeadLetter.objects.filter(message_id=poison.message_id).exists(), 30)
@@ -88,7 +88,7 @@ def test_a_poison_message_is_dead_lettered_listed_and_replayed_while_other_shops
 
 def test_replay_all_from_the_command_and_a_second_replay_is_refused(shop, broker, worker, reliability):
     cells = sales_for(shop)
-    with mock.patch("analytics.actors.daily_stats_recount", side_effect=broken_for(shop.id)):
+    with mock.patch("analytics.rollup.daily_stats_recount", side_effect=broken_for(shop.id)):
         messages = [events_rollup.send_with_options(args=(shop.id, [cell]), **FAST_RETRIES) for cell in cells]
         assert wait_for(lambda: DeadLetter.objects.count() == len(messages), 30)
     out = io.StringIO()
