@@ -322,13 +322,29 @@ def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, est
 
 # --- power ---------------------------------------------------------------------------------
 
-def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_lift: float = 0.10) -> Power:
+class _Compute:
+    """Default of `power`'s estimates: not given, so computed here."""
+
+    def __repr__(self) -> str:
+        return "COMPUTE"
+
+
+COMPUTE = _Compute()
+
+
+def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_lift: float = 0.10,
+          did: Estimate | None | _Compute = COMPUTE,
+          holdout_revenue: Estimate | None | _Compute = COMPUTE) -> Power:
     """The smallest lift the current data would detect (80 % power, 5 % two-sided), and how many
     more days of the same traffic a `chosen_lift` needs, from the most precise estimator available.
     Standard errors shrink with the square root of the days observed, so
-    days_needed = days × (se / target se)² − days."""
+    days_needed = days × (se / target se)² − days.
+
+    `did` (`difference_in_differences(panel)`) and `holdout_revenue` (`variant_vs_holdout(visitors)
+    ["revenue"]`) are computed here unless the caller already has them (None: that estimator had no
+    answer), as the report does."""
     days = int(_ordered(panel)["day"].nunique()) if not panel.empty else 0
-    bases = _power_bases(panel, visitors)
+    bases = _power_bases(panel, visitors, did, holdout_revenue)
     if not bases:
         return Power("none", None, chosen_lift, days, None, "not enough data yet to estimate the noise")
     basis, se = min(bases, key=lambda pair: pair[1])
@@ -338,17 +354,21 @@ def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_l
     return Power(basis, minimum, chosen_lift, days, needed, _power_advice(needed))
 
 
-def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None) -> list[tuple[str, float]]:
+def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None, did: Estimate | None | _Compute,
+                 holdout_revenue: Estimate | None | _Compute) -> list[tuple[str, float]]:
     bases = []
-    if visitors is not None and not visitors.empty and visitors["holdout"].any() and (~visitors["holdout"]).any():
-        revenue = variant_vs_holdout(visitors)["revenue"]
-        if revenue.lift is not None:
+    both_arms = (visitors is not None and not visitors.empty and visitors["holdout"].any()
+                 and (~visitors["holdout"]).any())
+    if both_arms:
+        revenue = variant_vs_holdout(visitors)["revenue"] if holdout_revenue is COMPUTE else holdout_revenue
+        if revenue is not None and revenue.lift is not None:
             bases.append(("variant vs holdout, revenue per exposed visitor", _se_of_lift(revenue)))
-    try:
-        did = difference_in_differences(panel)
-    except BenefitDataError:
-        return bases
-    if did.lift is not None:
+    if did is COMPUTE:
+        try:
+            did = difference_in_differences(panel)
+        except BenefitDataError:
+            return bases
+    if did is not None and did.lift is not None:
         bases.append(("difference-in-differences", _se_of_lift(did)))
     return bases
 

@@ -102,7 +102,7 @@ def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = 
     notes: list[str] = []
     estimates = _pooled_estimates(panel, visitors, notes)
     products = _product_rows(shop, start, end, category, panel, notes)
-    power = _power(panel, visitors, chosen_lift, notes)
+    power = _power(panel, visitors, chosen_lift, estimates, notes)
     report = BenefitReport(shop=shop.name, currency=currency, start=start, end=end, category=category,
                            headline="", estimates=estimates, power=power, products=products,
                            kansei=kansei_matrix(shop=shop), notes=notes, panel=panel)
@@ -171,10 +171,15 @@ def _mean(days: pd.DataFrame) -> float | None:
     return round(float(days["net_revenue"].mean()), 2) if not days.empty else None
 
 
-def _power(panel: pd.DataFrame, visitors: pd.DataFrame, chosen_lift: float, notes: list[str]):
+def _power(panel: pd.DataFrame, visitors: pd.DataFrame, chosen_lift: float, estimates: dict[str, Estimate],
+           notes: list[str]):
     if panel.empty:
         return None
-    return _attempt(notes, "power", lambda: estimators.power(panel, visitors, chosen_lift=chosen_lift))
+    known = {}
+    if panel["ever_assisted"].any():  # `_pooled_estimates` tried both: pass on what it found (None: no answer)
+        known = {"did": estimates.get("difference_in_differences"),
+                 "holdout_revenue": estimates.get("variant_vs_holdout_revenue")}
+    return _attempt(notes, "power", lambda: estimators.power(panel, visitors, chosen_lift=chosen_lift, **known))
 
 
 def headline_estimate(report: BenefitReport) -> Estimate | None:

@@ -132,6 +132,20 @@ def test_power_uses_the_most_precise_estimator_and_says_when_a_lift_is_out_of_re
     assert power(panel, visitors, chosen_lift=5.0).note == ""
 
 
+def test_power_from_estimates_the_caller_already_has_equals_power_computed_afresh():
+    panel = synthetic_panel(lift=0.1, seed=9)
+    visitors = _visitors(seed=9, lift=0.1)
+    did, revenue = difference_in_differences(panel), variant_vs_holdout(visitors)["revenue"]
+    for given_visitors in (visitors, None, visitors.assign(holdout=True), visitors.iloc[:0]):
+        assert (power(panel, given_visitors, chosen_lift=0.05, did=did, holdout_revenue=revenue)
+                == power(panel, given_visitors, chosen_lift=0.05))
+    # An estimator that had no answer (None) is no basis, as when power computes it and it fails.
+    unassisted = panel.assign(assisted=False, ever_assisted=False)
+    assert power(unassisted, None, did=None, holdout_revenue=None) == power(unassisted, None)
+    assert power(panel, visitors, did=None, holdout_revenue=revenue).basis.startswith("variant vs holdout")
+    assert power(panel, visitors, did=did, holdout_revenue=None).basis == "difference-in-differences"
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_the_holdout_p_value_agrees_with_its_interval(seed):
     for estimate in variant_vs_holdout(_visitors(seed=seed, lift=0.15)).values():

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from unittest import mock
 
 import pytest
 
+from analytics import estimators
+from analytics.reports import CHOSEN_LIFT, benefit_report
+from analytics.selectors import exposed_visitors
 from analytics.kansei import kansei_rating_record
 from analytics.rollup import daily_stats_rebuild
 from generation.models import Exposure
@@ -59,6 +63,16 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
         assert "per visitor" in body["headline"] and "product-day" not in body["headline"]
     assisted = [row for row in body["products"] if row["assisted_from"]]
     assert len(assisted) == 10 and all(row["days_after"] > 0 and row["days_before"] > 0 for row in assisted)
+    # Power reuses the report's own estimates (each computed once) and gives what it computes afresh.
+    window = {name: date.fromisoformat(day) for name, day in _window().items()}
+    with mock.patch("analytics.estimators.difference_in_differences", wraps=estimators.difference_in_differences) \
+            as did_calls, mock.patch("analytics.estimators.variant_vs_holdout",
+                                     wraps=estimators.variant_vs_holdout) as holdout_calls:
+        report = benefit_report(shop=shop, **window)
+    assert did_calls.call_count == 1 and holdout_calls.call_count == 1
+    visitors = exposed_visitors(shop=shop, **window)
+    assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT)
+    assert body["power"]["minimum_detectable_lift"] == pytest.approx(report.power.minimum_detectable_lift)
     response = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
