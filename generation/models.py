@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from profiles.models import Customer, Persona, Product, Shop
 
@@ -43,6 +44,8 @@ class GenerationJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(default=timezone.now, help_text=(
+        "When its message was last sent: at the request, or again by the sweeper (shop_ai/sweeper.py)."))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -205,6 +205,8 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 TASK_MAX_CRASHES = env.int("TASK_MAX_CRASHES", default=3)
 # Publishing retries this long through a broker blip before it gives up (and the sweeper takes over).
 ENQUEUE_RETRY_SECONDS = env.float("ENQUEUE_RETRY_SECONDS", default=10.0)
+# A queued generation job whose message was sent this long ago counts as lost: the sweeper sends it again.
+GENERATION_RESEND_AFTER_SECONDS = env.float("GENERATION_RESEND_AFTER_SECONDS", default=900.0)
 # With the StubBroker nothing else would consume messages, so the web process runs a worker.
 EMBEDDED_WORKER = env.bool("EMBEDDED_WORKER", default=BROKER_URL.startswith("stub://"))
 

@@ -6,8 +6,9 @@ Every actor is idempotent, so sending again is always safe; the sweep looks for:
 - revenue: events received since the last sweep are recounted cell by cell (an exact recount);
 - personas: customers whose events are newer than their profile (derived from the events), stale
   for longer than `older_than`, get their shop's refresh sent again;
-- generation: jobs still `queued` after `older_than`, or `running` past the actor's time limit,
-  are sent again (their own attempt counter still caps them);
+- generation: jobs whose message is lost: `queued` well past a normal wait in the `gpu` queue
+  since they were last sent, with a growing wait between re-sends, or `running` past the actor's
+  time limit (see `_generation_sweep`; their own attempt counter still caps them);
 - outbound webhooks: pending deliveries never attempted, or silent past every retry backoff.
 
 Run it every minute or so: `manage.py sweep_jobs --every 60` beside the workers (or from cron).
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from analytics.rollup import daily_stats_recount, rollup_pending_drain
@@ -59,7 +61,7 @@ def stuck_work_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> SweepRe
         report.cells_recounted += rollup_pending_drain(shop=shop)  # noted while the sweep held the lock
         if _personas_stuck(shop, cutoff):
             report.persona_refreshes.append(shop.id)
-    report.generation_jobs = _generation_sweep(cutoff)
+    report.generation_jobs = _generation_sweep(older_than)
     report.webhook_deliveries = webhook_deliveries_resend_lost(older_than=older_than)
     MessageDelivery.objects.filter(last_started_at__lt=timezone.now() - LEDGER_KEPT).delete()
     if report.persona_refreshes or report.generation_jobs or report.webhook_deliveries:
@@ -94,15 +96,39 @@ def _personas_stuck(shop: Shop, cutoff) -> bool:
     return True
 
 
-def _generation_sweep(cutoff) -> list[int]:
+def _generation_sweep(older_than: timedelta) -> list[int]:
+    """Send again the generation jobs whose message is lost, not merely waiting.
+
+    A queued job may wait a long time in the `gpu` queue behind others, so its message counts as
+    lost only once it has waited `GENERATION_RESEND_AFTER_SECONDS` (or `older_than`, if longer)
+    since it was last sent, and each re-send waits at least as long again as the job has already
+    been waiting (15 min, then 30, 60…): a queue that is merely long gets a few extra messages at
+    most, never one a sweep. A running job is sent again once it has outlived the actor's time
+    limit since it started and since its last send. `enqueued_at` is moved on in the same
+    transaction that picks the jobs (locked, skipping rows another sweeper holds), so two
+    sweepers never both send a job; the message goes out after the commit."""
     from generation.actors import run_generation_jobs
 
-    queued = GenerationJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff)
-    running = GenerationJob.objects.filter(status=JobStatus.RUNNING,
-                                           started_at__lt=timezone.now() - RUNNING_TIMEOUT)
-    by_product: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for job_id, shop_id, product_id in (queued | running).values_list("id", "shop_id", "product_id"):
-        by_product[(shop_id, product_id)].append(job_id)
-    for (shop_id, _), job_ids in by_product.items():
-        run_generation_jobs.send(job_ids, shop_id=shop_id)
-    return [job_id for job_ids in by_product.values() for job_id in job_ids]
+    now = timezone.now()
+    wait = max(older_than, timedelta(seconds=settings.GENERATION_RESEND_AFTER_SECONDS))
+    with transaction.atomic():
+        stale_queued = Q(status=JobStatus.QUEUED, enqueued_at__lt=now - wait)
+        stale_running = Q(status=JobStatus.RUNNING, started_at__lt=now - RUNNING_TIMEOUT,
+                          enqueued_at__lt=now - RUNNING_TIMEOUT)
+        candidates = (GenerationJob.objects.select_for_update(skip_locked=True)
+                      .filter(stale_queued | stale_running).order_by("id")
+                      .values_list("id", "shop_id", "product_id", "status", "created_at", "enqueued_at"))
+        by_product: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for job_id, shop_id, product_id, status, created_at, enqueued_at in candidates:
+            if status == JobStatus.QUEUED and now - enqueued_at < enqueued_at - created_at:
+                continue  # re-sent before and still queued: back off further
+            by_product[(shop_id, product_id)].append(job_id)
+        sent = [job_id for job_ids in by_product.values() for job_id in job_ids]
+        GenerationJob.objects.filter(id__in=sent).update(enqueued_at=now)
+
+        def send() -> None:
+            for (shop_id, _), job_ids in by_product.items():
+                run_generation_jobs.send(job_ids, shop_id=shop_id)
+
+        transaction.on_commit(send)
+    return sent

@@ -51,7 +51,8 @@ def test_the_sweeper_sends_again_what_lost_messages_never_did(shop, broker, reli
     persona = persona_for(shop)
     product = product_for(shop, "vase-9")
     job = GenerationJob.objects.create(shop=shop, product=product, persona=persona)  # queued, message lost
-    GenerationJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    sent_at = timezone.now() - timedelta(seconds=settings.GENERATION_RESEND_AFTER_SECONDS + 60)
+    GenerationJob.objects.filter(pk=job.pk).update(created_at=sent_at, enqueued_at=sent_at)
     with mock.patch("profiles.actors.personas_refresh.send") as refresh, \
             mock.patch("generation.actors.run_generation_jobs.send") as generate:
         first = stuck_work_sweep(older_than=timedelta(minutes=2))
