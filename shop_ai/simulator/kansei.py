@@ -8,15 +8,17 @@ people do, so the matrix has spread and the best design per word is not a forego
 from __future__ import annotations
 
 import numpy as np
+from django.db import transaction
+from django.db.models import Q
 
-from analytics.kansei import kansei_rating_record
-from analytics.models import KANSEI_SCALE, KanseiWord, RaterKind
+from analytics.models import KANSEI_SCALE, KanseiRating, KanseiWord, RaterKind
 from generation.models import Listing, ListingStatus
 from profiles.models import Shop
 
 NEUTRAL = 0.5
 
 
+@transaction.atomic
 def simulate_kansei_ratings(*, shop: Shop, products: int = 6, shoppers: int = 8, experts: int = 3,
                             seed: int = 2026) -> int:
     """Rate the originals and published variants of up to `products` assisted products; returns how
@@ -25,17 +27,20 @@ def simulate_kansei_ratings(*, shop: Shop, products: int = 6, shoppers: int = 8,
     raters = [(f"expert-{i + 1}", RaterKind.EXPERT) for i in range(experts)]
     raters += [(f"shopper-{i + 1}", RaterKind.SHOPPER) for i in range(shoppers)]
     leniency = {rater: rng.normal(0, 0.4) for rater, _ in raters}
-    stored = 0
-    for product, designs in _designs_by_product(shop, products).items():
+    designs_by_product = _designs_by_product(shop, products)
+    ratings = []
+    for product, designs in designs_by_product.items():
         for listing, profile in designs:
             for rater, kind in raters:
                 for word in KanseiWord.values:
-                    score = _score(profile.get(word, NEUTRAL), leniency[rater], rng)
-                    kansei_rating_record(shop=shop, product_external_id=product.external_id,
-                                         listing_id=listing.id if listing else None, word=word, score=score,
-                                         rater=rater, rater_kind=kind)
-                    stored += 1
-    return stored
+                    ratings.append(KanseiRating(shop=shop, product=product, listing=listing, word=word, rater=rater,
+                                                rater_kind=kind,
+                                                score=_score(profile.get(word, NEUTRAL), leniency[rater], rng)))
+    listings = [listing for designs in designs_by_product.values() for listing, _ in designs if listing]
+    KanseiRating.objects.filter(shop=shop, product__in=list(designs_by_product), rater__in=[r for r, _ in raters]).filter(
+        Q(listing__isnull=True) | Q(listing__in=listings)).delete()
+    KanseiRating.objects.bulk_create(ratings, batch_size=1000)
+    return len(ratings)
 
 
 def _designs_by_product(shop: Shop, limit: int) -> dict:

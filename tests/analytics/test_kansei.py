@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from analytics.kansei import KanseiInputError, kansei_matrix, kansei_rating_record
+from analytics.models import KanseiRating
 from profiles.services import product_upsert
 from shop_ai.simulator.kansei import simulate_kansei_ratings
 from tests.analytics.factories import listing_live, persona_for
@@ -57,13 +58,20 @@ def test_another_shops_design_cannot_be_rated(shop, other_shop, puppet):
     assert kansei_matrix(shop=other_shop).designs == []
 
 
-def test_the_simulated_panel_rates_originals_and_variants_and_sees_the_persona_in_the_variant(shop, puppet):
+def test_the_simulated_panel_rates_originals_and_variants_and_sees_the_persona_in_the_variant(
+        shop, puppet, django_assert_max_num_queries):
     persona = persona_for(shop)
     persona.kansei = {"warm": 1.0, "emotional": 0.9, "simple": 0.0, "light": 0.1, "fashionable": 0.2, "effortless": 0.1}
     persona.save(update_fields=["kansei"])
     variant = listing_live(shop=shop, product=puppet, persona=persona, published_at=datetime.now(timezone.utc))
-    stored = simulate_kansei_ratings(shop=shop, shoppers=8, experts=3, seed=1)
+    kansei_rating_record(shop=shop, product_external_id="puppet", listing_id=None, word="warm", score=4, rater="r")
+    with django_assert_max_num_queries(8):  # in bulk, not a query or two per rating
+        stored = simulate_kansei_ratings(shop=shop, shoppers=8, experts=3, seed=1)
+    first = set(KanseiRating.objects.values_list("listing_id", "word", "rater", "score"))
     assert stored == 2 * 11 * 6 == simulate_kansei_ratings(shop=shop, shoppers=8, experts=3, seed=1)
+    # A re-run replaces the panel's scores (same seed, same scores) and keeps everyone else's.
+    assert set(KanseiRating.objects.values_list("listing_id", "word", "rater", "score")) == first
+    assert KanseiRating.objects.count() == stored + 1 and KanseiRating.objects.filter(rater="r").delete()[0] == 1
     matrix = kansei_matrix(shop=shop)
     cells = {design.key: design.cells for design in matrix.designs}
     assert set(cells) == {"original:puppet", f"listing:{variant.id}"} and cells["original:puppet"]["warm"].n == 11
