@@ -15,6 +15,7 @@ CSV_COLUMNS = [
     "mean_net_revenue_per_day_before", "mean_net_revenue_per_day_after",
     "before_after_lift", "before_after_ci_low", "before_after_ci_high", "before_after_p_value",
     "did_lift", "did_ci_low", "did_ci_high", "did_p_value", "did_effect_per_day", "did_method",
+    "days_in_window", "mean_net_revenue_per_day",
 ]
 
 
@@ -64,14 +65,19 @@ def _rounded(value) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
+def _blank(value) -> object:
+    return "" if value is None else value
+
+
 def _csv_row(row: ProductBenefit) -> list:
     did = row.difference_in_differences
     return [row.product_id, row.title, row.category, row.assisted_from or "", row.assisted_until or "",
-            row.days_before, row.days_after, "" if row.mean_before is None else f"{row.mean_before:.2f}",
+            _blank(row.days_before), _blank(row.days_after), "" if row.mean_before is None else f"{row.mean_before:.2f}",
             "" if row.mean_after is None else f"{row.mean_after:.2f}",
             *_estimate_cells(row.before_after), *_estimate_cells(did),
             "" if did is None or did.effect_per_day is None else f"{did.effect_per_day:.2f}",
-            "" if did is None else did.method]
+            "" if did is None else did.method,
+            row.days_in_window, "" if row.mean_per_day is None else f"{row.mean_per_day:.2f}"]
 
 
 def report_as_csv(report: BenefitReport) -> str:

@@ -47,12 +47,14 @@ class ProductBenefit:
     category: str
     assisted_from: date | None
     assisted_until: date | None
-    days_before: int
-    days_after: int
+    days_before: int | None  # None: never assisted, so no before and after (a comparison product)
+    days_after: int | None
     mean_before: float | None
     mean_after: float | None
     before_after: Estimate | None
     difference_in_differences: Estimate | None
+    days_in_window: int = 0
+    mean_per_day: float | None = None  # over the whole window, assisted or not
 
 
 @dataclass
@@ -153,11 +155,14 @@ def _product_rows(shop: Shop, start: date, end: date, category: str | None, pane
         naive = None
         if first is not None and not after.empty:
             naive = _attempt([], "before/after", lambda: estimators.before_after(panel, product.external_id))
+        assisted = first is not None
         rows.append(ProductBenefit(
             product_id=product.external_id, title=product.title, category=product.category or "uncategorised",
-            assisted_from=first, assisted_until=last, days_before=len(before) if first else 0,
-            days_after=len(after), mean_before=_mean(before), mean_after=_mean(after),
-            before_after=naive, difference_in_differences=per_product_did.get(product.external_id)))
+            assisted_from=first, assisted_until=last, days_before=len(before) if assisted else None,
+            days_after=len(after) if assisted else None, mean_before=_mean(before) if assisted else None,
+            mean_after=_mean(after) if assisted else None, before_after=naive,
+            difference_in_differences=per_product_did.get(product.external_id),
+            days_in_window=len(days), mean_per_day=_mean(days)))
     return rows
 
 

@@ -83,6 +83,16 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
         assert float(line["mean_net_revenue_per_day_before"]) == pytest.approx(row["mean_before"], abs=0.005)
         lift = row["difference_in_differences"]["lift"]
         assert lift is None or float(line["did_lift"]) == pytest.approx(lift, abs=1e-6)
+    # A product without AI has no before and after (not "0 / 0"): its days and mean over the window.
+    days = (NOW.date() - (SWITCH_ON - timedelta(weeks=5)).date()).days + 1
+    unassisted = [row for row in body["products"] if not row["assisted_from"]]
+    assert len(unassisted) == 20 and all(row["days_before"] is None and row["days_after"] is None
+                                         and row["mean_before"] is None and row["days_in_window"] == days
+                                         and row["mean_per_day"] is not None for row in unassisted)
+    for row in unassisted:
+        line = by_id[row["product_id"]]
+        assert (line["days_before"], line["days_after"], line["days_in_window"]) == ("", "", str(days))
+        assert float(line["mean_net_revenue_per_day"]) == pytest.approx(row["mean_per_day"], abs=0.005)
 
 
 def test_the_manager_page_shows_the_sentence_the_table_both_charts_and_the_kansei_matrix(simulated_shop, client):
@@ -97,6 +107,8 @@ def test_the_manager_page_shows_the_sentence_the_table_both_charts_and_the_kanse
     assert page.status_code == 200 and "Personalised listings" in html or "Not enough data" in html
     assert html.count("<svg") >= 2 and "AI listings live" in html and "unassisted" in html
     assert "Difference-in-differences" in html and product.title in html and "5.50" in html
+    assert "0 / 0" not in html and html.count("no AI: comparison product") == 20
+    assert "are the comparison that AI-assisted products of its category are measured against" in html
     csv_link = client.get("/dashboard/reports/benefit.csv", _window())
     assert csv_link.status_code == 200 and csv_link.content.decode("utf-8-sig").startswith("product_id,")
 
