@@ -207,6 +207,10 @@ TASK_MAX_CRASHES = env.int("TASK_MAX_CRASHES", default=3)
 ENQUEUE_RETRY_SECONDS = env.float("ENQUEUE_RETRY_SECONDS", default=10.0)
 # A queued generation job whose message was sent this long ago counts as lost: the sweeper sends it again.
 GENERATION_RESEND_AFTER_SECONDS = env.float("GENERATION_RESEND_AFTER_SECONDS", default=900.0)
+# Stored events are announced to the profiles queue (`customers_changed`) by each process once per
+# this many seconds, one message per shop, not one per request (profiles/ingestion/announcements.py);
+# 0: one message per batch, sent at commit.
+EVENT_ANNOUNCE_SECONDS = env.float("EVENT_ANNOUNCE_SECONDS", default=0.2)
 # With the StubBroker nothing else would consume messages, so the web process runs a worker.
 EMBEDDED_WORKER = env.bool("EMBEDDED_WORKER", default=BROKER_URL.startswith("stub://"))
 

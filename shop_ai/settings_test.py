@@ -15,6 +15,9 @@ EMBEDDED_WORKER = False
 # Tests flush the storefront's exposure log themselves: a background thread would write outside
 # the test's database access (and lose its batch at the test's end).
 EXPOSURE_BACKGROUND_FLUSH = False
+# Each ingested batch sends its own `customers_changed` at commit, so a test sees it at once
+# (tests of the coalescing set it themselves).
+EVENT_ANNOUNCE_SECONDS = 0
 # The webhook tests' receivers listen on 127.0.0.1; tests/integrations turn this off to check the refusal.
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

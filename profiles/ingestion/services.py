@@ -13,6 +13,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from profiles.ingestion import storage
+from profiles.ingestion.announcements import announcer
 from profiles.ingestion.validation import NEEDS_PRODUCT, CleanEvent, Limits, validate_event
 from profiles.models import FailedEvent, Shop
 
@@ -45,11 +46,6 @@ def _reject(result: IngestResult, index: int, raw, errors: dict) -> None:
     event_id = raw.get("event_id") if isinstance(raw, dict) else None
     event_id = str(event_id)[:100] if isinstance(event_id, (str, int)) and not isinstance(event_id, bool) else None
     result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-
-
-def _product_ids(shop: Shop, events: list[CleanEvent]) -> dict[str, int]:
-    wanted = {event.product_id for event in events if event.product_id is not None}
-    return storage.product_ids(shop_id=shop.id, external_ids=wanted)
 
 
 def _stored_payload(raw) -> object:
@@ -85,8 +81,7 @@ def _validate_batch(shop: Shop, raw_events: list, now: datetime, result: IngestR
     return valid
 
 
-def _drop_unknown_products(shop, valid, raw_events, result) -> tuple[list, dict[str, int]]:
-    product_ids = _product_ids(shop, [event for _, event in valid])
+def _drop_unknown_products(valid, raw_events, result, product_ids: dict[str, int]) -> list:
     known = []
     for index, event in valid:
         if event.product_id is not None and event.product_id not in product_ids:
@@ -95,7 +90,7 @@ def _drop_unknown_products(shop, valid, raw_events, result) -> tuple[list, dict[
             _reject(result, index, raw_events[index], {"product_id": reason})
         else:
             known.append((index, event))
-    return known, product_ids
+    return known
 
 
 def events_ingest(*, shop: Shop, raw_events: list, source: str = "api", now: datetime | None = None,
@@ -126,21 +121,23 @@ def _events_ingest(shop: Shop, raw_events: list, source: str, now: datetime | No
     now = now or timezone.now()
     result = IngestResult()
     valid = _validate_batch(shop, raw_events, now, result, allowed_types, source)
-    valid, product_ids = _drop_unknown_products(shop, valid, raw_events, result)
+    product_ids, found_customers = storage.ids_lookup(
+        shop_id=shop.id, product_external_ids={event.product_id for _, event in valid if event.product_id},
+        customer_external_ids={event.customer_id for _, event in valid})
+    valid = _drop_unknown_products(valid, raw_events, result, product_ids)
     customer_ids = storage.customers_ensure(
-        shop_id=shop.id, external_ids=[event.customer_id for _, event in valid], seen_at=now
+        shop_id=shop.id, external_ids=[event.customer_id for _, event in valid], seen_at=now, found=found_customers
     )
     rows = [
         storage.event_row(event, customer_ids[event.customer_id],
                            product_ids.get(event.product_id) if event.product_id else None)
         for _, event in valid
     ]
-    inserted = storage.events_insert(shop_id=shop.id, rows=rows, received_at=now)
+    inserted = storage.events_insert(shop_id=shop.id, rows=rows, received_at=now)  # touches their customers
     result.accepted = len(inserted)
     result.duplicates += len(valid) - len(inserted)
     stored = [event for _, event in valid if event.event_id in inserted]
     changed = {customer_ids[event.customer_id] for event in stored}
-    storage.customers_touch(customer_ids=changed, seen_at=now)
     result.changed_customer_ids = sorted(changed)
     _store_failures(shop, raw_events, result, source, now)
     if changed:
@@ -177,9 +174,7 @@ def failed_request_record(*, shop: Shop, errors: dict, payload=None, source: str
 
 
 def _announce_changes(shop_id: int, customer_ids: list[int], product_days: list) -> None:
-    # One message per batch (each publish waits for the broker's confirm); the profiles worker
+    # One `customers_changed` message per batch, or (EVENT_ANNOUNCE_SECONDS > 0) per shop and
+    # interval for all of this process's batches: see announcements.py. The profiles worker
     # passes the product days on to the analytics queue.
-    # Imported here: actors load the broker, which the ingestion path should not need at import.
-    from profiles.actors import customers_changed
-
-    customers_changed.send(shop_id, customer_ids, [list(cell) for cell in product_days])
+    announcer.announce(shop_id, customer_ids, product_days)

@@ -33,11 +33,53 @@ def _adapt_time(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def customers_ensure(*, shop_id: int, external_ids: list[str], seen_at: datetime) -> dict[str, int]:
-    """Create the customers not seen before; return {external_id: id} for all of them."""
+def ids_lookup(*, shop_id: int, product_external_ids: set[str],
+               customer_external_ids: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """({external_id: id} of the shop's products, … of its customers) among those asked for; the
+    unknown ones are left out. One query on Postgres (a round trip less for a single event)."""
+    if not _is_postgres():
+        return (product_ids(shop_id=shop_id, external_ids=product_external_ids),
+                _customers_found(shop_id, sorted(customer_external_ids)))
+    if not product_external_ids:
+        return {}, _customers_found(shop_id, sorted(customer_external_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT true, external_id, id FROM {Product._meta.db_table} "
+            "WHERE shop_id = %s AND external_id = ANY(%s::text[]) UNION ALL "
+            f"SELECT false, external_id, id FROM {Customer._meta.db_table} "
+            "WHERE shop_id = %s AND external_id = ANY(%s::text[])",
+            [shop_id, sorted(product_external_ids), shop_id, sorted(customer_external_ids)],
+        )
+        products, customers = {}, {}
+        for is_product, external_id, pk in cursor.fetchall():
+            (products if is_product else customers)[external_id] = pk
+    return products, customers
+
+
+def _customers_found(shop_id: int, ordered: list[str]) -> dict[str, int]:
+    if not ordered:
+        return {}
+    if _is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT external_id, id FROM {Customer._meta.db_table} "
+                           "WHERE shop_id = %s AND external_id = ANY(%s::text[])", [shop_id, ordered])
+            return dict(cursor.fetchall())
+    return dict(Customer.objects.filter(shop_id=shop_id, external_id__in=ordered).values_list("external_id", "id"))
+
+
+def customers_ensure(*, shop_id: int, external_ids: list[str], seen_at: datetime,
+                     found: dict[str, int] | None = None) -> dict[str, int]:
+    """Create the customers not seen before; return {external_id: id} for all of them. `found`:
+    those already looked up (`ids_lookup`), so only the others are looked for."""
     if not external_ids:
         return {}
     ordered = sorted(set(external_ids))
+    if found is not None:
+        known = {external_id: found[external_id] for external_id in ordered if external_id in found}
+        missing = [external_id for external_id in ordered if external_id not in known]
+        if not missing:
+            return known
+        return {**known, **customers_ensure(shop_id=shop_id, external_ids=missing, seen_at=seen_at)}
     if _is_postgres():
         return _customers_ensure_postgres(shop_id, ordered, seen_at)
     table = Customer._meta.db_table
@@ -124,7 +166,9 @@ def event_row(event: CleanEvent, customer_id: int, product_id: int | None) -> tu
 
 
 def events_insert(*, shop_id: int, rows: list[tuple], received_at: datetime) -> set[str]:
-    """Insert event rows (see `_event_row`); return the event ids that were new."""
+    """Insert event rows (see `event_row`); return the event ids that were new. The customers of
+    the new events get `last_seen_at = received_at` (`customers_touch`), on Postgres in the same
+    statement (locking them in id order after the insert, as `customers_touch` does)."""
     if not rows:
         return set()
     rows = sorted(rows, key=lambda row: row[0])
@@ -132,7 +176,20 @@ def events_insert(*, shop_id: int, rows: list[tuple], received_at: datetime) -> 
         if len(rows) <= SMALL_BATCH_ROWS:
             return _events_insert_postgres_values(shop_id, rows, received_at)
         return _events_insert_postgres(shop_id, rows, received_at)
-    return _events_insert_generic(shop_id, rows, received_at)
+    inserted = _events_insert_generic(shop_id, rows, received_at)
+    customers_touch(customer_ids={row[2] for row in rows if row[0] in inserted}, seen_at=received_at)
+    return inserted
+
+
+def _touching(insert_sql: str) -> str:
+    """`insert_sql` (… RETURNING event_id, customer_id) plus the `customers_touch` of its new rows,
+    as one statement: the UPDATE reads the INSERT's output, so it runs after it, as before."""
+    table = Customer._meta.db_table
+    return (
+        f"WITH new AS ({insert_sql}), touched AS (UPDATE {table} SET last_seen_at = %s FROM (SELECT id FROM "
+        f"{table} WHERE id IN (SELECT customer_id FROM new) ORDER BY id FOR NO KEY UPDATE) AS locked "
+        f"WHERE {table}.id = locked.id RETURNING 1) SELECT event_id FROM new"
+    )
 
 
 # Up to this many rows one INSERT … VALUES is cheaper than the staging table's extra round trips.
@@ -158,10 +215,10 @@ def _events_insert_postgres(shop_id: int, rows: list[tuple], received_at: dateti
         with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(
+        cursor.execute(_touching(
             f"INSERT INTO {table} (shop_id, received_at, {names}) SELECT %s, %s, {names} FROM {STAGING_TABLE} "
-            "ORDER BY event_id ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id",
-            [shop_id, received_at],
+            "ORDER BY event_id ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id, customer_id"),
+            [shop_id, received_at, received_at],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -172,10 +229,11 @@ def _events_insert_postgres_values(shop_id: int, rows: list[tuple], received_at:
     params: list = []
     for row in rows:
         params.extend((shop_id, received_at, *row))
-    sql = (
+    params.append(received_at)
+    sql = _touching(
         f"INSERT INTO {Event._meta.db_table} (shop_id, received_at, {names}) "
         f"VALUES {', '.join([placeholders] * len(rows))} "
-        "ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id"
+        "ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id, customer_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -326,15 +326,15 @@ def test_a_batch_chosen_as_a_deadlock_victim_is_run_again(shop, broker, reliabil
     now = timezone.now().isoformat()
     events = [{"event_id": f"e{n}", "type": "view", "customer_id": f"c{n}", "product_id": "p0", "occurred_at": now}
               for n in range(3)]
-    touch, calls = storage.customers_touch, []
+    insert, calls = storage.events_insert, []  # it also locks and touches the customers
 
     def deadlocked_once(**kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("deadlock detected") from Deadlock()
-        return touch(**kwargs)
+        return insert(**kwargs)
 
-    with mock.patch.object(storage, "customers_touch", deadlocked_once):
+    with mock.patch.object(storage, "events_insert", deadlocked_once):
         result = events_ingest(shop=shop, raw_events=events)
     stored = Event.objects.filter(shop=shop).count()
     reliability(sent=3, stored=stored, passed=result.accepted == stored == 3 and len(calls) == 2,
