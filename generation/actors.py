@@ -1,6 +1,7 @@
 """Dramatiq actors of the `gpu`, `generation` and `webhooks` queues."""
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
 from generation.services import MAX_ATTEMPTS, generation_jobs_run
 from generation.webhooks import webhook_delivery_attempt
@@ -14,8 +15,9 @@ GPU_QUEUE = "gpu"
 def run_generation_jobs(job_ids: list[int], shop_id: int | None = None) -> None:
     """Generate images for these jobs (one product's personas together). Idempotent: finished jobs
     are skipped, images are keyed by (job, seed), listings by job. `shop_id` names the shop on a
-    dead letter."""
-    generation_jobs_run(job_ids=job_ids)
+    dead letter. A second message for jobs another delivery is running leaves them alone."""
+    message = CurrentMessage.get_current_message()
+    generation_jobs_run(job_ids=job_ids, message_id=message.message_id if message is not None else "")
 
 
 @dramatiq.actor(queue_name="generation", max_retries=3, min_backoff=5_000, time_limit=5 * 60_000)

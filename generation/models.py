@@ -48,6 +48,10 @@ class GenerationJob(models.Model):
         "When its message was last sent: at the request, or again by the sweeper (shop_ai/sweeper.py)."))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True, help_text=(
+        "The message whose delivery runs it: a redelivery of that message takes it again, another message "
+        "(a duplicate) leaves it alone until the claim is older than the actor's time limit."))
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["shop", "status"]), models.Index(fields=["shop", "created_at"])]

@@ -32,6 +32,7 @@ from profiles.models import Persona, Product, Shop
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # our own cap: dramatiq does not count a SIGKILLed worker as a retry
+CLAIM_TIMEOUT = timedelta(minutes=35)  # run_generation_jobs' time limit is 30 minutes: an older claim is dead
 LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED)
 
 
@@ -152,22 +153,33 @@ def generation_job_regenerate(*, job: GenerationJob, actor: str, user=None) -> G
     return request.jobs[0]
 
 
-def _claim(job_ids: list[int]) -> list[GenerationJob]:
+def _claim(job_ids: list[int], message_id: str = "") -> list[GenerationJob]:
     """Take the jobs this delivery may work on. A redelivered message (worker killed mid-job) finds
-    its jobs still `running`: they are taken again, and the attempt counter is what stops a loop."""
+    its jobs still `running`: they are taken again, and the attempt counter is what stops a loop.
+    Another message for a job that is running (a duplicate: the sweeper re-sent a message that was
+    only slow) leaves it to the delivery that claimed it, unless that claim is older than the
+    actor's time limit (its worker is gone)."""
     claimed = []
+    now = timezone.now()
     with transaction.atomic():
         for job in GenerationJob.objects.select_for_update().filter(
                 id__in=job_ids, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).select_related("product", "persona"):
+            if (job.status == JobStatus.RUNNING and message_id and job.claimed_by not in ("", message_id)
+                    and job.claimed_at is not None and job.claimed_at > now - CLAIM_TIMEOUT):
+                logger.info("Job %s is running under message %s; duplicate %s leaves it", job.id, job.claimed_by,
+                            message_id)
+                continue
             if job.attempts >= MAX_ATTEMPTS:
                 job.status, job.finished_at = JobStatus.FAILED, timezone.now()
                 job.error = f"Gave up after {job.attempts} attempts (the worker stopped mid-job each time)."
                 job.save(update_fields=["status", "finished_at", "error"])
                 continue
             job.status, job.attempts, job.progress = JobStatus.RUNNING, job.attempts + 1, 5
-            job.started_at = job.started_at or timezone.now()
+            job.started_at = job.started_at or now
+            job.claimed_by, job.claimed_at = message_id, now
             job.backend = settings.GENERATION_BACKEND  # the worker's setting, not the web process's
-            job.save(update_fields=["status", "attempts", "progress", "started_at", "backend"])
+            job.save(update_fields=["status", "attempts", "progress", "started_at", "claimed_by", "claimed_at",
+                                    "backend"])
             claimed.append(job)
     return claimed
 
@@ -177,12 +189,13 @@ def _set_progress(job: GenerationJob, progress: int) -> bool:
     return bool(GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(progress=progress))
 
 
-def generation_jobs_run(*, job_ids: list[int], generator=None) -> None:
+def generation_jobs_run(*, job_ids: list[int], generator=None, message_id: str = "") -> None:
     """Run jobs: all personas of one product in one batch, fidelity check, retries with new seeds.
-    `generator` is a `generation.generator.Redrawer`; by default the one the settings name."""
+    `generator` is a `generation.generator.Redrawer`; by default the one the settings name.
+    `message_id`: the dramatiq message being delivered (see `_claim`)."""
     from generation.generator import GeneratorUnavailable, current_generator
 
-    jobs = _claim(job_ids)
+    jobs = _claim(job_ids, message_id)
     if not jobs:
         return
     try:

@@ -185,6 +185,8 @@ def _broker_settings(url: str) -> dict:
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
+        # Actors read the message they run (generation claims its jobs by message id).
+        "dramatiq.middleware.CurrentMessage",
     ]
     if url.startswith("stub://"):
         return {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}, "MIDDLEWARE": middleware}

@@ -29,13 +29,13 @@ from django.utils import timezone
 
 from analytics.rollup import daily_stats_recount, rollup_pending_drain
 from generation.models import GenerationJob, JobStatus
+from generation.services import CLAIM_TIMEOUT as RUNNING_TIMEOUT
 from generation.webhooks import webhook_deliveries_resend_lost
 from profiles.models import Customer, Event, Shop
 from profiles.personas.services import customers_mark_stale_from_events
 from shop_ai.models import MessageDelivery, SweepState
 
 logger = logging.getLogger(__name__)
-RUNNING_TIMEOUT = timedelta(minutes=35)  # run_generation_jobs' time limit is 30 minutes
 LEDGER_KEPT = timedelta(days=7)  # a delivery row this old belongs to a message the broker lost
 EVENTS_PER_PASS = 50_000
 
@@ -104,7 +104,7 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
     since it was last sent, and each re-send waits at least as long again as the job has already
     been waiting (15 min, then 30, 60…): a queue that is merely long gets a few extra messages at
     most, never one a sweep. A running job is sent again once it has outlived the actor's time
-    limit since it started and since its last send. `enqueued_at` is moved on in the same
+    limit since it was last claimed and since its last send. `enqueued_at` is moved on in the same
     transaction that picks the jobs (locked, skipping rows another sweeper holds), so two
     sweepers never both send a job; the message goes out after the commit."""
     from generation.actors import run_generation_jobs
@@ -113,8 +113,9 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
     wait = max(older_than, timedelta(seconds=settings.GENERATION_RESEND_AFTER_SECONDS))
     with transaction.atomic():
         stale_queued = Q(status=JobStatus.QUEUED, enqueued_at__lt=now - wait)
-        stale_running = Q(status=JobStatus.RUNNING, started_at__lt=now - RUNNING_TIMEOUT,
-                          enqueued_at__lt=now - RUNNING_TIMEOUT)
+        dead_claim = Q(claimed_at__lt=now - RUNNING_TIMEOUT) | Q(claimed_at__isnull=True,
+                                                                 started_at__lt=now - RUNNING_TIMEOUT)
+        stale_running = Q(status=JobStatus.RUNNING, enqueued_at__lt=now - RUNNING_TIMEOUT) & dead_claim
         candidates = (GenerationJob.objects.select_for_update(skip_locked=True)
                       .filter(stale_queued | stale_running).order_by("id")
                       .values_list("id", "shop_id", "product_id", "status", "created_at", "enqueued_at"))

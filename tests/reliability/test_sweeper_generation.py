@@ -67,7 +67,7 @@ def test_a_sweep_after_a_normal_enqueue_sends_nothing_and_a_lost_message_is_sent
     assert stuck_work_sweep().generation_jobs == [lost[0].id] and len(sent) == 2
 
 
-def test_a_job_that_started_is_not_sent_again_until_it_outlives_the_time_limit(shop, sent):
+def test_a_running_job_is_not_sent_again_until_its_claim_outlives_the_time_limit(shop, sent):
     job = generation_jobs_request(shop=shop, product=product_for(shop, "vase-3"), personas=[persona_for(shop)]).jobs[0]
     sent.clear()
     started = timezone.now() - timedelta(minutes=30)
@@ -77,6 +77,10 @@ def test_a_job_that_started_is_not_sent_again_until_it_outlives_the_time_limit(s
                                                    enqueued_at=started - timedelta(minutes=10))
     assert stuck_work_sweep().generation_jobs == [job.id] and stuck_work_sweep().generation_jobs == []
     assert sent == [([job.id], shop.id)]
+    # Its message came back and claimed it again five minutes ago: alive, however long ago it first started.
+    GenerationJob.objects.filter(pk=job.pk).update(claimed_by="message-a", claimed_at=timezone.now() - timedelta(
+        minutes=5), enqueued_at=started - timedelta(minutes=10))
+    assert stuck_work_sweep().generation_jobs == [] and len(sent) == 1
 
 
 def test_two_sweepers_at_once_send_a_lost_job_once(shop, sent):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationJob, GenerationSettings, Listing, ListingAudit
 from generation.services import generation_jobs_request, generation_jobs_run
@@ -79,6 +81,32 @@ def test_a_worker_killed_mid_job_is_retried_and_counts_attempts(shop, product, p
     assert job.status == "failed" and "Gave up after 3 attempts" in job.error
 
 
+def test_a_duplicate_message_leaves_a_running_job_to_the_delivery_that_claimed_it(
+        shop, product, personas, tiny_weights):
+    """The sweeper may re-send a job whose message was only slow; both messages arrive."""
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
+    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1, started_at=now,
+                                                   claimed_by="message-a", claimed_at=now)  # another worker runs it
+    generation_jobs_run(job_ids=[job.id], message_id="message-b")
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.claimed_by, job.images.count()) == ("running", 1, "message-a", 0)
+    generation_jobs_run(job_ids=[job.id], message_id="message-a")  # its own redelivery: the worker was killed
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.images.count()) == ("succeeded", 2, 1)
+    generation_jobs_run(job_ids=[job.id], message_id="message-b")  # finished: nothing to do
+    assert GenerationJob.objects.get(pk=job.pk).attempts == 2 and GeneratedImage.objects.filter(job=job).count() == 1
+
+    # A claim older than the actor's time limit is dead (its worker is gone): another message takes over.
+    stale = generation_jobs_request(shop=shop, product=product, personas=personas[1:]).jobs[0]
+    GenerationJob.objects.filter(pk=stale.pk).update(status="running", attempts=1, started_at=now,
+                                                     claimed_by="message-c", claimed_at=now - timedelta(minutes=36))
+    generation_jobs_run(job_ids=[stale.id], message_id="message-d")
+    stale.refresh_from_db()
+    assert (stale.status, stale.attempts, stale.claimed_by) == ("succeeded", 2, "message-d")
+
+
 def test_listing_moves_and_conflicts_through_the_api(shop, product, personas, tiny_weights):
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
     request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
@@ -119,6 +147,8 @@ def test_the_api_request_runs_on_the_gpu_queue_worker(shop, product, personas, t
     assert wait_for(lambda: GenerationJob.objects.filter(id__in=ids, status="succeeded").count() == 2)
     detail = api.get(f"/api/v1/generation-jobs/{ids[0]}").json()
     assert detail["progress"] == 100 and detail["images"][0]["url"].endswith(".png") and detail["listing_id"]
+    claims = set(GenerationJob.objects.filter(id__in=ids).values_list("claimed_by", flat=True))
+    assert len(claims) == 1 and len(claims.pop()) >= 32, "the worker's delivery claims the jobs by message id"
 
 
 def test_cancelling_stops_the_job_at_the_next_step(shop, product, personas, tiny_weights, settings, monkeypatch):
