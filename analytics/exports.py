@@ -72,7 +72,8 @@ def _blank(value) -> object:
 def _csv_row(row: ProductBenefit) -> list:
     did = row.difference_in_differences
     return [row.product_id, row.title, row.category, row.assisted_from or "", row.assisted_until or "",
-            _blank(row.days_before), _blank(row.days_after), "" if row.mean_before is None else f"{row.mean_before:.2f}",
+            _blank(row.days_before), _blank(row.days_after),
+            "" if row.mean_before is None else f"{row.mean_before:.2f}",
             "" if row.mean_after is None else f"{row.mean_after:.2f}",
             *_estimate_cells(row.before_after), *_estimate_cells(did),
             "" if did is None or did.effect_per_day is None else f"{did.effect_per_day:.2f}",

@@ -37,8 +37,9 @@ def simulate_kansei_ratings(*, shop: Shop, products: int = 6, shoppers: int = 8,
                                                 rater_kind=kind,
                                                 score=_score(profile.get(word, NEUTRAL), leniency[rater], rng)))
     listings = [listing for designs in designs_by_product.values() for listing, _ in designs if listing]
-    KanseiRating.objects.filter(shop=shop, product__in=list(designs_by_product), rater__in=[r for r, _ in raters]).filter(
-        Q(listing__isnull=True) | Q(listing__in=listings)).delete()
+    earlier = KanseiRating.objects.filter(shop=shop, product__in=list(designs_by_product),
+                                          rater__in=[rater for rater, _ in raters])
+    earlier.filter(Q(listing__isnull=True) | Q(listing__in=listings)).delete()
     KanseiRating.objects.bulk_create(ratings, batch_size=1000)
     return len(ratings)
 
