@@ -47,13 +47,14 @@ class CustomerSignal:
     """Everything persona learning reads about one customer."""
 
     weighted_texts: list[tuple[str, float]] = field(default_factory=list)
+    weighted_tags: list[tuple[list[str], float]] = field(default_factory=list)
     reviews: list[tuple[int, str]] = field(default_factory=list)  # (event pk, text)
     event_count: int = 0
 
 
-def _product_texts(shop: Shop, product_ids: set[int]) -> dict[int, str]:
+def _product_texts(shop: Shop, product_ids: set[int]) -> dict[int, tuple[str, list]]:
     rows = Product.objects.filter(shop=shop, id__in=product_ids).values_list("id", "title", "tags")
-    return {pk: " ".join([title, *(tag for tag in (tags or []) if isinstance(tag, str))]) for pk, title, tags in rows}
+    return {pk: (title, tags or []) for pk, title, tags in rows}
 
 
 def customer_signals(*, shop: Shop, customer_ids: list[int]) -> dict[int, CustomerSignal]:
@@ -71,7 +72,9 @@ def customer_signals(*, shop: Shop, customer_ids: list[int]) -> dict[int, Custom
             signal.reviews.append((pk, text))
             signal.weighted_texts.append((text, EVENT_TYPE_WEIGHTS["review"]))
         elif product_id is not None and kind in EVENT_TYPE_WEIGHTS:
-            signal.weighted_texts.append((products.get(product_id, ""), EVENT_TYPE_WEIGHTS[kind]))
+            title, tags = products.get(product_id, ("", []))
+            signal.weighted_texts.append((title, EVENT_TYPE_WEIGHTS[kind]))
+            signal.weighted_tags.append((tags, EVENT_TYPE_WEIGHTS[kind]))
     return {customer_id: signals[customer_id] for customer_id in customer_ids}
 
 

@@ -1,9 +1,10 @@
 """Keywords of texts and of customers: jieba TextRank for Chinese, word counts for English.
 
 - ``text_keywords(text, top_k)``: keywords of one text, weights in (0, 1], the best = 1.
-- ``customer_keywords(weighted_texts, top_k)``: one customer's keywords over many texts
-  (review texts, titles/tags of what they viewed, carted and bought), each text's keyword
-  weights multiplied by the weight of the event it came from and summed.
+- ``tag_keywords(tags)``: a product's tags as keywords, verbatim, each weighing 1.0.
+- ``customer_keywords(weighted_texts, top_k, weighted_tags)``: one customer's keywords over many
+  texts (review texts, titles of what they viewed, carted and bought) and the tags of those
+  products, each keyword weight multiplied by the weight of the event it came from and summed.
 - ``EVENT_TYPE_WEIGHTS`` and the ``*_WEIGHT`` constants: how much one text of each event type
   counts (view < cart < purchase; the customer's own review words count between cart and
   purchase).
@@ -43,6 +44,7 @@ EVENT_TYPE_WEIGHTS: dict[str, float] = {
 # emotion words (典雅, 精致) personas are described by. Plain verbs are mostly noise in reviews.
 KEYWORD_POS_TAGS = ("n", "nz", "ns", "nr", "nrt", "vn", "an", "a")
 DEFAULT_TOP_K = 20
+MAX_TAG_CHARS = 40
 
 _textrank: jieba.analyse.TextRank | None = None
 
@@ -113,13 +115,34 @@ def text_keywords(text: object, top_k: int = DEFAULT_TOP_K) -> list[tuple[str, f
     return list(_cached_text_keywords(cleaned, top_k))
 
 
-def customer_keywords(
-    weighted_texts: list[tuple[object, float]], top_k: int = DEFAULT_TOP_K
-) -> dict[str, float]:
-    """One customer's keywords: the event-weighted sum of each text's TextRank weights.
+def tag_keywords(tags: object) -> list[tuple[str, float]]:
+    """A product's tags as keywords, each weighing as much as a title's best keyword (1.0).
 
-    ``weighted_texts`` pairs each text (a review, or a viewed/carted/bought product's title
-    and tags) with its event weight, normally ``EVENT_TYPE_WEIGHTS[event_type]``. A keyword's
+    Tags are words the shop chose to describe the product, so they skip TextRank and its
+    part-of-speech filter: jieba tags 实用 and 送礼 as verbs and 环保 as an abbreviation, and
+    TextRank would drop exactly the words that say who a product is for.
+    """
+    if not isinstance(tags, (list, tuple)):
+        return []
+    keywords: dict[str, float] = {}
+    for tag in tags:
+        word = " ".join(clean_text(tag, max_chars=MAX_TAG_CHARS).split())
+        word = word.lower() if word.isascii() else word
+        if word and _is_keyword(word):
+            keywords[word] = 1.0
+    return list(keywords.items())
+
+
+def customer_keywords(
+    weighted_texts: list[tuple[object, float]],
+    top_k: int = DEFAULT_TOP_K,
+    weighted_tags: list[tuple[object, float]] = (),
+) -> dict[str, float]:
+    """One customer's keywords: the event-weighted sum of their texts' TextRank weights and tags.
+
+    ``weighted_texts`` pairs each text (a review, or a viewed/carted/bought product's title)
+    with its event weight, normally ``EVENT_TYPE_WEIGHTS[event_type]``; ``weighted_tags`` pairs
+    those products' tag lists with the same weights (see ``tag_keywords``). A keyword's
     score therefore grows with how often it occurs and how committed the events were, which
     is what the bag-of-words customer vector of seed 000 §3.1 counts. Returns at most
     ``top_k`` keywords, highest first (dicts keep insertion order).
@@ -129,6 +152,11 @@ def customer_keywords(
         if not weight or weight < 0:
             continue
         for word, score in text_keywords(text, top_k=top_k):
+            totals[word] += score * float(weight)
+    for tags, weight in weighted_tags:
+        if not weight or weight < 0:
+            continue
+        for word, score in tag_keywords(tags):
             totals[word] += score * float(weight)
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top_k]
     return {word: round(score, 6) for word, score in ranked}

@@ -73,7 +73,7 @@ def customer_profiles_refresh(*, shop: Shop, customer_ids: list[int]) -> list[Cu
         try:
             profile = existing.get(customer_id) or CustomerProfile(customer_id=customer_id, shop=shop)
             reviewed = [analyses[pk] for pk, _ in signal.reviews if pk in analyses]
-            profile.keywords = customer_keywords(signal.weighted_texts)
+            profile.keywords = customer_keywords(signal.weighted_texts, weighted_tags=signal.weighted_tags)
             profile.demand_mix = _demand_mix(reviewed)
             profile.sentiment = float(np.mean([a.sentiment for a in reviewed])) if reviewed else None
             profile.event_count, profile.review_count = signal.event_count, len(reviewed)

@@ -7,6 +7,7 @@ from profiles.nlp.keywords import (
     PURCHASE_WEIGHT,
     VIEW_WEIGHT,
     customer_keywords,
+    tag_keywords,
     text_keywords,
 )
 from profiles.nlp.segmentation import clean_text, content_words, tokens, user_dictionary_terms
@@ -54,11 +55,26 @@ def test_customer_keywords_respect_top_k_and_skip_zero_weights():
     assert len(keywords) == 3 and "景泰蓝" not in keywords
 
 
+def test_tags_count_verbatim_even_where_textrank_drops_them():
+    # jieba tags 实用 and 送礼 as verbs and 环保 as an abbreviation: TextRank's filter drops them.
+    assert not {"实用", "送礼", "环保"} & {word for word, _ in text_keywords("实用 送礼 环保 剪纸")}
+    assert dict(tag_keywords(["实用", " 送礼 ", "环保", "Blue  Glaze", "的", "", 7, "a"])) == {
+        "实用": 1.0, "送礼": 1.0, "环保": 1.0, "blue glaze": 1.0}
+    assert tag_keywords("实用") == [] and tag_keywords(None) == []
+
+
+def test_customer_keywords_weight_tags_by_event():
+    keywords = customer_keywords([("剪纸书签", VIEW_WEIGHT)],
+                                 weighted_tags=[(["实用"], VIEW_WEIGHT), (["送礼"], PURCHASE_WEIGHT)])
+    assert keywords["送礼"] == PURCHASE_WEIGHT * keywords["实用"]
+    assert "剪纸" in keywords
+
+
 def test_odd_texts_do_not_crash(odd_text):
     assert isinstance(clean_text(odd_text), str)
     assert isinstance(tokens(odd_text), list)
     assert isinstance(text_keywords(odd_text), list)
-    assert isinstance(customer_keywords([(odd_text, 1.0), (odd_text, 4.0)]), dict)
+    assert isinstance(customer_keywords([(odd_text, 1.0), (odd_text, 4.0)], weighted_tags=[([odd_text], 1.0)]), dict)
 
 
 def test_bytes_are_decoded_from_gb18030():
