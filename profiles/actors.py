@@ -6,8 +6,6 @@ from profiles.personas.services import persona_refresh_request, personas_refresh
 from profiles.services import customers_mark_stale
 
 PROFILES_QUEUE = "profiles"
-# Events of one window are recomputed together: one refresh per window, not one per batch.
-REFRESH_DEBOUNCE_MS = 250
 
 
 @dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=5, min_backoff=1_000, time_limit=60_000)
@@ -23,8 +21,11 @@ def customers_changed(shop_id: int, customer_ids: list[int], product_days: list 
         dramatiq.get_broker().enqueue(dramatiq.Message(
             queue_name="analytics", actor_name="events_rollup", args=(shop_id, product_days), kwargs={}, options={}))
     customers_mark_stale(shop_id=shop_id, customer_ids=customer_ids)
+    # Debounced by the request window, not by a delay: the first batch of a window sends the one
+    # refresh, and every batch until that refresh starts is recomputed with it. (A dramatiq delay
+    # would cost up to a second more: workers look at delayed messages once per worker_timeout.)
     if persona_refresh_request(shop_id=shop_id):
-        personas_refresh.send_with_options(args=(shop_id,), delay=REFRESH_DEBOUNCE_MS)
+        personas_refresh.send(shop_id)
 
 
 @dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
