@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.ingest import Connection, Server, recreate_database  # noqa: E402
+from benchmarks.ingest import Connection, Server, cpu_breakdown, cpu_snapshot, recreate_database  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = "shop_ai_bench_generation"
@@ -152,6 +152,7 @@ def storefront_client(port: int, key: str, paths: list[str], seconds: float, bar
     raws = [(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n").encode()
             for path in paths]
     barrier.wait()
+    cpu0 = time.process_time()
     latencies, statuses, deadline, index = [], {}, time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
         started = time.perf_counter()
@@ -159,7 +160,7 @@ def storefront_client(port: int, key: str, paths: list[str], seconds: float, bar
         latencies.append(time.perf_counter() - started)
         statuses[status] = statuses.get(status, 0) + 1
         index += 1
-    results.put((latencies, statuses))
+    results.put((latencies, statuses, time.process_time() - cpu0))
 
 
 def run_storefront(shop, catalogue, key: str, env: dict, seconds: float, clients: int, log_dir: Path) -> dict:
@@ -180,19 +181,24 @@ def run_storefront(shop, catalogue, key: str, env: dict, seconds: float, clients
         for proc in procs:
             proc.start()
         barrier.wait()
+        cpu_before = cpu_snapshot()
         gathered = [results.get(timeout=seconds + 120) for _ in procs]
+        cpu = cpu_breakdown(cpu_before, cpu_snapshot(), server, sum(item[2] for item in gathered))
         for proc in procs:
             proc.join()
     finally:
         server.stop()  # SIGTERM: the workers flush their exposure buffers on exit
-    latencies = [value for chunk, _ in gathered for value in chunk]
+    latencies = [value for chunk, _, _ in gathered for value in chunk]
     statuses: dict[int, int] = {}
-    for _, counts in gathered:
+    for _, counts, _ in gathered:
         for status, count in counts.items():
             statuses[status] = statuses.get(status, 0) + count
     return {"requests": len(latencies), "rps": len(latencies) / seconds, "statuses": statuses,
             "p50_ms": 1000 * float(np.percentile(latencies, 50)), "p95_ms": 1000 * float(np.percentile(latencies, 95)),
-            "exposures": Exposure.objects.filter(shop=shop).count()}
+            "exposures": Exposure.objects.filter(shop=shop).count(), "cpu": cpu,
+            # gunicorn (requests and the exposure flushes) + Postgres, per request served
+            "server_cpu_ms": 1000 * (cpu["gunicorn"] + cpu["postgres"]) / max(1, len(latencies)),
+            "gunicorn_cpu_ms": 1000 * cpu["gunicorn"] / max(1, len(latencies))}
 
 
 def wait_until_up(port: int, key: str, product_id: str, timeout: float = 90) -> None:
@@ -215,6 +221,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--storefront-only", action="store_true",
+                        help="Skip the jobs phase (the storefront phase is the same: its customers have no persona).")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="shop-ai-bench-generation-"))
@@ -223,8 +231,9 @@ def main() -> None:
     setup_django(environment(tmp / "media", weights, 1))
     shop, catalogue, personas, key = make_shop(max(1, args.jobs // PERSONAS))
     purge()
-    runs = [run_jobs(shop, catalogue, personas, n, environment(tmp / "media", weights, max(1, 2 // n)),
-                     tmp / "workers.log") for n in (1, 2)]
+    runs = [] if args.storefront_only else [
+        run_jobs(shop, catalogue, personas, n, environment(tmp / "media", weights, max(1, 2 // n)), tmp / "workers.log")
+        for n in (1, 2)]
     store = run_storefront(shop, catalogue, key, environment(tmp / "media", weights, 1), args.duration,
                            args.clients, tmp)
     figures = {"generator": generator, "jobs": runs, "storefront": store, "load_average": os.getloadavg()}
@@ -252,7 +261,11 @@ def print_table(f: dict) -> None:
     print()
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    print(f"\ngenerator: {f['generator']}; load average: {f['load_average']}")
+    print(f"\nstorefront phase CPU seconds ({s['requests'] / s['rps']:.0f} s x {os.cpu_count()} CPUs): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in s["cpu"].items())
+          + f"; server side (gunicorn + Postgres) {s['server_cpu_ms']:.2f} CPU-ms per request "
+            f"(gunicorn {s['gunicorn_cpu_ms']:.2f})")
+    print(f"generator: {f['generator']}; load average: {f['load_average']}")
 
 
 if __name__ == "__main__":

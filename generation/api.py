@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -17,7 +18,7 @@ from generation.services import (
     listing_publish,
     listing_retire,
 )
-from generation.storefront import exposure_log, storefront_product
+from generation.storefront import exposure_log, storefront_lookup
 from profiles.api.auth import request_shop
 from profiles.api.browser_access import BrowserAccess
 from profiles.api.serializers import ErrorSchema
@@ -177,15 +178,16 @@ class StorefrontOutput(serializers.Serializer):
 
 
 def _storefront_answer(request, shop, product_id: str) -> Response:
-    product = get_object_or_404(Product, shop=shop, external_id=product_id)
     customer_id = (request.query_params.get("customer_id") or "").strip()[:100]
-    shown = storefront_product(shop=shop, product=product, customer_external_id=customer_id or None)
+    shown = storefront_lookup(shop=shop, product_external_id=product_id, customer_external_id=customer_id or None)
+    if shown is None:
+        raise Http404("No Product matches the given query.")
     if customer_id:
         exposure_log.record(shop=shop, shown=shown, customer_external_id=customer_id)
-    body = {"product_id": product.external_id, "title": shown.title, "description": shown.description,
+    # The fields of StorefrontOutput (which documents them), built directly: this answers every page view.
+    body = {"product_id": shown.product.external_id, "title": shown.title, "description": shown.description,
             "image_url": _absolute(request, shown.image), "variant": shown.variant, "holdout": shown.holdout}
-    return Response(StorefrontOutput(body).data, headers={"Cache-Control": "private, max-age=60",
-                                                          "Vary": "Authorization"})
+    return Response(body, headers={"Cache-Control": "private, max-age=60", "Vary": "Authorization"})
 
 
 class StorefrontProductView(APIView):

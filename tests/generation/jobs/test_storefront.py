@@ -104,3 +104,29 @@ def test_the_demo_switcher_finds_a_holdout_customer_behind_the_first_member_of_e
     switcher = _demo_customers(shop)
     assert [choice["id"] for choice in switcher] == [seen[0], seen[1], held]
     assert "holdout" in switcher[-1]["label"]
+
+
+def test_the_storefront_lookup_answers_as_the_orm_path_does_with_fewer_queries(shop, personas, django_assert_num_queries):
+    """`storefront_lookup` (the API's one-query path) agrees with `storefront_product` on the
+    product, the holdout bucket and the persona; the shop's holdout share is read fresh each time."""
+    from generation.storefront import storefront_lookup, storefront_product
+    from profiles.services import product_upsert
+
+    product = product_upsert(shop=shop, external_id="fan-1", title="团扇", price=Decimal("30.50"),
+                             tags=["丝绸", "fan"])[0]
+    GenerationSettings.objects.create(shop=shop, holdout_share=Decimal("0.5"))
+    customer_of(shop, personas[1], "member")
+    for customer in ("member", "stranger", None):
+        # One query: product, share and persona; a member's persona's live variant is a second.
+        with django_assert_num_queries(2 if customer == "member" else 1):
+            fast = storefront_lookup(shop=shop, product_external_id=product.external_id,
+                                     customer_external_id=customer)
+        slow = storefront_product(shop=shop, product=product, customer_external_id=customer)
+        assert (fast.product, fast.holdout, fast.persona_id, fast.variant) == \
+            (slow.product, slow.holdout, slow.persona_id, slow.variant)
+        assert (fast.product.title, fast.product.tags, fast.product.price, fast.product.created_at) == \
+            (product.title, product.tags, product.price, product.created_at)
+    GenerationSettings.objects.filter(shop=shop).update(holdout_share=Decimal("0"))
+    assert storefront_lookup(shop=shop, product_external_id=product.external_id,
+                             customer_external_id=find_customer(shop, holdout=False)).holdout is False
+    assert storefront_lookup(shop=shop, product_external_id="missing", customer_external_id="member") is None
