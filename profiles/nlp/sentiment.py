@@ -45,6 +45,7 @@ RETRAIN_COMMAND = "python manage.py train_sentiment  (or: python -m profiles.nlp
 
 PAD_ID = 0
 UNKNOWN_ID = 1
+MAX_CACHED_NGRAMS = 1_000_000
 _DIGITS = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
 
@@ -150,6 +151,8 @@ class Vocabulary:
     ngram_buckets: int = 0
     index: dict[str, int] = field(init=False, repr=False)
     bigram_index: dict[str, int] = field(init=False, repr=False)
+    # Bucket of each n-gram seen, so CRC32 runs once per distinct n-gram, not once per occurrence.
+    _buckets: dict[str, int] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.unit not in ("char", "word"):
@@ -174,9 +177,15 @@ class Vocabulary:
             bigrams = ["<pad>", "<unk>", *frequent]
         return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length, bigrams=bigrams)
 
+    def units(self, text: object, unit: str | None = None) -> list[str]:
+        """The (at most ``max_length``) characters or words of ``text``; ["<unk>"] when it has none."""
+        return split_units(clean_text(text), unit or self.unit)[: self.max_length] or ["<unk>"]
+
     def encode(self, text: object) -> tuple[list[int], list[int] | None]:
         """Token ids of ``text`` (at least one), and the aligned bigram ids if the vocabulary has them."""
-        units = split_units(clean_text(text), self.unit)[: self.max_length] or ["<unk>"]
+        return self.encode_units(self.units(text))
+
+    def encode_units(self, units: list[str]) -> tuple[list[int], list[int] | None]:
         ids = list(map(self.index.get, units, repeat(UNKNOWN_ID)))
         if not self.bigrams:
             return ids, None
@@ -193,10 +202,19 @@ class Vocabulary:
 
     def hashed_ngrams(self, text: object) -> list[int]:
         """Bucket ids of the character 1-, 2- and 3-grams of ``text`` (CRC32, stable across runs)."""
-        units = split_units(clean_text(text), "char")[: self.max_length] or ["<unk>"]
-        joined = "".join(units)
+        return self.hashed_ngrams_of_units(self.units(text, "char"))
+
+    def hashed_ngrams_of_units(self, characters: list[str]) -> list[int]:
+        joined = "".join(characters)
         grams = [joined[i : i + n] for n in (1, 2, 3) for i in range(len(joined) - n + 1)] or [joined]
-        return [crc32(gram.encode("utf-8")) % self.ngram_buckets for gram in grams]
+        buckets = self._buckets
+        if len(buckets) > MAX_CACHED_NGRAMS:
+            buckets.clear()
+        return [buckets[gram] if gram in buckets else self._bucket(gram) for gram in grams]
+
+    def _bucket(self, gram: str) -> int:
+        bucket = self._buckets[gram] = crc32(gram.encode("utf-8")) % self.ngram_buckets
+        return bucket
 
 
 def _bigrams(units: Sequence[str]) -> list[str]:
@@ -330,9 +348,14 @@ class SentimentModel:
         results put back in input order. Empty or symbol-only texts get the model's output for
         a single unknown token (close to 0.5).
         """
-        encoded = [self.vocabulary.encode(text) for text in texts]
-        wide = self.vocabulary.ngram_buckets > 0
-        hashed = [self.vocabulary.hashed_ngrams(text) for text in texts] if wide else None
+        vocabulary = self.vocabulary
+        units = [vocabulary.units(text) for text in texts]
+        encoded = [vocabulary.encode_units(text_units) for text_units in units]
+        hashed = None
+        if vocabulary.ngram_buckets:
+            # A character vocabulary's units are the characters the n-grams are made of.
+            characters = units if vocabulary.unit == "char" else [vocabulary.units(t, "char") for t in texts]
+            hashed = [vocabulary.hashed_ngrams_of_units(text_units) for text_units in characters]
         probabilities = np.empty(len(encoded), dtype=np.float32)
         order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
         for start in range(0, len(order), batch_size):
