@@ -61,6 +61,7 @@ class SimulationConfig:
     # Extra sessions the promotion brings, as a share of each shopper's sessions in the period; 0:
     # it only moves visits onto its days, so a period's total revenue does not depend on it.
     promotion_traffic: float = 0.0
+    light_share: float = LIGHT_SHARE  # one-visit shoppers (1-2 views, rarely more)
 
 
 @dataclass
@@ -95,7 +96,8 @@ def style_match(customer_style: tuple, shown_style: tuple) -> float:
 
 
 def _session_counts(config: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
-    kinds = rng.choice(3, size=config.customers, p=[LIGHT_SHARE, 1 - LIGHT_SHARE - HEAVY_SHARE, HEAVY_SHARE])
+    shares = [config.light_share, 1 - config.light_share - HEAVY_SHARE, HEAVY_SHARE]
+    kinds = rng.choice(3, size=config.customers, p=shares)
     regular = rng.poisson(3, config.customers) + 1
     heavy = rng.poisson(8, config.customers) + 2
     if config.interactions:
