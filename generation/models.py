@@ -1,5 +1,7 @@
 """What we drew and showed: generation jobs, their images, listings, and exposures."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -67,7 +69,9 @@ class GenerationJob(models.Model):
 
 
 def generated_image_path(image: "GeneratedImage", filename: str) -> str:
-    return f"shops/{image.job.shop_id}/generated/job-{image.job_id}/{filename}"
+    # A random folder, not the job id: images waiting for the owner's approval must not be found
+    # by counting up job ids under /media/ (the storefront only ever links published ones).
+    return f"shops/{image.job.shop_id}/generated/{secrets.token_urlsafe(16)}/{filename}"
 
 
 class GeneratedImage(models.Model):

@@ -73,6 +73,18 @@ def test_a_job_that_passes_makes_one_image_set_and_one_listing_even_when_redeliv
     assert all(l.title and l.description for l in listings)
 
 
+def test_generated_images_live_in_unguessable_folders(shop, product, personas, tiny_weights):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    request = generation_jobs_request(shop=shop, product=product, personas=personas)
+    generation_jobs_run(job_ids=[job.id for job in request.jobs])
+    names = [name for image in GeneratedImage.objects.filter(job__shop=shop)
+             for name in (image.image.name, image.upscaled.name) if name]
+    folders = {name.rsplit("/", 2)[-2] for name in names}
+    assert names and all(name.startswith(f"shops/{shop.id}/generated/") for name in names)
+    assert len(folders) == len(names) and all(len(folder) >= 20 for folder in folders)
+    assert not any(f"job-{job.id}" in name for job in request.jobs for name in names)
+
+
 def test_a_worker_killed_mid_job_is_retried_and_counts_attempts(shop, product, personas, tiny_weights):
     request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
     GenerationJob.objects.filter(pk=request.jobs[0].pk).update(status="running", attempts=3)  # died 3 times
