@@ -150,6 +150,10 @@ REST_FRAMEWORK = {
 # when REDIS_URL is set, so the limit holds across gunicorn workers and machines; without it (the
 # SQLite demo) each process counts in its own memory.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1000/s")
+# The keyless endpoints, per client address: signed store webhooks and the browser snippet's
+# batches (a shopper's browser sends a batch every few seconds; a store a burst per import).
+WEBHOOK_RATE_LIMIT = env.str("WEBHOOK_RATE_LIMIT", default="100/s")
+BROWSER_RATE_LIMIT = env.str("BROWSER_RATE_LIMIT", default="20/s")
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -20,6 +20,8 @@ EXPOSURE_BACKGROUND_FLUSH = False
 EVENT_ANNOUNCE_SECONDS = 0
 # The webhook tests' receivers listen on 127.0.0.1; tests/integrations turn this off to check the refusal.
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+# Every test client is 127.0.0.1: the keyless endpoints' per-address limits are tested with overrides.
+WEBHOOK_RATE_LIMIT = BROWSER_RATE_LIMIT = "1000/s"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # Two test runs on one machine (say, two people or two checkouts) each set their own suffix so

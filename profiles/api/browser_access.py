@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 
+from profiles.api.throttling import ClientAddressRateThrottle
 from profiles.connect.browser import origin_allowed
 from profiles.models import StoreConnection
 from profiles.selectors import store_connection_by_publishable_key
@@ -20,6 +21,8 @@ class BrowserAccess:
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [ClientAddressRateThrottle]
+    rate_setting = "BROWSER_RATE_LIMIT"
     cors_methods = "GET, POST, OPTIONS"
 
     def finalize_response(self, request, response, *args, **kwargs):

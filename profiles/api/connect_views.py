@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from profiles.api import serializers as s
 from profiles.api.body import MalformedBody, parse_json, read_body
 from profiles.api.browser_access import BrowserAccess
+from profiles.api.throttling import ClientAddressRateThrottle
 from profiles.connect.browser import MAX_BROWSER_BODY_BYTES, MAX_BROWSER_EVENTS, browser_events_ingest
 from profiles.connect.webhook_shapes import SHAPES, PayloadShapeError
 from profiles.connect.webhooks import webhook_authenticate, webhook_receive
@@ -49,6 +50,8 @@ class WebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [ClientAddressRateThrottle]
+    rate_setting = "WEBHOOK_RATE_LIMIT"
 
     @extend_schema(operation_id="webhooks_receive", request=None, auth=[],
                    parameters=[OpenApiParameter("shop", int, required=True),

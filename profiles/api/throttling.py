@@ -2,7 +2,8 @@
 
 With REDIS_URL set that cache is Redis, so every gunicorn worker and every machine counts against
 the same limit; without it (the SQLite demo) each process counts alone. Requests without an API
-key (webhooks, the browser snippet) are not counted here.
+key (signed webhooks, the browser snippet) are counted per client address instead, with their own
+limits (`ClientAddressRateThrottle`): a flood of unsigned webhooks must not use up a shop's quota.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ logger = logging.getLogger(__name__)
 WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
-def rate_parse(text: str) -> tuple[int, int] | None:
+def rate_parse(text: str, setting: str = "API_RATE_LIMIT") -> tuple[int, int] | None:
     """`"1000/s"` → (1000, 1); `"off"`, `""` or `"0"` → None (no limit)."""
     text = (text or "").strip().lower()
     if text in ("", "0", "off", "none"):
         return None
     count, _, unit = text.partition("/")
     if not count.isdigit() or unit not in WINDOWS:
-        raise ImproperlyConfigured(f"API_RATE_LIMIT={text!r}: write requests per window such as 1000/s, "
+        raise ImproperlyConfigured(f"{setting}={text!r}: write requests per window such as 1000/s, "
                                    "6000/min or 100000/hour, or off.")
     return (int(count), WINDOWS[unit]) if int(count) else None
 
@@ -39,19 +40,41 @@ class ApiKeyRateThrottle(BaseThrottle):
         rate = rate_parse(settings.API_RATE_LIMIT)
         if rate is None or not isinstance(request.auth, ApiKey):
             return True
-        limit, window = rate
-        now = time.time()
-        slot = int(now // window)
-        self.retry_after = (slot + 1) * window - now
-        try:
-            count = _count(f"ratelimit:key:{request.auth.pk}:{window}:{slot}", window)
-        except Exception:  # noqa: BLE001 - a cache outage must not take the API down with it
-            logger.warning("Rate limit not counted: the ratelimit cache does not answer", exc_info=True)
-            return True
-        return count <= limit
+        allowed, self.retry_after = _allow(f"key:{request.auth.pk}", rate)
+        return allowed
 
     def wait(self) -> float:
         return self.retry_after
+
+
+class ClientAddressRateThrottle(BaseThrottle):
+    """Requests per client address for the views without an API key; the view names its setting
+    (`rate_setting = "WEBHOOK_RATE_LIMIT"`). Behind a proxy, set DRF's NUM_PROXIES so the address
+    is read from X-Forwarded-For."""
+
+    def allow_request(self, request, view) -> bool:
+        setting = getattr(view, "rate_setting", "")
+        rate = rate_parse(getattr(settings, setting, ""), setting)
+        if rate is None:
+            return True
+        allowed, self.retry_after = _allow(f"{setting.lower()}:{self.get_ident(request)}", rate)
+        return allowed
+
+    def wait(self) -> float:
+        return self.retry_after
+
+
+def _allow(counter: str, rate: tuple[int, int]) -> tuple[bool, float]:
+    """One more request on this counter in the current window: (allowed, seconds to the next window)."""
+    limit, window = rate
+    now = time.time()
+    slot = int(now // window)
+    try:
+        count = _count(f"ratelimit:{counter}:{window}:{slot}", window)
+    except Exception:  # noqa: BLE001 - a cache outage must not take the API down with it
+        logger.warning("Rate limit not counted: the ratelimit cache does not answer", exc_info=True)
+        return True, 0.0
+    return count <= limit, (slot + 1) * window - now
 
 
 def _count(key: str, window: int) -> int:

@@ -102,6 +102,34 @@ def test_the_rate_limit_counts_per_key_and_answers_429_in_json(shop, other_shop)
     assert APIClient().get("/api/v1/personas").status_code == 401  # no key: refused before counting
 
 
+@pytest.mark.django_db
+@override_settings(WEBHOOK_RATE_LIMIT="2/min", BROWSER_RATE_LIMIT="2/min")
+def test_keyless_endpoints_count_per_client_address(shop):
+    """Webhooks and the browser snippet have no API key: a flood from one address is refused (even
+    unsigned, so it cannot use up anything of the shop's), other addresses keep their own count."""
+    from profiles.connect.services import store_connection_for
+
+    caches["ratelimit"].clear()
+    key = store_connection_for(shop=shop).publishable_key
+    flood, other = APIClient(REMOTE_ADDR="203.0.113.7"), APIClient(REMOTE_ADDR="198.51.100.9")
+
+    def webhook(client):
+        return client.post(f"/api/v1/webhooks/generic?shop={shop.id}", data=b"{}", content_type="application/json")
+
+    def beacon(client):
+        return client.post("/api/v1/browser/events", data=json.dumps({"key": key, "events": []}),
+                           content_type="text/plain", headers={"Origin": "https://store.example.com"})
+
+    assert [webhook(flood).status_code for _ in range(2)] == [401, 401]  # unsigned, refused, counted
+    refused = webhook(flood)
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert webhook(other).status_code == 401  # another address: its own count
+    assert [beacon(flood).status_code for _ in range(2)] != [429, 429]  # browser counts apart from webhooks
+    answer = beacon(flood)
+    assert answer.status_code == 429 and answer["Access-Control-Allow-Origin"] == "https://store.example.com"
+
+
 def _redis():
     import redis
 
