@@ -1,10 +1,9 @@
 """What we drew and showed: generation jobs, their images, listings, and exposures."""
 
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from profiles.models import Customer, Persona, Product, Shop
 
@@ -68,10 +67,16 @@ class GenerationJob(models.Model):
         return f"job {self.id} ({self.status})"
 
 
+def generated_images_folder(job: "GenerationJob") -> str:
+    """The job's folder under MEDIA_ROOT. Its name carries an HMAC of the job id: images waiting for
+    the owner's approval must not be found by counting job ids under /media/ (the storefront only
+    links published ones), and a retried job can still find its own folder to clean."""
+    token = salted_hmac("generation.generated_images_folder", str(job.pk)).hexdigest()[:24]
+    return f"shops/{job.shop_id}/generated/job-{job.pk}-{token}"
+
+
 def generated_image_path(image: "GeneratedImage", filename: str) -> str:
-    # A random folder, not the job id: images waiting for the owner's approval must not be found
-    # by counting up job ids under /media/ (the storefront only ever links published ones).
-    return f"shops/{image.job.shop_id}/generated/{secrets.token_urlsafe(16)}/{filename}"
+    return f"{generated_images_folder(image.job)}/{filename}"
 
 
 class GeneratedImage(models.Model):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from generation.models import (
     ListingAudit,
     ListingStatus,
     WebhookTopic,
+    generated_images_folder,
 )
 from generation.webhooks import listing_announce
 from profiles.models import Persona, Product, Shop
@@ -217,6 +219,8 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
 
     product = jobs[0].product
     threshold = generation_settings_for(shop=product.shop).fidelity_threshold
+    for job in jobs:
+        _orphan_files_remove(job)
     pending = list(jobs)
     for attempt in range(settings.GENERATION_MAX_TRIES):
         pending = [job for job in pending if _set_progress(job, 10 + 25 * attempt)]
@@ -270,6 +274,20 @@ def _png(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _orphan_files_remove(job: GenerationJob) -> None:
+    """Files in the job's folder that no image row names: a worker killed between writing a file and
+    saving its row left them. Removed before the job draws again."""
+    folder = generated_images_folder(job)
+    try:
+        _, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    kept = {name for image in job.images.all() for name in (image.image.name, image.upscaled.name) if name}
+    for name in files:
+        if f"{folder}/{name}" not in kept:
+            default_storage.delete(f"{folder}/{name}")
 
 
 def _store_image(job: GenerationJob, seed: int, image, fidelity, accepted: bool) -> GeneratedImage:

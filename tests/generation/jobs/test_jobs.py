@@ -6,9 +6,18 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generation.models import GeneratedImage, GenerationJob, GenerationSettings, Listing, ListingAudit
+from generation.models import (
+    GeneratedImage,
+    GenerationJob,
+    GenerationSettings,
+    Listing,
+    ListingAudit,
+    generated_images_folder,
+)
 from generation.services import generation_jobs_request, generation_jobs_run
 from profiles.services import product_upsert
 from tests.conftest import client_for
@@ -73,16 +82,33 @@ def test_a_job_that_passes_makes_one_image_set_and_one_listing_even_when_redeliv
     assert all(l.title and l.description for l in listings)
 
 
-def test_generated_images_live_in_unguessable_folders(shop, product, personas, tiny_weights):
+def test_generated_images_live_in_an_unguessable_folder_per_job(shop, product, personas, tiny_weights):
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
     request = generation_jobs_request(shop=shop, product=product, personas=personas)
     generation_jobs_run(job_ids=[job.id for job in request.jobs])
-    names = [name for image in GeneratedImage.objects.filter(job__shop=shop)
-             for name in (image.image.name, image.upscaled.name) if name]
-    folders = {name.rsplit("/", 2)[-2] for name in names}
-    assert names and all(name.startswith(f"shops/{shop.id}/generated/") for name in names)
-    assert len(folders) == len(names) and all(len(folder) >= 20 for folder in folders)
-    assert not any(f"job-{job.id}" in name for job in request.jobs for name in names)
+    for job in request.jobs:
+        names = [name for image in job.images.all() for name in (image.image.name, image.upscaled.name) if name]
+        folder = generated_images_folder(job)
+        assert names and {name.rsplit("/", 1)[0] for name in names} == {folder}
+        assert folder.startswith(f"shops/{shop.id}/generated/job-{job.id}-") and len(folder.rsplit("-", 1)[1]) == 24
+    first, second = (generated_images_folder(job) for job in request.jobs)
+    assert first.rsplit("-", 1)[1] != second.rsplit("-", 1)[1]  # not a shared suffix: one HMAC per job
+
+
+def test_files_a_killed_worker_left_behind_are_removed_when_the_job_runs_again(shop, product, personas,
+                                                                              tiny_weights):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
+    orphan = default_storage.save(f"{generated_images_folder(job)}/seed-{job.seed}.png", ContentFile(b"half"))
+    GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1)  # the killed delivery
+    generation_jobs_run(job_ids=[job.id])
+    job.refresh_from_db()
+    _, files = default_storage.listdir(generated_images_folder(job))
+    named = {name.rsplit("/", 1)[1] for image in job.images.all() for name in (image.image.name, image.upscaled.name)
+             if name}
+    assert job.status == "succeeded" and set(files) == named  # nothing in the folder that no row names
+    with default_storage.open(orphan) as left:  # the name is reused by the real image, not the half file
+        assert left.read() != b"half"
 
 
 def test_a_worker_killed_mid_job_is_retried_and_counts_attempts(shop, product, personas, tiny_weights):
