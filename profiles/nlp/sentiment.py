@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -125,7 +126,11 @@ class TextCNN(nn.Module):
             valid_counts = (lengths - width + 1).clamp(min=1)
             invalid = (windows[None, :] >= valid_counts[:, None]).unsqueeze(1)  # (batch, 1, windows)
             # ReLU output is ≥ 0, so zeroing windows past the text changes neither max nor sum.
-            activated = score.float().relu().masked_fill(invalid, 0.0)  # .float(): no copy in fp32
+            activated = score.float()  # no copy in fp32
+            if activated.requires_grad:
+                activated = activated.relu().masked_fill(invalid, 0.0)
+            else:  # inference: in place, a fifth less time per review (no new (batch, filters, time) tensors)
+                activated = activated.relu_().masked_fill_(invalid, 0.0)
             pooled.append(activated.amax(dim=2))
             if self.config.pooling == "max+mean":
                 pooled.append(activated.sum(dim=2) / valid_counts[:, None])
@@ -340,32 +345,49 @@ class SentimentModel:
         network.load_state_dict(_read_state_dict(weights_path, network))
         return cls(network, vocabulary, document.get("training", {}))
 
-    @torch.inference_mode()
     def predict_proba(self, texts: Sequence[object], batch_size: int = 512) -> np.ndarray:
         """Probability that each text is positive, shape (len(texts),), float32.
 
-        Texts are encoded, sorted by length so each batch pads little, run in batches, and the
-        results put back in input order. Empty or symbol-only texts get the model's output for
-        a single unknown token (close to 0.5).
+        Texts are sorted by length so each batch pads little, run in batches, and the results put
+        back in input order. While the network runs one batch (torch releases the GIL), this thread
+        encodes the next, so the Python encoding and the convolutions use the cores together.
+        Empty or symbol-only texts get the model's output for a single unknown token (close to 0.5).
         """
+        texts = list(texts)
+        probabilities = np.empty(len(texts), dtype=np.float32)
+        # Characters approximate the encoded length well enough to sort by (whitespace aside).
+        order = np.argsort([len(text) if isinstance(text, str) else 0 for text in texts], kind="stable")
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        if len(batches) <= 1:
+            for rows in batches:
+                probabilities[rows] = self._forward(*self._inputs([texts[row] for row in rows]))
+            return probabilities
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentiment") as network:
+            running: deque = deque()
+            for rows in batches:
+                running.append((rows, network.submit(self._forward, *self._inputs([texts[row] for row in rows]))))
+                if len(running) > 1:  # at most one batch encoded ahead of the network
+                    done_rows, result = running.popleft()
+                    probabilities[done_rows] = result.result()
+            for done_rows, result in running:
+                probabilities[done_rows] = result.result()
+        return probabilities
+
+    def _inputs(self, texts: list[object]) -> tuple:
+        """Padded token ids, bigram ids and hashed n-grams of one batch, for `TextCNN.forward`."""
         vocabulary = self.vocabulary
         units = [vocabulary.units(text) for text in texts]
-        encoded = [vocabulary.encode_units(text_units) for text_units in units]
-        hashed = None
-        if vocabulary.ngram_buckets:
-            # A character vocabulary's units are the characters the n-grams are made of.
-            characters = units if vocabulary.unit == "char" else [vocabulary.units(t, "char") for t in texts]
-            hashed = [vocabulary.hashed_ngrams_of_units(text_units) for text_units in characters]
-        probabilities = np.empty(len(encoded), dtype=np.float32)
-        order = np.argsort([len(ids) for ids, _ in encoded], kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            ids, bigram_ids = batch_inputs([encoded[row] for row in rows], self.min_length)
-            ngrams = batch_ngrams([hashed[row] for row in rows]) if hashed is not None else None
-            with self._autocast():
-                logits = self.network(ids, bigram_ids, ngrams)
-            probabilities[rows] = torch.sigmoid(logits.float()).numpy()
-        return probabilities
+        ids, bigram_ids = batch_inputs([vocabulary.encode_units(text_units) for text_units in units], self.min_length)
+        if not vocabulary.ngram_buckets:
+            return ids, bigram_ids, None
+        # A character vocabulary's units are the characters the n-grams are made of.
+        characters = units if vocabulary.unit == "char" else [vocabulary.units(text, "char") for text in texts]
+        return ids, bigram_ids, batch_ngrams([vocabulary.hashed_ngrams_of_units(chars) for chars in characters])
+
+    def _forward(self, ids: torch.Tensor, bigram_ids: torch.Tensor | None, ngrams) -> np.ndarray:
+        with torch.inference_mode(), self._autocast():  # inference mode is per thread
+            logits = self.network(ids, bigram_ids, ngrams)
+        return torch.sigmoid(logits.float()).numpy()
 
     def _autocast(self):
         if self.bf16:
