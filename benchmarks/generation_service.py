@@ -230,6 +230,10 @@ def main() -> None:
     weights, generator = weights_dir(tmp)
     setup_django(environment(tmp / "media", weights, 1))
     shop, catalogue, personas, key = make_shop(max(1, args.jobs // PERSONAS))
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # statistics, as autovacuum would gather (off on this machine)
+        cursor.execute("ANALYZE")
     purge()
     runs = [] if args.storefront_only else [
         run_jobs(shop, catalogue, personas, n, environment(tmp / "media", weights, max(1, 2 // n)), tmp / "workers.log")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.utils import timezone
 
 from generation.models import Exposure, GenerationSettings, Listing, ListingStatus
@@ -96,17 +96,28 @@ def storefront_product(*, shop: Shop, product: Product, customer_external_id: st
 
 
 _PRODUCT_FIELDS = [field for field in Product._meta.concrete_fields]
+_PRODUCT_ATTNAMES = [field.attname for field in _PRODUCT_FIELDS]
+_lookups: dict[str, tuple[str, list]] = {}  # per database vendor: the SQL and each column's converters
 
 
-def _lookup_sql() -> str:
-    columns = ", ".join(f"p.{connection.ops.quote_name(field.column)}" for field in _PRODUCT_FIELDS)
-    return (
-        f"SELECT {columns}, "
-        f"(SELECT holdout_share FROM {GenerationSettings._meta.db_table} WHERE shop_id = %s), "
-        f"(SELECT cp.persona_id FROM {CustomerProfile._meta.db_table} cp JOIN {Customer._meta.db_table} c "
-        "ON c.id = cp.customer_id WHERE cp.shop_id = %s AND c.external_id = %s ORDER BY cp.id LIMIT 1) "
-        f"FROM {Product._meta.db_table} p WHERE p.shop_id = %s AND p.external_id = %s"
-    )
+def _lookup_plan(db) -> tuple[str, list]:
+    plan = _lookups.get(db.vendor)
+    if plan is None:
+        columns = ", ".join(f"p.{db.ops.quote_name(field.column)}" for field in _PRODUCT_FIELDS)
+        sql = (
+            f"SELECT {columns}, "
+            f"(SELECT holdout_share FROM {GenerationSettings._meta.db_table} WHERE shop_id = %s), "
+            f"(SELECT cp.persona_id FROM {CustomerProfile._meta.db_table} cp JOIN {Customer._meta.db_table} c "
+            "ON c.id = cp.customer_id WHERE cp.shop_id = %s AND c.external_id = %s ORDER BY cp.id LIMIT 1) "
+            f"FROM {Product._meta.db_table} p WHERE p.shop_id = %s AND p.external_id = %s"
+        )
+        converters = []  # what the ORM's compiler applies (JSON, SQLite's dates…)
+        for index, field in enumerate(_PRODUCT_FIELDS):
+            column = field.get_col(Product._meta.db_table)
+            for converter in db.ops.get_db_converters(column) + field.get_db_converters(db):
+                converters.append((index, converter, column))
+        plan = _lookups[db.vendor] = (sql, converters)
+    return plan
 
 
 def storefront_lookup(*, shop: Shop, product_external_id: str, customer_external_id: str | None) -> ShownProduct | None:
@@ -115,18 +126,18 @@ def storefront_lookup(*, shop: Shop, product_external_id: str, customer_external
     there is a persona). None when the shop has no such product. The storefront API serves every
     shopper's page view with this, so it is written as plain SQL: the ORM's three queries cost
     more CPU than the rest of the request."""
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(), [shop.id, shop.id, customer_external_id, shop.id, product_external_id])
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy: read a dozen times here
+    sql, converters = _lookup_plan(db)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [shop.id, shop.id, customer_external_id, shop.id, product_external_id])
         row = cursor.fetchone()
     if row is None:
         return None
     count = len(_PRODUCT_FIELDS)
     values = list(row[:count])
-    for index, field in enumerate(_PRODUCT_FIELDS):  # what the ORM's compiler applies (JSON, SQLite's dates…)
-        column = field.get_col(Product._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            values[index] = converter(values[index], column, connection)
-    product = Product.from_db(connection.alias, [field.attname for field in _PRODUCT_FIELDS], values)
+    for index, converter, column in converters:
+        values[index] = converter(values[index], column, db)
+    product = Product.from_db(db.alias, _PRODUCT_ATTNAMES, values)
     share, persona_id = row[count], row[count + 1]
     if not customer_external_id:
         return ShownProduct(product, None, False, None)

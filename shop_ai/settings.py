@@ -63,11 +63,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shop_ai.middleware.refuse_nul_characters",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, CSRF, users and messages: for pages, not for API calls (see shop_ai/middleware.py).
+    "shop_ai.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "shop_ai.middleware.CsrfViewMiddleware",
+    "shop_ai.middleware.AuthenticationMiddleware",
+    "shop_ai.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

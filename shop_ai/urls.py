@@ -18,6 +18,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("api/v1/", include(api_v1)),  # first: the API answers most requests, and is resolved first
     path("", pages.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -25,7 +26,6 @@ urlpatterns = [
     path("dashboard/", include("shop_ai.dashboard.urls")),
     path("store/<int:shop_id>/", store_pages.store_index, name="store-index"),
     path("store/<int:shop_id>/products/<str:product_id>", store_pages.store_product, name="store-product"),
-    path("api/v1/", include(api_v1)),
     path("snippet/shop-ai.js", snippet, name="snippet"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
