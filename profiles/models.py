@@ -228,6 +228,9 @@ class StoreConnection(models.Model):
     allowed_origins = models.JSONField(default=list, blank=True,
                                        help_text="Storefront origins the snippet may send from; empty: any.")
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    shopify_secret = models.CharField(max_length=200, blank=True,
+                                      help_text="The signing secret Shopify shows for its webhooks; lets Shopify "
+                                                "deliver directly, signed with X-Shopify-Hmac-Sha256.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

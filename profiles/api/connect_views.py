@@ -55,10 +55,16 @@ class WebhookView(APIView):
 
     @extend_schema(operation_id="webhooks_receive", request=None, auth=[],
                    parameters=[OpenApiParameter("shop", int, required=True),
-                               OpenApiParameter("X-ShopAI-Webhook-Id", str, OpenApiParameter.HEADER, required=True),
-                               OpenApiParameter("X-ShopAI-Timestamp", int, OpenApiParameter.HEADER, required=True),
-                               OpenApiParameter("X-ShopAI-Signature", str, OpenApiParameter.HEADER, required=True),
-                               OpenApiParameter("X-ShopAI-Topic", str, OpenApiParameter.HEADER)],
+                               OpenApiParameter("X-ShopAI-Webhook-Id", str, OpenApiParameter.HEADER),
+                               OpenApiParameter("X-ShopAI-Timestamp", int, OpenApiParameter.HEADER),
+                               OpenApiParameter("X-ShopAI-Signature", str, OpenApiParameter.HEADER,
+                                                description="Required unless Shopify signed the delivery."),
+                               OpenApiParameter("X-ShopAI-Topic", str, OpenApiParameter.HEADER),
+                               OpenApiParameter("X-Shopify-Hmac-Sha256", str, OpenApiParameter.HEADER,
+                                                description="source=shopify only: Shopify's own signature, "
+                                                            "checked with the shop's Shopify signing secret."),
+                               OpenApiParameter("X-Shopify-Webhook-Id", str, OpenApiParameter.HEADER),
+                               OpenApiParameter("X-Shopify-Topic", str, OpenApiParameter.HEADER)],
                    responses={200: WebhookResultSchema, 400: s.ErrorSchema, 401: s.ErrorSchema,
                               404: OpenApiResponse(s.ErrorSchema, description="Unknown source")})
     def post(self, request, source: str):
@@ -68,7 +74,7 @@ class WebhookView(APIView):
         body = read_body(request, settings.MAX_REQUEST_BYTES)
         try:
             shop, webhook_id = webhook_authenticate(shop_id=request.query_params.get("shop"),
-                                                    headers=request.headers, body=body)
+                                                    headers=request.headers, body=body, source=source)
         except SignatureError as refused:
             logger.warning("Webhook refused (%s) for shop %r from %s: %s", refused.code,
                            request.query_params.get("shop"), request.META.get("REMOTE_ADDR"), refused.detail)

@@ -69,3 +69,21 @@ def allowed_origins_update(*, shop: Shop, origins: list[str]) -> StoreConnection
     connection.allowed_origins = sorted({_origin(text) for text in origins if text.strip()})
     connection.save(update_fields=["allowed_origins"])
     return connection
+
+
+MAX_SHOPIFY_SECRET_CHARS = 200
+
+
+@transaction.atomic
+def shopify_secret_set(*, shop: Shop, secret: str) -> StoreConnection:
+    """Keep the signing secret Shopify shows for its webhooks (empty: forget it)."""
+    secret = (secret or "").strip()
+    if secret and (len(secret) < 16 or len(secret) > MAX_SHOPIFY_SECRET_CHARS or not secret.isprintable()
+                   or " " in secret):
+        raise ValidationError({"shopify_secret": "That does not look like a Shopify signing secret: paste the "
+                                                 "whole value Shopify shows for webhooks (16 to 200 characters, "
+                                                 "no spaces)."})
+    connection = StoreConnection.objects.select_for_update().get(pk=store_connection_for(shop=shop).pk)
+    connection.shopify_secret = secret
+    connection.save(update_fields=["shopify_secret"])
+    return connection

@@ -21,15 +21,17 @@ from profiles.ingestion.services import IngestResult, events_ingest, failed_requ
 from profiles.ingestion.validation import NUL_REASON
 from profiles.models import InboundWebhook, Shop, StoreConnection
 from profiles.services import ProductRow, product_upsert, products_ensure
-from shop_ai.client.signing import SignatureError, webhook_verify
+from shop_ai.client.signing import SignatureError, is_shopify_signed, shopify_webhook_verify, webhook_verify
 
 logger = logging.getLogger(__name__)
 MAX_WEBHOOK_ID_CHARS = 200
 MAX_PRICE = Decimal("9999999999.99")
 
 
-def webhook_authenticate(*, shop_id: str | None, headers: Mapping[str, str], body: bytes) -> tuple[Shop, str]:
-    """The shop that signed this delivery and the delivery's id; `SignatureError` otherwise."""
+def webhook_authenticate(*, shop_id: str | None, headers: Mapping[str, str], body: bytes,
+                         source: str = "generic") -> tuple[Shop, str]:
+    """The shop that signed this delivery and the delivery's id; `SignatureError` otherwise. Shopify
+    deliveries may carry Shopify's own signature instead of ours."""
     if not shop_id or not shop_id.isdigit():
         raise SignatureError("unknown_shop", "Add ?shop=<your shop id> to the webhook URL (the dashboard "
                                              "settings show the whole URL).")
@@ -37,7 +39,10 @@ def webhook_authenticate(*, shop_id: str | None, headers: Mapping[str, str], bod
     if connection is None:
         raise SignatureError("unknown_shop", f"Shop {shop_id} has no webhook secret yet; open the dashboard "
                                              "settings to create one.")
-    webhook_id = webhook_verify(secrets=webhook_secrets_valid(connection=connection), headers=headers, body=body)
+    if source == "shopify" and is_shopify_signed(headers):
+        webhook_id = shopify_webhook_verify(secret=connection.shopify_secret, headers=headers, body=body)
+    else:
+        webhook_id = webhook_verify(secrets=webhook_secrets_valid(connection=connection), headers=headers, body=body)
     if len(webhook_id) > MAX_WEBHOOK_ID_CHARS:
         raise SignatureError("bad_webhook_id", f"The webhook id must be at most {MAX_WEBHOOK_ID_CHARS} characters.")
     return connection.shop, webhook_id

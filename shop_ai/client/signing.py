@@ -8,10 +8,15 @@ shop-ai sends them. Standard library only, so a store can vendor this file.
 The timestamp is inside the signed text, so a captured request cannot be replayed later with a fresh
 timestamp; receivers refuse timestamps further than `TOLERANCE_SECONDS` from their clock, and
 remember webhook ids to refuse replays inside that window.
+
+Shopify's own signature is accepted too (`shopify_webhook_verify`), so a Shopify store can send its
+webhooks straight to shop-ai: X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(secret, raw body), with
+X-Shopify-Webhook-Id. It signs no timestamp; replays are stopped by the remembered webhook ids.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -22,6 +27,8 @@ TIMESTAMP_HEADER = "X-ShopAI-Timestamp"
 SIGNATURE_HEADER = "X-ShopAI-Signature"
 SCHEME = "v1"
 TOLERANCE_SECONDS = 300
+SHOPIFY_HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+SHOPIFY_WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
 
 
 class SignatureError(ValueError):
@@ -93,4 +100,28 @@ def webhook_verify(*, secrets: list[str], headers: Mapping[str, str], body: byte
         raise SignatureError("bad_signature", f"{SIGNATURE_HEADER} does not match: sign "
                                               "\"<timestamp>.<raw body>\" with HMAC-SHA256 and the shop's "
                                               "webhook secret, hex-encoded, as v1=<hex>.")
+    return webhook_id
+
+
+def shopify_signature(*, secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def is_shopify_signed(headers: Mapping[str, str]) -> bool:
+    return bool(_header(headers, SHOPIFY_HMAC_HEADER))
+
+
+def shopify_webhook_verify(*, secret: str, headers: Mapping[str, str], body: bytes) -> str:
+    """Check a delivery Shopify signed itself; return its webhook id. Raises `SignatureError`."""
+    offered, webhook_id = _header(headers, SHOPIFY_HMAC_HEADER) or "", _header(headers, SHOPIFY_WEBHOOK_ID_HEADER)
+    if not webhook_id:
+        raise SignatureError("missing_signature", f"Send the header {SHOPIFY_WEBHOOK_ID_HEADER} (Shopify does).")
+    if not secret:
+        raise SignatureError("no_shopify_secret", "This delivery is signed by Shopify, but the shop has no Shopify "
+                                                  "signing secret yet: paste the one Shopify shows for webhooks "
+                                                  "into the dashboard settings.")
+    if not hmac.compare_digest(shopify_signature(secret=secret, body=body), offered.strip()):
+        raise SignatureError("bad_signature", f"{SHOPIFY_HMAC_HEADER} does not match: check that the Shopify "
+                                              "signing secret in the dashboard settings is the one Shopify shows "
+                                              "for these webhooks, and that nothing rewrites the body on the way.")
     return webhook_id

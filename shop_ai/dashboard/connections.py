@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from generation.models import WebhookEndpoint
 from generation.webhooks import webhook_endpoint_create, webhook_endpoint_disable
-from profiles.connect.services import allowed_origins_update, webhook_secret_rotate
+from profiles.connect.services import allowed_origins_update, shopify_secret_set, webhook_secret_rotate
 from shop_ai.dashboard.access import shop_view
-from shop_ai.dashboard.forms import AllowedOriginsForm, WebhookEndpointForm
+from shop_ai.dashboard.forms import AllowedOriginsForm, ShopifySecretForm, WebhookEndpointForm
 from shop_ai.dashboard.selectors import (
     inbound_webhooks_recent,
     store_connection_current,
@@ -29,6 +29,7 @@ def connection_context(*, request: HttpRequest) -> dict:
     base_url = settings.PUBLIC_URL or request.build_absolute_uri("/")
     return {"connection": connection, "base_url": base_url.rstrip("/"),
             "origins_form": AllowedOriginsForm(initial={"origins": origins}),
+            "shopify_form": ShopifySecretForm(),
             "endpoint_form": WebhookEndpointForm(), "inbound_webhooks": inbound_webhooks_recent(shop=request.shop),
             "webhook_endpoints": webhook_endpoints(shop=request.shop),
             "webhook_deliveries": webhook_deliveries_recent(shop=request.shop)}
@@ -44,6 +45,22 @@ def webhook_secret_rotate_view(request: HttpRequest) -> HttpResponse:
     connection = webhook_secret_rotate(shop=request.shop)
     messages.success(request, "A new webhook secret is in place; the previous one keeps working until "
                               f"{connection.previous_secret_expires_at:%d %b %Y %H:%M} UTC, time to update your store.")
+    return redirect("dashboard:settings")
+
+
+@require_POST
+@shop_view
+def shopify_secret_view(request: HttpRequest) -> HttpResponse:
+    form = ShopifySecretForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError({"shopify_secret": " ".join(form.errors.get("shopify_secret", []))})
+        connection = shopify_secret_set(shop=request.shop, secret=form.cleaned_data["shopify_secret"])
+    except ValidationError as exc:
+        messages.error(request, f"The Shopify signing secret was not saved: {_errors_of(exc)}")
+    else:
+        messages.success(request, "Shopify may now send its webhooks straight here, signed its own way."
+                         if connection.shopify_secret else "The Shopify signing secret is forgotten.")
     return redirect("dashboard:settings")
 
 

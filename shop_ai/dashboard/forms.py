@@ -66,6 +66,13 @@ class WebhookEndpointForm(forms.Form):
                                        widget=forms.CheckboxSelectMultiple, help_text="None ticked: all topics.")
 
 
+class ShopifySecretForm(forms.Form):
+    shopify_secret = forms.CharField(label="Shopify signing secret", required=False, max_length=200,
+                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                                     help_text="Shopify admin → Settings → Notifications → Webhooks shows it "
+                                               "(“Your webhooks will be signed with …”). Empty: forget it.")
+
+
 class AllowedOriginsForm(forms.Form):
     origins = forms.CharField(label="Storefront origins", required=False, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text="One per line, e.g. https://store.example.com. Empty: the snippet may run "

@@ -26,6 +26,7 @@ urlpatterns = [
     path("settings/api-keys/<int:key_id>/revoke/", settings.api_key_revoke_view, name="api-key-revoke"),
     path("settings/webhook-secret/rotate/", connections.webhook_secret_rotate_view, name="webhook-secret-rotate"),
     path("settings/origins/", connections.allowed_origins_view, name="allowed-origins"),
+    path("settings/shopify-secret/", connections.shopify_secret_view, name="shopify-secret"),
     path("settings/webhooks/", connections.webhook_endpoint_new, name="webhook-endpoint-create"),
     path("settings/webhooks/<int:endpoint_id>/disable/", connections.webhook_endpoint_disable_view,
          name="webhook-endpoint-disable"),

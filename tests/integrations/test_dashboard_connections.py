@@ -84,3 +84,14 @@ def test_a_received_webhook_is_listed_with_what_it_stored(dash, shop):
                                   received_at=days_ago(0), accepted=3, duplicates=1, rejected=1)
     html = page_of(dash)
     assert "orders/create" in html and "3 (+1 already known)" in html
+
+
+def test_the_shopify_signing_secret_is_saved_never_shown_and_refused_when_it_cannot_be_one(dash, shop):
+    secret = "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"
+    assert "No Shopify signing secret yet" in page_of(dash)
+    saved = dash.post("/dashboard/settings/shopify-secret/", {"shopify_secret": secret}, follow=True).content.decode()
+    assert "send its webhooks straight here" in saved and "A Shopify signing secret is saved" in saved
+    assert secret not in saved and StoreConnection.objects.get(shop=shop).shopify_secret == secret
+    refused = dash.post("/dashboard/settings/shopify-secret/", {"shopify_secret": "abc"}, follow=True)
+    assert "was not saved" in refused.content.decode() and "16 to 200 characters" in refused.content.decode()
+    assert StoreConnection.objects.get(shop=shop).shopify_secret == secret

@@ -3,15 +3,21 @@ signatures, stale timestamps, replays, unknown sources and shops, and payloads o
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from profiles.connect.services import store_connection_for, webhook_secret_rotate
+from profiles.connect.services import shopify_secret_set, store_connection_for, webhook_secret_rotate
 from profiles.models import Event, FailedEvent, InboundWebhook, Product, StoreConnection
 from profiles.services import shop_create
 from tests.conftest import recent
@@ -170,6 +176,60 @@ def test_a_shopify_product_update_upserts_the_product_and_keeps_its_richer_recor
         "祥云折扇 · 手绘", "手绘祥云，竹骨。", "Folding fan", Decimal("72.00"), ["祥云", "手绘"])
     post(connection, shopify_order(5002), source="shopify", topic="orders/create", webhook_id="e1")
     assert Product.objects.get(pk=stored.pk).title == "祥云折扇 · 手绘"  # an order line does not overwrite it
+
+
+SHOPIFY_SECRET = "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"
+
+
+def shopify_post(shop_id: int, payload, *, secret: str = SHOPIFY_SECRET, webhook_id: str = "sh-1",
+                 topic: str = "orders/create", body: bytes | None = None):
+    """A delivery as Shopify itself sends it: its HMAC of the raw body, base64, and its own headers."""
+    body = json.dumps(payload).encode() if body is None else body
+    hmac_b64 = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return APIClient().post(f"/api/v1/webhooks/shopify?shop={shop_id}", data=body, content_type="application/json",
+                            headers={"X-Shopify-Hmac-Sha256": hmac_b64, "X-Shopify-Webhook-Id": webhook_id,
+                                     "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": "crane.myshopify.com"})
+
+
+def test_shopify_can_deliver_directly_signed_its_own_way_once_its_secret_is_saved(connection):
+    refused = shopify_post(connection.shop_id, shopify_order())
+    assert refused.status_code == 401 and refused.json()["code"] == "no_shopify_secret"
+    assert "dashboard settings" in refused.json()["detail"] and nothing_stored(connection.shop)
+    shopify_secret_set(shop=connection.shop, secret=SHOPIFY_SECRET)
+    created = shopify_post(connection.shop_id, shopify_order())
+    assert created.status_code == 200, created.content
+    assert created.json()["accepted"] == 1 and created.json()["webhook_id"] == "sh-1"
+    assert InboundWebhook.objects.get(shop=connection.shop).topic == "orders/create"
+    replay = shopify_post(connection.shop_id, shopify_order())  # no timestamp signed: the id stops replays
+    assert replay.json()["duplicate"] is True and Event.objects.filter(shop=connection.shop).count() == 1
+
+
+def test_a_shopify_signature_made_with_another_secret_or_over_other_bytes_is_refused(connection, other_shop):
+    shopify_secret_set(shop=connection.shop, secret=SHOPIFY_SECRET)
+    wrong = shopify_post(connection.shop_id, shopify_order(), secret="shpss_" + "0" * 32)
+    assert wrong.status_code == 401 and wrong.json()["code"] == "bad_signature"
+    body = json.dumps(shopify_order()).encode()
+    tampered = APIClient().post(f"/api/v1/webhooks/shopify?shop={connection.shop_id}", data=body + b" ",
+                                content_type="application/json",
+                                headers={"X-Shopify-Hmac-Sha256": base64.b64encode(hmac.new(
+                                    SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()).decode(),
+                                         "X-Shopify-Webhook-Id": "sh-2"})
+    assert tampered.status_code == 401
+    # Shopify's signature counts on the Shopify address only, and for the shop whose secret it is.
+    generic = APIClient().post(f"/api/v1/webhooks/generic?shop={connection.shop_id}", data=body,
+                               content_type="application/json",
+                               headers={"X-Shopify-Hmac-Sha256": "x", "X-Shopify-Webhook-Id": "sh-3"})
+    assert generic.status_code == 401 and generic.json()["code"] == "missing_signature"
+    store_connection_for(shop=other_shop)
+    assert shopify_post(other_shop.id, shopify_order()).json()["code"] == "no_shopify_secret"
+    assert nothing_stored(connection.shop) and nothing_stored(other_shop)
+
+
+def test_a_shopify_secret_that_cannot_be_one_is_refused_with_what_to_paste(connection):
+    with pytest.raises(ValidationError, match="16 to 200 characters"):
+        shopify_secret_set(shop=connection.shop, secret="short")
+    assert shopify_secret_set(shop=connection.shop, secret=f"  {SHOPIFY_SECRET}\n").shopify_secret == SHOPIFY_SECRET
+    assert shopify_secret_set(shop=connection.shop, secret="").shopify_secret == ""
 
 
 def test_a_shopify_topic_we_do_not_handle_is_refused_and_kept(connection):
