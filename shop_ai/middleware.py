@@ -6,7 +6,6 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import JsonResponse
-from django.middleware import csrf
 
 
 def refuse_nul_characters(get_response):
@@ -24,9 +23,8 @@ def refuse_nul_characters(get_response):
     return middleware
 
 
-# API calls authenticate with an API key (DRF): they never read a session, request.user, messages
-# or a CSRF cookie (DRF views are CSRF-exempt, and CsrfViewMiddleware.process_view, which enforces
-# it, still runs for them). The docs and the schema are pages a browser opens: they keep everything.
+# API calls authenticate with an API key (DRF): they never read a session, request.user or messages.
+# The docs and the schema are pages a browser opens: they keep everything.
 API_PREFIX = "/api/v1/"
 API_PAGES = ("/api/v1/docs", "/api/v1/schema")
 
@@ -37,9 +35,8 @@ def is_api_call(request) -> bool:
 
 
 class _PagesOnly:
-    """The browser-session middleware, run for pages and skipped for API calls: together they cost
-    about a tenth of a single-event request's CPU (benchmarks/ingest.py). Subclasses of the originals,
-    so Django's checks (admin.E408-E410) still find them."""
+    """Browser-session middleware, run for pages and skipped for API calls. Subclasses of the
+    originals, so Django's checks (admin.E408-E410) still find them."""
 
     def __call__(self, request):
         if not self.async_mode and is_api_call(request):
@@ -48,10 +45,6 @@ class _PagesOnly:
 
 
 class SessionMiddleware(_PagesOnly, sessions.SessionMiddleware):
-    pass
-
-
-class CsrfViewMiddleware(_PagesOnly, csrf.CsrfViewMiddleware):
     pass
 
 

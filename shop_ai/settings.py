@@ -63,10 +63,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shop_ai.middleware.refuse_nul_characters",
-    # Sessions, CSRF, users and messages: for pages, not for API calls (see shop_ai/middleware.py).
+    # Sessions, users and messages: for pages, not for API calls (see shop_ai/middleware.py). CSRF
+    # stays Django's own, which `check --deploy` looks for by name (DRF views are CSRF-exempt).
     "shop_ai.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "shop_ai.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "shop_ai.middleware.AuthenticationMiddleware",
     "shop_ai.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

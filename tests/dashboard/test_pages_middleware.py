@@ -1,4 +1,5 @@
-"""Sessions, CSRF, users and messages run for pages and are skipped for API calls (shop_ai/middleware.py)."""
+"""Sessions, users and messages run for pages and are skipped for API calls (shop_ai/middleware.py);
+CSRF protection runs for both (API views are CSRF-exempt: they authenticate with a key, not a cookie)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _views(patterns, prefix=""):
             yield "/" + route, pattern.callback
 
 
-def test_every_api_view_is_csrf_exempt_so_skipping_the_csrf_cookie_weakens_nothing():
+def test_every_api_view_is_csrf_exempt_and_authenticates_by_key():
     api_views = [(route, view) for route, view in _views(get_resolver().url_patterns)
                  if route.startswith(API_PREFIX) and not route.startswith(API_PAGES)]
     assert len(api_views) > 20
