@@ -80,6 +80,9 @@ class Command(BaseCommand):
             return
         import dramatiq
 
+        from profiles.ingestion.announcements import announcer
+
+        announcer.flush()  # the stored events this process has not announced yet (EVENT_ANNOUNCE_SECONDS)
         broker = dramatiq.get_broker()
         deadline = time.monotonic() + QUEUE_WAIT_SECONDS
         for _ in range(3):  # profiles → generation plan → gpu jobs, each may enqueue the next
