@@ -135,18 +135,21 @@ def latency(shop, trials: int) -> dict:
 
     from profiles.models import Customer, Product
 
+    log = ROOT / "var" / "bench" / "personas-worker.log"
     worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2",
-                               "--queues", "profiles"], cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               "--queues", "profiles"], cwd=ROOT, env={**os.environ}, stdout=log.open("wb"),
+                              stderr=subprocess.STDOUT)
     try:
         product = Product.objects.filter(shop=shop).first()
         customers = list(Customer.objects.filter(shop=shop).order_by("?").values_list("id", "external_id")[:trials + 1])
         warm_up, customers = customers[0], customers[1:]
-        if _profiling_wait(shop, product, *warm_up, "lat-warm-up", timeout=120) is None:
+        run = f"{time.time():.0f}"  # fresh event ids, should this shop be measured again
+        if _profiling_wait(shop, product, *warm_up, f"lat-{run}-warm-up", timeout=120) is None:
             raise SystemExit("The profiles worker did not profile a customer within 120 s: is the broker up?")
         waits = []
         for number, (pk, external) in enumerate(customers):
-            waits.append(_profiling_wait(shop, product, pk, external, f"lat-{number}", timeout=20) or float("inf"))
+            waits.append(_profiling_wait(shop, product, pk, external, f"lat-{run}-{number}", timeout=20)
+                         or float("inf"))
             time.sleep(0.3)
         finite = np.array(waits)
         # "higher": a percentile that lands on a timeout reads inf, not nan (inf - inf).
@@ -172,6 +175,9 @@ def _profiling_wait(shop, product, pk: int, external: str, event_id: str, timeou
         if profiled and profiled >= sent:
             return (profiled - sent).total_seconds()
         time.sleep(0.01)
+    state = Customer.objects.filter(pk=pk).values("last_seen_at", "profile_stale_since", "profiled_at").first()
+    print(f"timed out: customer {external} {state}, sent {sent:%H:%M:%S.%f}; worker log: "
+          "var/bench/personas-worker.log", file=sys.stderr)
     return None
 
 

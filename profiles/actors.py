@@ -20,7 +20,7 @@ def customers_changed(shop_id: int, customer_ids: list[int], product_days: list 
     if product_days:
         dramatiq.get_broker().enqueue(dramatiq.Message(
             queue_name="analytics", actor_name="events_rollup", args=(shop_id, product_days), kwargs={}, options={}))
-    customers_mark_stale(shop_id=shop_id, customer_ids=customer_ids)
+    customers_mark_stale(shop_id=shop_id, customer_ids=customer_ids, only_seen_since_profiled=True)
     # Debounced by the request window, not by a delay: the first batch of a window sends the one
     # refresh, and every batch until that refresh starts is recomputed with it. (A dramatiq delay
     # would cost up to a second more: workers look at delayed messages once per worker_timeout.)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -18,6 +19,7 @@ from profiles.models import ApiKey, Customer, Event, Product, Shop
 from profiles.selectors import api_key_digest, api_key_forget
 
 API_KEY_PREFIX = "sk_"
+STALE_CLOCK_MARGIN = timedelta(minutes=1)  # see customers_mark_stale
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,19 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def customers_mark_stale(*, shop_id: int, customer_ids: list[int]) -> int:
-    """Record that these customers have new events. Idempotent: the first stamp is kept."""
+def customers_mark_stale(*, shop_id: int, customer_ids: list[int], only_seen_since_profiled: bool = False) -> int:
+    """Record that these customers have new events. Idempotent: the first stamp is kept.
+
+    `only_seen_since_profiled` (the `customers_changed` message): skip a customer profiled after their
+    last event arrived. The message came late, behind a backlog, and a refresh since then already
+    read those events; marking them again would recompute every customer of a simulated or imported
+    history twice. `STALE_CLOCK_MARGIN` allows for web and worker machines whose clocks differ; an
+    event still being committed while its customer was profiled is caught by the event count in
+    `customers_mark_profiled`, which then leaves the profile stale."""
     customers = Customer.objects.filter(shop_id=shop_id, id__in=customer_ids, profile_stale_since__isnull=True)
+    if only_seen_since_profiled:
+        customers = customers.filter(Q(profiled_at__isnull=True) | Q(last_seen_at__isnull=True)
+                                     | Q(last_seen_at__gt=F("profiled_at") - STALE_CLOCK_MARGIN))
     return _update_in_id_order(customers, profile_stale_since=timezone.now())
 
 
