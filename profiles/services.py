@@ -19,7 +19,7 @@ from profiles.models import ApiKey, Customer, Event, Product, Shop
 from profiles.selectors import api_key_digest, api_key_forget
 
 API_KEY_PREFIX = "sk_"
-STALE_CLOCK_MARGIN = timedelta(minutes=1)  # see customers_mark_stale
+STALE_CLOCK_MARGIN = timedelta(seconds=5)  # web and worker clocks (NTP) agree this well; see customers_mark_stale
 
 
 @dataclass(frozen=True)
