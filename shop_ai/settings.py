@@ -152,6 +152,9 @@ REST_FRAMEWORK = {
 # when REDIS_URL is set, so the limit holds across gunicorn workers and machines; without it (the
 # SQLite demo) each process counts in its own memory.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1000/s")
+# A shop's personas are re-clustered in full when the last fit is this old (0: only on drift), at
+# the next refresh its events bring.
+PERSONA_REFIT_DAYS = env.int("PERSONA_REFIT_DAYS", default=7)
 # The keyless endpoints, per client address: signed store webhooks and the browser snippet's
 # batches (a shopper's browser sends a batch every few seconds; a store a burst per import).
 WEBHOOK_RATE_LIMIT = env.str("WEBHOOK_RATE_LIMIT", default="100/s")

@@ -3,7 +3,9 @@
 Full recompute: every customer's profile is rebuilt, the vocabulary and K-means are refitted
 and the new clusters are matched to the old personas so their ids survive. Incremental: only
 customers with new events are rebuilt and assigned to the nearest existing centroid; when
-enough customers changed since the last fit (DRIFT_SHARE), a full recompute runs instead.
+enough customers changed since the last fit (DRIFT_SHARE), or the fit is older than
+settings.PERSONA_REFIT_DAYS (new products bring words the old vocabulary lacks), a full recompute
+runs instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -241,6 +244,10 @@ def _assign_incremental(shop: Shop, customer_ids: list[int]) -> dict:
     if state.changed_since_fit > DRIFT_SHARE * max(state.customers_at_fit, 1):
         personas_recompute_full(shop=shop)
         return {"mode": "full", "reason": f"{state.changed_since_fit} customers changed since the last fit"}
+    refit_days = settings.PERSONA_REFIT_DAYS
+    if refit_days and state.fitted_at < timezone.now() - timedelta(days=refit_days):
+        personas_recompute_full(shop=shop)
+        return {"mode": "full", "reason": f"the last fit is more than {refit_days} days old"}
     profiles = customer_profiles_refresh(shop=shop, customer_ids=customer_ids)
     vocabulary = clustering.Vocabulary(state.vocabulary, np.array(state.idf, dtype=np.float32))
     personas = list(Persona.objects.filter(shop=shop, is_new_visitors=False, retired_at__isnull=True).order_by("id"))

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone as tz
 
 from profiles.ingestion.services import events_ingest
 from profiles.models import Customer, CustomerProfile, Persona, PersonaClustering
@@ -77,6 +78,20 @@ def test_drift_triggers_a_full_recluster(simulated_shop):
     outcome = services.personas_assign_incremental(shop=simulated_shop, customer_ids=many)
     assert outcome["mode"] == "full"
     assert PersonaClustering.objects.get(shop=simulated_shop).version == 2
+
+
+@pytest.mark.django_db
+def test_an_old_fit_is_redone_in_full_at_the_next_refresh(simulated_shop, settings):
+    one = list(Customer.objects.filter(shop=simulated_shop).values_list("id", flat=True)[:1])
+    assert services.personas_assign_incremental(shop=simulated_shop, customer_ids=one)["mode"] == "incremental"
+    settings.PERSONA_REFIT_DAYS = 7
+    PersonaClustering.objects.filter(shop=simulated_shop).update(fitted_at=tz.now() - timedelta(days=8))
+    outcome = services.personas_assign_incremental(shop=simulated_shop, customer_ids=one)
+    assert outcome == {"mode": "full", "reason": "the last fit is more than 7 days old"}
+    assert PersonaClustering.objects.get(shop=simulated_shop).fitted_at > tz.now() - timedelta(minutes=5)
+    settings.PERSONA_REFIT_DAYS = 0
+    PersonaClustering.objects.filter(shop=simulated_shop).update(fitted_at=tz.now() - timedelta(days=80))
+    assert services.personas_assign_incremental(shop=simulated_shop, customer_ids=one)["mode"] == "incremental"
 
 
 @pytest.mark.django_db
