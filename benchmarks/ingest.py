@@ -28,12 +28,12 @@ so threads overlap those waits; sync workers also close the connection after eve
 Under the table, "CPU seconds" say where the CPUs went during each phase (from /proc): gunicorn,
 Postgres, RabbitMQ, the client processes, and everything else on the machine.
 
-The clients use the minimal socket client below, not `shop_ai.client`: measured against a trivial
+The clients use the minimal socket client below, not `shop_ai_connect.client`: measured against a trivial
 local server, `ShopAIClient.send_events` costs about 1.5 CPU-ms per one-event request and 3 per
 500-event request (requests, JSON encoding at send time), the socket client about 0.3 with bodies
 built before the clock. At the single-event target (700 req/s) the difference is about one of the
 machine's two CPUs, taken from the server being measured. (`simulate_store --url` exercises the
-HTTP path through `shop_ai.client`.)
+HTTP path through `shop_ai_connect.client`.)
 """
 
 from __future__ import annotations

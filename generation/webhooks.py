@@ -4,7 +4,7 @@ when a benefit report is ready (`analytics/announcements.py`).
 Each announcement becomes one `WebhookDelivery` per subscribed endpoint, written in the same
 transaction as the listing move, and sent after commit by the `webhooks` queue. The body is fixed
 when the delivery is created (so every attempt sends the same bytes and the same webhook id); each
-attempt is signed afresh, with its own timestamp, as `shop_ai.client.signing` describes.
+attempt is signed afresh, with its own timestamp, as `shop_ai_connect.client.signing` describes.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from generation.models import DeliveryStatus, Listing, WebhookDelivery, WebhookEndpoint, WebhookTopic
 from profiles.models import Shop
-from shop_ai.client.client import encode
-from shop_ai.client.signing import webhook_headers
+from shop_ai_connect.client.client import encode
+from shop_ai_connect.client.signing import webhook_headers
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # with the actor's backoff (10 s doubling, capped at 1 h) about 40 minutes of tries

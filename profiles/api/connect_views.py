@@ -19,7 +19,7 @@ from profiles.connect.webhook_shapes import SHAPES, PayloadShapeError
 from profiles.connect.webhooks import webhook_authenticate, webhook_receive
 from profiles.ingestion.services import failed_request_record
 from shop_ai.api_errors import PayloadTooLarge
-from shop_ai.client.signing import SignatureError
+from shop_ai_connect.client.signing import SignatureError
 
 logger = logging.getLogger(__name__)
 TOPIC_HEADERS = ("X-ShopAI-Topic", "X-Shopify-Topic")

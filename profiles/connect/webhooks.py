@@ -21,7 +21,7 @@ from profiles.ingestion.services import IngestResult, events_ingest, failed_requ
 from profiles.ingestion.validation import NUL_REASON
 from profiles.models import InboundWebhook, Shop, StoreConnection
 from profiles.services import ProductRow, product_upsert, products_ensure
-from shop_ai.client.signing import SignatureError, is_shopify_signed, shopify_webhook_verify, webhook_verify
+from shop_ai_connect.client.signing import SignatureError, is_shopify_signed, shopify_webhook_verify, webhook_verify
 
 logger = logging.getLogger(__name__)
 MAX_WEBHOOK_ID_CHARS = 200

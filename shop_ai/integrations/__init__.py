@@ -1,1 +1,1 @@
-"""Ways to connect a store to shop-ai: the django-oscar app and the browser snippet."""
+"""The browser snippet (shop-ai.js) and its view; the django-oscar app is in shop_ai_connect.oscar."""

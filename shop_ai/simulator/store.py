@@ -319,7 +319,7 @@ def simulate_store(*, shop, config: SimulationConfig, truth_path: Path, progress
                    client=None) -> SimulationResult:
     """Write the catalogue (history only), generate the events and send them through `events_ingest`.
 
-    With `client` (a `shop_ai.client.ShopAIClient` holding the shop's key) everything goes through
+    With `client` (a `shop_ai_connect.client.ShopAIClient` holding the shop's key) everything goes through
     the HTTP API instead, as a real store's would. In-process stays the default: the demo and the
     benchmarks simulate hundreds of thousands of events, and the API would add its JSON and HTTP
     round trips without changing what is stored."""

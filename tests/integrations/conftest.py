@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from profiles.connect.services import store_connection_for
 from profiles.services import product_upsert
-from shop_ai.client.signing import webhook_headers
+from shop_ai_connect.client.signing import webhook_headers
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from generation.models import Exposure
 from generation.storefront import exposure_log
 from profiles.models import Event, Product
 from profiles.services import api_key_create, product_upsert
-from shop_ai.client import EventBatcher, ShopAIClient, ShopAIError, ShopAIUnavailable
+from shop_ai_connect.client import EventBatcher, ShopAIClient, ShopAIError, ShopAIUnavailable
 from tests.conftest import recent
 from tests.integrations.readme import readme_snippet
 
@@ -94,7 +94,7 @@ def test_the_batcher_sends_products_first_keeps_events_through_an_outage_and_dro
 
     server.answers = [(400, {"code": "malformed_json", "detail": "bad"})]
     batcher.add(view("v-2"))
-    with caplog.at_level(logging.ERROR, logger="shop_ai.client"):
+    with caplog.at_level(logging.ERROR, logger="shop_ai_connect.client"):
         batcher.flush()
     assert batcher.pending() == 0 and "refused a batch of 1 events" in caplog.text
 

@@ -27,7 +27,7 @@ from profiles.ingestion.validation import KNOWN_FIELDS, Limits, parse_timestamp,
 from profiles.models import FailedEvent, StoreConnection
 from profiles.services import api_key_create
 from shop_ai.api_errors import PayloadTooLarge
-from shop_ai.client.signing import webhook_headers
+from shop_ai_connect.client.signing import webhook_headers
 from tests.dashboard.factories import customer_for, events_for, job_for, persona_for, product_for
 from tests.reliability.fuzzing import fuzz_api
 from tests.reliability.servers import raw_exchange, serving

@@ -17,8 +17,8 @@ import pytest
 from analytics.rollup import daily_stats_rebuild
 from profiles.models import Event, Persona
 from profiles.services import api_key_create
-from shop_ai.client import ShopAIClient
-from shop_ai.client import ShopAIUnavailable
+from shop_ai_connect.client import ShopAIClient
+from shop_ai_connect.client import ShopAIUnavailable
 from tests.reliability.live import (
     dead_letters, drain, events_snapshot, personas_snapshot, rabbitmq_vhost, revenue_snapshot,  # noqa: F401
     simulated_store, stale_customers,

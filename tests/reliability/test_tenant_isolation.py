@@ -28,7 +28,7 @@ from generation.storefront import exposure_log
 from profiles.actors import customers_changed, personas_refresh
 from profiles.models import Customer, Shop, StoreConnection
 from profiles.services import api_key_create, shop_create
-from shop_ai.client.signing import webhook_headers
+from shop_ai_connect.client.signing import webhook_headers
 from shop_ai.models import DeadLetter
 from tests.dashboard.factories import customer_for, events_for, job_for, owner_of, persona_for, product_for
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from profiles.models import Shop
-from shop_ai.client import ShopAIClient, ShopAIError
+from shop_ai_connect.client import ShopAIClient, ShopAIError
 from shop_ai.simulator import SimulationConfig, simulate_store
 
 

@@ -28,7 +28,7 @@ from oscar.apps.order.signals import order_placed  # noqa: E402
 from oscar.core.loading import get_class, get_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from shop_ai.integrations.oscar.sender import events_sender  # noqa: E402
+from shop_ai_connect.oscar.sender import events_sender  # noqa: E402
 from tests.integrations.readme import readme_snippet  # noqa: E402
 
 Basket = get_model("basket", "Basket")

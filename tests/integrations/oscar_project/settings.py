@@ -97,7 +97,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False,
            "loggers": {"shop_ai": {"handlers": ["console"], "level": "INFO"}}}
 
 # What an Oscar shop adds to use shop-ai: the README's snippet, word for word (test_oscar.py checks).
-INSTALLED_APPS += ["shop_ai.integrations.oscar"]
+INSTALLED_APPS += ["shop_ai_connect.oscar"]
 SHOP_AI = {"URL": os.environ["SHOP_AI_URL"], "API_KEY": os.environ["SHOP_AI_API_KEY"]}
 SHOP_AI["IMAGE_TIMEOUT"] = 10.0  # a loaded test machine; a shop keeps the 0.5 s default
 

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from oscar.core.loading import get_model
 
-from shop_ai.client import ShopAIClient, ShopAIError
-from shop_ai.integrations.oscar.events import product_fields, product_id_for, product_photo
+from shop_ai_connect.client import ShopAIClient, ShopAIError
+from shop_ai_connect.oscar.events import product_fields, product_id_for, product_photo
 
 Product = get_model("catalogue", "Product")
 

@@ -15,9 +15,9 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from shop_ai.client.client import MAX_EVENTS_PER_BATCH, IngestResult, ShopAIClient, ShopAIError, ShopAIUnavailable
+from shop_ai_connect.client.client import MAX_EVENTS_PER_BATCH, IngestResult, ShopAIClient, ShopAIError, ShopAIUnavailable
 
-logger = logging.getLogger("shop_ai.client")
+logger = logging.getLogger("shop_ai_connect.client")
 
 
 class EventBatcher:

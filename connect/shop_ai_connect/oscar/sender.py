@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 
-from shop_ai.client import EventBatcher, ShopAIClient, ShopAIError, StorefrontProduct
+from shop_ai_connect.client import EventBatcher, ShopAIClient, ShopAIError, StorefrontProduct
 
 DEFAULT_IMAGE_TIMEOUT = 0.5  # a product page must not wait long on shop-ai; the original image is fine
 VARIANT_CACHE_SECONDS = 60  # as the storefront API's own Cache-Control

@@ -1,6 +1,6 @@
 """The shop-ai Python client: typed, retrying, batching. Needs only `requests`.
 
-    from shop_ai.client import ShopAIClient
+    from shop_ai_connect.client import ShopAIClient
     client = ShopAIClient("https://shop-ai.example.com", api_key="sk_…")
     client.upsert_product("fan-1", title="祥云折扇", price="68.00")
     client.send_events([{"event_id": "o-1001-1", "type": "purchase", "customer_id": "c-42",
@@ -8,8 +8,8 @@
                          "quantity": 1, "unit_price": "68.00"}])
 """
 
-from shop_ai.client.batching import EventBatcher
-from shop_ai.client.client import (
+from shop_ai_connect.client.batching import EventBatcher
+from shop_ai_connect.client.client import (
     Event,
     IngestResult,
     ShopAIClient,
@@ -17,7 +17,7 @@ from shop_ai.client.client import (
     ShopAIUnavailable,
     StorefrontProduct,
 )
-from shop_ai.client.signing import SignatureError, webhook_headers, webhook_verify
+from shop_ai_connect.client.signing import SignatureError, webhook_headers, webhook_verify
 
 __all__ = ["Event", "EventBatcher", "IngestResult", "ShopAIClient", "ShopAIError", "ShopAIUnavailable",
            "SignatureError", "StorefrontProduct", "webhook_headers", "webhook_verify"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 
-from shop_ai.integrations.oscar.events import customer_id_for_request, product_id_for
-from shop_ai.integrations.oscar.sender import storefront_variant
+from shop_ai_connect.oscar.events import customer_id_for_request, product_id_for
+from shop_ai_connect.oscar.sender import storefront_variant
 
 register = template.Library()
 

@@ -15,8 +15,8 @@ from oscar.apps.catalogue.signals import product_viewed
 from oscar.apps.order.signals import order_placed
 from oscar.core.loading import get_model
 
-from shop_ai.integrations.oscar import events
-from shop_ai.integrations.oscar.sender import events_sender
+from shop_ai_connect.oscar import events
+from shop_ai_connect.oscar.sender import events_sender
 
 logger = logging.getLogger(__name__)
 Product = get_model("catalogue", "Product")
