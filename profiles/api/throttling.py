@@ -79,9 +79,26 @@ def _allow(counter: str, rate: tuple[int, int]) -> tuple[bool, float]:
 
 def _count(key: str, window: int) -> int:
     cache = caches["ratelimit"]
+    redis = _redis_of(cache)
+    if redis is not None:
+        # One round trip: start the window's counter if it is new, then count this request. The
+        # cache API's add + incr took two, and django-redis's incr sends a Lua script each time
+        # (~0.1 CPU-ms more a request in the web process, measured on the storefront view).
+        name = cache.make_key(key)
+        pipe = redis.pipeline(transaction=False)
+        pipe.set(name, 0, ex=window + 1, nx=True)
+        pipe.incr(name)
+        return pipe.execute()[1]
     cache.add(key, 0, timeout=window + 1)
     try:
         return cache.incr(key)
     except ValueError:  # the window's key expired between add and incr
         cache.set(key, 1, timeout=window + 1)
         return 1
+
+
+def _redis_of(cache):
+    """The redis-py client behind a django-redis cache, or None for any other backend."""
+    client = getattr(cache, "client", None)
+    get_client = getattr(client, "get_client", None)
+    return get_client(write=True) if get_client is not None else None
