@@ -125,7 +125,7 @@ def test_keyless_endpoints_count_per_client_address(shop):
     assert refused.status_code == 429 and refused.json()["code"] == "throttled"
     assert 0 < int(refused["Retry-After"]) <= 60
     assert webhook(other).status_code == 401  # another address: its own count
-    assert [beacon(flood).status_code for _ in range(2)] != [429, 429]  # browser counts apart from webhooks
+    assert [beacon(flood).status_code for _ in range(2)] == [200, 200]  # browser counts apart from webhooks
     answer = beacon(flood)
     assert answer.status_code == 429 and answer["Access-Control-Allow-Origin"] == "https://store.example.com"
 
