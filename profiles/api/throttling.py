@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 WINDOWS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
+@lru_cache(maxsize=32)  # read on every request; the settings change only in tests
 def rate_parse(text: str, setting: str = "API_RATE_LIMIT") -> tuple[int, int] | None:
     """`"1000/s"` → (1000, 1); `"off"`, `""` or `"0"` → None (no limit)."""
     text = (text or "").strip().lower()
