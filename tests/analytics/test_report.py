@@ -152,7 +152,8 @@ def test_a_window_with_two_currencies_is_refused_rather_than_summed(api, shop):
 
     Product.objects.create(shop=shop, external_id="fan", title="折扇")
     buy = {"type": "purchase", "customer_id": "c", "product_id": "fan", "quantity": 1, "unit_price": "10.00"}
-    events_ingest(shop=shop, raw_events=[{**buy, "event_id": "cny", "occurred_at": recent(60 * 48)}])
+    # 42 hours apart, so never on one Shanghai day (one cell, "XXX") whatever the hour the test runs.
+    events_ingest(shop=shop, raw_events=[{**buy, "event_id": "cny", "occurred_at": recent(60 * 72)}])
     shop.currency = "USD"  # the owner changed the shop's currency mid-window
     shop.save()
     events_ingest(shop=shop, raw_events=[{**buy, "event_id": "usd", "occurred_at": recent(60 * 30)}])
