@@ -9,6 +9,7 @@ the events are summed in Python with Decimal, because SQLite sums numerics as fl
 
 from __future__ import annotations
 
+import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,7 +28,9 @@ MONEY_TYPES = ("purchase", "refund")
 PRODUCTS_PER_QUERY = 200
 CELLS_PER_SQL_COUNT = 1000  # cells counted by one query (four array parameters)
 CELLS_PER_NOTE = 500  # cells noted by one INSERT … SELECT (two parameters each)
-CELLS_PER_DRAIN = 2000  # cells recounted in one transaction while the shop's lock is held
+# Cells recounted in one transaction. Its DELETE of their pending rows makes every note of the same
+# cells wait for its commit (a unique index must know whether the delete holds), so it stays short.
+CELLS_PER_DRAIN = 100
 Cell = tuple[int, date]  # (product id, day in the shop's time zone)
 
 
@@ -159,26 +162,46 @@ def rollup_pending_drain(*, shop: Shop) -> int:
     When another worker holds the shop's lock this returns at once rather than tie up a thread:
     that worker looks for pending cells again after it lets go, so it recounts the ones noted
     meanwhile (every caller notes its cells before it tries the lock)."""
-    written = 0
+    return _drain(shop, deadline=None).rows
+
+
+def rollup_pending_drain_for(*, shop: Shop, seconds: float) -> bool:
+    """`rollup_pending_drain`, but it stops after the first slice that ends past `seconds` (under
+    sustained load the pending cells never run out). True when it stopped with cells still pending
+    and the lock free: the caller must see that someone carries on."""
+    return _drain(shop, deadline=clock.monotonic() + seconds).unfinished
+
+
+@dataclass
+class _Drained:
+    rows: int = 0
+    unfinished: bool = False
+
+
+def _drain(shop: Shop, deadline: float | None) -> _Drained:
+    drained = _Drained()
     while PendingRollupCell.objects.filter(shop=shop).exists():
-        drained = _drain_some(shop)
-        if drained is None:
+        rows = _drain_some(shop)
+        if rows is None:
+            break  # busy: the holder drains our cells when it looks again
+        drained.rows += rows
+        if deadline is not None and clock.monotonic() >= deadline:
+            drained.unfinished = PendingRollupCell.objects.filter(shop=shop).exists()
             break
-        written += drained
-    return written
+    return drained
 
 
 @transaction.atomic
 def _drain_some(shop: Shop) -> int | None:
+    """One short transaction: lock the shop's rollup, take a slice of pending cells, recount, commit."""
     RollupState.objects.get_or_create(shop=shop)
     if not RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).exists():
-        return None  # busy: the holder drains our cells when it looks again
-    ids = list(PendingRollupCell.objects.filter(shop=shop).order_by("id").values_list("id", flat=True)[:CELLS_PER_DRAIN])
-    taken = PendingRollupCell.objects.filter(id__in=ids)
-    cells = set(taken.values_list("product_id", "day"))
+        return None
+    taken = list(PendingRollupCell.objects.filter(shop=shop).order_by("id")
+                 .values_list("id", "product_id", "day")[:CELLS_PER_DRAIN])
     # Taken before counting: an event stored after this point notes its cell afresh, for the next pass.
-    taken.delete()
-    return daily_stats_recount(shop=shop, cells=cells)
+    PendingRollupCell.objects.filter(id__in=[pk for pk, _, _ in taken]).delete()
+    return daily_stats_recount(shop=shop, cells={(product_id, day) for _, product_id, day in taken})
 
 
 def daily_stats_rebuild(*, shop: Shop, start: date | None = None, end: date | None = None) -> int:

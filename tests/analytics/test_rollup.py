@@ -286,3 +286,50 @@ def test_the_sql_count_equals_the_python_count_cell_for_cell(catalogue, zone):
     assert any(t.refunds and t.revenue and t.buyers and t.visitors > t.buyers for t in values)
     assert any(not (t.views or t.carts or t.purchases or t.refunded_units) for t in values)  # reviews only
     assert sum(t.revenue for t in values) % Decimal("0.01") != 0  # sub-cent prices summed exactly
+
+
+def test_a_drain_recounts_a_bounded_slice_per_transaction_and_says_when_it_stopped_early(catalogue, monkeypatch):
+    """Each slice commits on its own: a note of a cell being recounted waits for one slice, not the backlog."""
+    from analytics import rollup
+    from analytics.models import PendingRollupCell
+
+    events = _store_events(seed=24, count=120)
+    events_ingest(shop=catalogue, raw_events=events)
+    cells = {(product_id, datetime.fromisoformat(day).date()) for product_id, day in _cells_of(catalogue, events)}
+    rollup.rollup_cells_note(shop=catalogue, cells=cells)
+    monkeypatch.setattr(rollup, "CELLS_PER_DRAIN", 2)
+    assert rollup.rollup_pending_drain_for(shop=catalogue, seconds=0) is True
+    assert DailyProductStats.objects.filter(shop=catalogue).count() == 2
+    assert PendingRollupCell.objects.filter(shop=catalogue).count() == len(cells) - 2
+    assert rollup.rollup_pending_drain_for(shop=catalogue, seconds=60) is False
+    assert _rolled_up(catalogue) == _expected(events) and not PendingRollupCell.objects.exists()
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_a_holder_out_of_time_sends_the_rest_on_in_a_fresh_message(shop, broker, monkeypatch):
+    """Under sustained load the pending cells never run out; the holder must not run into its time limit."""
+    import dramatiq
+
+    from analytics import actors, rollup
+    from analytics.models import PendingRollupCell
+
+    for external_id, price in PRICES.items():
+        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    events = _store_events(seed=25, count=120)
+    events_ingest(shop=shop, raw_events=events)
+    broker.flush_all()  # what ingestion sent, before any worker ran it: the one message is sent below
+    monkeypatch.setattr(rollup, "CELLS_PER_DRAIN", 3)
+    monkeypatch.setattr(actors, "DRAIN_SECONDS", 0)  # one slice per message
+    events_rollup.send(shop.id, _cells_of(shop, events))
+    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (PendingRollupCell.objects.filter(shop=shop).exists()
+                                               or _rolled_up(shop) != _expected(events)):
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert len(_cells_of(shop, events)) > 3 * 2  # so it took at least three messages
+    assert _rolled_up(shop) == _expected(events) and not PendingRollupCell.objects.exists()
