@@ -94,6 +94,9 @@ class PendingRollupCell(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
+    version = models.PositiveIntegerField(
+        default=0, help_text="Bumped each time the cell is noted again: a recount removes the row only if it "
+                             "is unchanged since the recount read it.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "product", "day"], name="one_pending_cell")]

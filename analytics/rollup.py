@@ -28,9 +28,7 @@ MONEY_TYPES = ("purchase", "refund")
 PRODUCTS_PER_QUERY = 200
 CELLS_PER_SQL_COUNT = 1000  # cells counted by one query (four array parameters)
 CELLS_PER_NOTE = 500  # cells noted by one INSERT … SELECT (two parameters each)
-# Cells recounted in one transaction. Its DELETE of their pending rows makes every note of the same
-# cells wait for its commit (a unique index must know whether the delete holds), so it stays short.
-CELLS_PER_DRAIN = 100
+CELLS_PER_DRAIN = 100  # cells recounted in one transaction while the shop's lock is held
 Cell = tuple[int, date]  # (product id, day in the shop's time zone)
 
 
@@ -148,11 +146,11 @@ def _note_chunk(shop: Shop, cells: list[Cell]) -> None:
     params = [value for product_id, noted_day in cells for value in (int(product_id), noted_day.isoformat())]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(pending)} (shop_id, product_id, day) "
-            f"SELECT p.shop_id, p.id, cells.column2 FROM (VALUES {rows}) AS cells "
+            f"INSERT INTO {quote(pending)} (shop_id, product_id, day, version) "
+            f"SELECT p.shop_id, p.id, cells.column2, 0 FROM (VALUES {rows}) AS cells "
             f"JOIN {quote(product)} p ON p.id = cells.column1 "
             f"WHERE p.shop_id = %s ORDER BY cells.column1, cells.column2 "
-            f"ON CONFLICT DO NOTHING",
+            f"ON CONFLICT (shop_id, product_id, day) DO UPDATE SET version = {quote(pending)}.version + 1",
             [*params, shop.id])
 
 
@@ -193,15 +191,30 @@ def _drain(shop: Shop, deadline: float | None) -> _Drained:
 
 @transaction.atomic
 def _drain_some(shop: Shop) -> int | None:
-    """One short transaction: lock the shop's rollup, take a slice of pending cells, recount, commit."""
+    """One short transaction: lock the shop's rollup, read a slice of pending cells, recount them,
+    then remove the pending rows that were not noted again meanwhile."""
     RollupState.objects.get_or_create(shop=shop)
     if not RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).exists():
         return None
-    taken = list(PendingRollupCell.objects.filter(shop=shop).order_by("id")
-                 .values_list("id", "product_id", "day")[:CELLS_PER_DRAIN])
-    # Taken before counting: an event stored after this point notes its cell afresh, for the next pass.
-    PendingRollupCell.objects.filter(id__in=[pk for pk, _, _ in taken]).delete()
-    return daily_stats_recount(shop=shop, cells={(product_id, day) for _, product_id, day in taken})
+    slice_ = list(PendingRollupCell.objects.filter(shop=shop).order_by("id")
+                  .values_list("id", "version", "product_id", "day")[:CELLS_PER_DRAIN])
+    written = daily_stats_recount(shop=shop, cells={(product_id, day) for _, _, product_id, day in slice_})
+    _pending_forget({pk: version for pk, version, _, _ in slice_})
+    return written
+
+
+def _pending_forget(taken: dict[int, int]) -> None:
+    """Delete the pending rows still at the version read before the recount. A row noted again
+    since (its event may have been stored after the count read) stays for the next pass.
+
+    Deleted at the end, not taken at the start: a note of a cell whose row is deleted by an open
+    transaction waits for its commit (the unique index must know whether the delete holds), and
+    waiting out a whole recount stalled the other analytics thread under load. The rows are locked
+    in the notes' own order, (product, day), so a note and a drain never deadlock."""
+    current = (PendingRollupCell.objects.filter(id__in=taken).order_by("product_id", "day")
+               .select_for_update().values_list("id", "version"))
+    unchanged = [pk for pk, version in current if taken[pk] == version]
+    PendingRollupCell.objects.filter(id__in=unchanged).delete()
 
 
 def daily_stats_rebuild(*, shop: Shop, start: date | None = None, end: date | None = None) -> int:

@@ -333,3 +333,81 @@ def test_a_holder_out_of_time_sends_the_rest_on_in_a_fresh_message(shop, broker,
         worker.stop()
     assert len(_cells_of(shop, events)) > 3 * 2  # so it took at least three messages
     assert _rolled_up(shop) == _expected(events) and not PendingRollupCell.objects.exists()
+
+
+def test_a_cell_noted_again_during_its_recount_stays_pending_for_the_next_pass(catalogue, monkeypatch):
+    from analytics import rollup
+    from analytics.models import PendingRollupCell
+    from profiles.models import Event
+
+    buy = {"type": "purchase", "customer_id": "c1", "product_id": "fan", "quantity": 1, "unit_price": "19.99"}
+    first = {**buy, "event_id": "first", "occurred_at": _at(1, 4)}
+    events_ingest(shop=catalogue, raw_events=[first])
+    rollup.rollup_cells_note(shop=catalogue, cells={(p, datetime.fromisoformat(d).date())
+                                                    for p, d in _cells_of(catalogue, [first])})
+    recount = rollup.daily_stats_recount
+    late = {**buy, "event_id": "late", "occurred_at": _at(1, 4, 30)}
+
+    def recount_then_a_late_event(**kwargs):  # stored and noted after the count read the events
+        written = recount(**kwargs)
+        if not Event.objects.filter(event_id="late").exists():
+            events_ingest(shop=catalogue, raw_events=[late])
+            rollup.rollup_cells_note(shop=catalogue, cells={(p, datetime.fromisoformat(d).date())
+                                                            for p, d in _cells_of(catalogue, [late])})
+        return written
+
+    monkeypatch.setattr(rollup, "daily_stats_recount", recount_then_a_late_event)
+    assert rollup.rollup_pending_drain_for(shop=catalogue, seconds=0) is True  # one pass: the cell is kept
+    assert PendingRollupCell.objects.filter(shop=catalogue).count() == 1
+    assert _rolled_up(catalogue) == _expected([first])
+    rollup.rollup_pending_drain(shop=catalogue)
+    assert _rolled_up(catalogue) == _expected([first, late]) and not PendingRollupCell.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_noting_a_cell_does_not_wait_for_the_recount_that_holds_it(shop, monkeypatch):
+    """Under load the other analytics thread's notes waited out whole recounts, one message per recount."""
+    import threading
+
+    from django.db import connection
+
+    from analytics import rollup
+    from analytics.models import PendingRollupCell
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent writers: Postgres (SQLite serialises every write anyway)")
+    for external_id, price in PRICES.items():
+        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    events = _store_events(seed=26, count=80)
+    events_ingest(shop=shop, raw_events=events)
+    cells = {(p, datetime.fromisoformat(d).date()) for p, d in _cells_of(shop, events)}
+    rollup.rollup_cells_note(shop=shop, cells=cells)
+    recount, counted, release = rollup.daily_stats_recount, threading.Event(), threading.Event()
+
+    def recount_and_hold(**kwargs):  # the drain's transaction stays open until the note is timed
+        written = recount(**kwargs)
+        counted.set()
+        release.wait(20)
+        return written
+
+    monkeypatch.setattr(rollup, "daily_stats_recount", recount_and_hold)
+
+    def drain() -> None:
+        rollup.rollup_pending_drain_for(shop=shop, seconds=0)
+        connection.close()
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    try:
+        assert counted.wait(20)
+        started = time.monotonic()
+        rollup.rollup_cells_note(shop=shop, cells=cells)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join()
+    assert waited < 2, f"the note waited {waited:.1f} s for the drain's transaction"
+    assert set(PendingRollupCell.objects.values_list("product_id", "day")) == cells  # noted again: kept
+    monkeypatch.setattr(rollup, "daily_stats_recount", recount)
+    rollup.rollup_pending_drain(shop=shop)
+    assert _rolled_up(shop) == _expected(events) and not PendingRollupCell.objects.exists()
