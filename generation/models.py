@@ -45,8 +45,9 @@ class GenerationJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(default=timezone.now, help_text=(
-        "When its message was last sent: at the request, or again by the sweeper (shop_ai/sweeper.py)."))
+    enqueued_at = models.DateTimeField(default=timezone.now, null=True, blank=True, help_text=(
+        "When its message was last sent: at the request, or again by the sweeper (shop_ai/sweeper.py). "
+        "Empty: the broker refused the first message; the next sweep sends it."))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True, help_text=(

@@ -119,9 +119,16 @@ def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Pers
 
 
 def _enqueue(job_ids: list[int], shop_id: int) -> None:
+    """Send the jobs' message after their commit. The jobs are stored either way: with the broker
+    down they are marked unsent, the owner still gets their answer, and the next sweep sends them."""
     from generation.actors import run_generation_jobs
 
-    run_generation_jobs.send(job_ids, shop_id=shop_id)
+    try:
+        run_generation_jobs.send(job_ids, shop_id=shop_id)
+    except Exception:  # any broker client error: pika, redis, dramatiq's ConnectionError
+        logger.warning("Generation jobs %s of shop %s could not be sent; the sweeper will send them",
+                       job_ids, shop_id, exc_info=True)
+        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.QUEUED).update(enqueued_at=None)
 
 
 def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:

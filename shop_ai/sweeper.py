@@ -103,7 +103,7 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
     lost only once it has waited `GENERATION_RESEND_AFTER_SECONDS` (or `older_than`, if longer)
     since it was last sent, and each re-send waits at least as long again as the job has already
     been waiting (15 min, then 30, 60…): a queue that is merely long gets a few extra messages at
-    most, never one a sweep. A running job is sent again once it has outlived the actor's time
+    most, never one a sweep. A job whose first message the broker refused is sent at the next sweep. A running job is sent again once it has outlived the actor's time
     limit since it was last claimed and since its last send. `enqueued_at` is moved on in the same
     transaction that picks the jobs (locked, skipping rows another sweeper holds), so two
     sweepers never both send a job; the message goes out after the commit."""
@@ -112,7 +112,8 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
     now = timezone.now()
     wait = max(older_than, timedelta(seconds=settings.GENERATION_RESEND_AFTER_SECONDS))
     with transaction.atomic():
-        stale_queued = Q(status=JobStatus.QUEUED, enqueued_at__lt=now - wait)
+        never_sent = Q(status=JobStatus.QUEUED, enqueued_at__isnull=True)
+        stale_queued = Q(status=JobStatus.QUEUED, enqueued_at__lt=now - wait) | never_sent
         dead_claim = Q(claimed_at__lt=now - RUNNING_TIMEOUT) | Q(claimed_at__isnull=True,
                                                                  started_at__lt=now - RUNNING_TIMEOUT)
         stale_running = Q(status=JobStatus.RUNNING, enqueued_at__lt=now - RUNNING_TIMEOUT) & dead_claim
@@ -121,7 +122,7 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
                       .values_list("id", "shop_id", "product_id", "status", "created_at", "enqueued_at"))
         by_product: dict[tuple[int, int], list[int]] = defaultdict(list)
         for job_id, shop_id, product_id, status, created_at, enqueued_at in candidates:
-            if status == JobStatus.QUEUED and now - enqueued_at < enqueued_at - created_at:
+            if status == JobStatus.QUEUED and enqueued_at and now - enqueued_at < enqueued_at - created_at:
                 continue  # re-sent before and still queued: back off further
             by_product[(shop_id, product_id)].append(job_id)
         sent = [job_id for job_ids in by_product.values() for job_id in job_ids]

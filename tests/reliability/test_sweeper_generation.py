@@ -102,3 +102,16 @@ def test_two_sweepers_at_once_send_a_lost_job_once(shop, sent):
     for thread in threads:
         thread.join(60)
     assert sorted(reports) == [[], [jobs[0].id]] and sent == [([jobs[0].id], shop.id)]
+
+
+def test_jobs_whose_first_message_the_broker_refused_are_sent_at_the_next_sweep(shop, sent):
+    # The broker is down when the request commits: the owner still gets the jobs, stored and queued.
+    with mock.patch("generation.actors.run_generation_jobs.send", side_effect=ConnectionError("broker down")):
+        jobs = generation_jobs_request(shop=shop, product=product_for(shop, "vase-4"),
+                                       personas=[persona_for(shop)]).created
+    job = GenerationJob.objects.get(pk=jobs[0].pk)
+    assert job.status == "queued" and job.enqueued_at is None and sent == []
+    # Not fifteen minutes later: the very next sweep sends it, once.
+    assert stuck_work_sweep().generation_jobs == [job.id] and sent == [([job.id], shop.id)]
+    assert GenerationJob.objects.get(pk=job.pk).enqueued_at is not None
+    assert stuck_work_sweep().generation_jobs == [] and len(sent) == 1
