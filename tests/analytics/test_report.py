@@ -109,6 +109,11 @@ def test_the_manager_page_shows_the_sentence_the_table_both_charts_and_the_kanse
     assert "Difference-in-differences" in html and product.title in html and "5.50" in html
     assert "0 / 0" not in html and html.count("no AI: comparison product") == 20
     assert "are the comparison that AI-assisted products of its category are measured against" in html
+    assert "went live after this window" not in html
+    # A window that ends before the listings went live says so, not "live too recently".
+    before_ai = {"start": _window()["start"], "end": (SWITCH_ON - timedelta(days=2)).date().isoformat()}
+    html = client.get("/dashboard/reports/benefit/", before_ai).content.decode()
+    assert html.count("AI went live after this window") == 10 and "live too recently" not in html
     csv_link = client.get("/dashboard/reports/benefit.csv", _window())
     assert csv_link.status_code == 200 and csv_link.content.decode("utf-8-sig").startswith("product_id,")
 
