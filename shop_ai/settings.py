@@ -103,6 +103,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Ingestion's few hot statements are prepared (profiles/ingestion/storage.py `_fetch_prepared`):
+    # psycopg prepares only when asked (a threshold no query reaches by repetition; Django's own
+    # cursors bind on the client and never prepare), and Postgres keeps one generic plan for them
+    # instead of re-planning every call for its array parameters. Nothing else is prepared.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        prepare_threshold=2**31 - 1, options="-c plan_cache_mode=force_generic_plan")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

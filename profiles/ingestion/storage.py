@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import psycopg
 from django.db import connection
 
 from profiles.ingestion.validation import CleanEvent
@@ -33,6 +34,19 @@ def _adapt_time(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def _fetch_prepared(sql: str, params: list) -> list[tuple]:
+    """Run one of ingestion's hot Postgres statements as a prepared statement and return its rows.
+
+    Django's cursors bind parameters on the client, so Postgres parses and plans every statement
+    afresh; for a one-event request planning these statements cost more than running them. A
+    psycopg cursor with server-side binding prepares each on its connection's first use and
+    reuses the plan. It runs in Django's current transaction (same connection)."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
 def ids_lookup(*, shop_id: int, product_external_ids: set[str],
                customer_external_ids: set[str]) -> tuple[dict[str, int], dict[str, int]]:
     """({external_id: id} of the shop's products, … of its customers) among those asked for; the
@@ -42,17 +56,16 @@ def ids_lookup(*, shop_id: int, product_external_ids: set[str],
                 _customers_found(shop_id, sorted(customer_external_ids)))
     if not product_external_ids:
         return {}, _customers_found(shop_id, sorted(customer_external_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT true, external_id, id FROM {Product._meta.db_table} "
-            "WHERE shop_id = %s AND external_id = ANY(%s::text[]) UNION ALL "
-            f"SELECT false, external_id, id FROM {Customer._meta.db_table} "
-            "WHERE shop_id = %s AND external_id = ANY(%s::text[])",
-            [shop_id, sorted(product_external_ids), shop_id, sorted(customer_external_ids)],
-        )
-        products, customers = {}, {}
-        for is_product, external_id, pk in cursor.fetchall():
-            (products if is_product else customers)[external_id] = pk
+    rows = _fetch_prepared(
+        f"SELECT true, external_id, id FROM {Product._meta.db_table} "
+        "WHERE shop_id = %s AND external_id = ANY(%s::text[]) UNION ALL "
+        f"SELECT false, external_id, id FROM {Customer._meta.db_table} "
+        "WHERE shop_id = %s AND external_id = ANY(%s::text[])",
+        [shop_id, sorted(product_external_ids), shop_id, sorted(customer_external_ids)],
+    )
+    products, customers = {}, {}
+    for is_product, external_id, pk in rows:
+        (products if is_product else customers)[external_id] = pk
     return products, customers
 
 
@@ -60,10 +73,8 @@ def _customers_found(shop_id: int, ordered: list[str]) -> dict[str, int]:
     if not ordered:
         return {}
     if _is_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT external_id, id FROM {Customer._meta.db_table} "
-                           "WHERE shop_id = %s AND external_id = ANY(%s::text[])", [shop_id, ordered])
-            return dict(cursor.fetchall())
+        return dict(_fetch_prepared(f"SELECT external_id, id FROM {Customer._meta.db_table} "
+                                    "WHERE shop_id = %s AND external_id = ANY(%s::text[])", [shop_id, ordered]))
     return dict(Customer.objects.filter(shop_id=shop_id, external_id__in=ordered).values_list("external_id", "id"))
 
 
@@ -215,12 +226,10 @@ def _events_insert_postgres(shop_id: int, rows: list[tuple], received_at: dateti
         with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(_touching(
-            f"INSERT INTO {table} (shop_id, received_at, {names}) SELECT %s, %s, {names} FROM {STAGING_TABLE} "
-            "ORDER BY event_id ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id, customer_id"),
-            [shop_id, received_at, received_at],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in _fetch_prepared(_touching(
+        f"INSERT INTO {table} (shop_id, received_at, {names}) SELECT %s::bigint, %s::timestamptz, {names} "
+        f"FROM {STAGING_TABLE} ORDER BY event_id ON CONFLICT (shop_id, event_id) DO NOTHING "
+        "RETURNING event_id, customer_id"), [shop_id, received_at, received_at])}
 
 
 def _events_insert_postgres_values(shop_id: int, rows: list[tuple], received_at: datetime) -> set[str]:
@@ -235,9 +244,7 @@ def _events_insert_postgres_values(shop_id: int, rows: list[tuple], received_at:
         f"VALUES {', '.join([placeholders] * len(rows))} "
         "ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING event_id, customer_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in _fetch_prepared(sql, params)}
 
 
 def _events_insert_generic(shop_id: int, rows: list[tuple], received_at: datetime) -> set[str]:
