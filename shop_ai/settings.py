@@ -107,8 +107,11 @@ else:
     # psycopg prepares only when asked (a threshold no query reaches by repetition; Django's own
     # cursors bind on the client and never prepare), and Postgres keeps one generic plan for them
     # instead of re-planning every call for its array parameters. Nothing else is prepared.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        prepare_threshold=2**31 - 1, options="-c plan_cache_mode=force_generic_plan")
+    # DB_PREPARED_STATEMENTS=false behind a pooler that refuses startup options or prepared
+    # statements (PgBouncer in transaction mode before 1.21).
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            prepare_threshold=2**31 - 1, options="-c plan_cache_mode=force_generic_plan")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

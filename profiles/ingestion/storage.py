@@ -42,6 +42,10 @@ def _fetch_prepared(sql: str, params: list) -> list[tuple]:
     psycopg cursor with server-side binding prepares each on its connection's first use and
     reuses the plan. It runs in Django's current transaction (same connection)."""
     connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:  # DB_PREPARED_STATEMENTS=false
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
