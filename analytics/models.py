@@ -107,3 +107,5 @@ class RollupState(models.Model):
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="rollup_state")
     recounted_at = models.DateTimeField(null=True, blank=True)
+    drained_through_id = models.BigIntegerField(
+        default=0, help_text="The last pending cell id the drain recounted: the next slice starts after it.")

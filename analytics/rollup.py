@@ -192,15 +192,25 @@ def _drain(shop: Shop, deadline: float | None) -> _Drained:
 @transaction.atomic
 def _drain_some(shop: Shop) -> int | None:
     """One short transaction: lock the shop's rollup, read a slice of pending cells, recount them,
-    then remove the pending rows that were not noted again meanwhile."""
+    then remove the pending rows that were not noted again meanwhile.
+
+    Slices go round the pending ids from where the last one stopped: a row noted again keeps its
+    id, and always starting from the lowest would recount the same busy cells forever."""
     RollupState.objects.get_or_create(shop=shop)
-    if not RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).exists():
+    state = RollupState.objects.select_for_update(skip_locked=True).filter(shop=shop).first()
+    if state is None:
         return None
-    slice_ = list(PendingRollupCell.objects.filter(shop=shop).order_by("id")
-                  .values_list("id", "version", "product_id", "day")[:CELLS_PER_DRAIN])
+    slice_ = _pending_slice(shop, after_id=state.drained_through_id) or _pending_slice(shop, after_id=0)
     written = daily_stats_recount(shop=shop, cells={(product_id, day) for _, _, product_id, day in slice_})
     _pending_forget({pk: version for pk, version, _, _ in slice_})
+    RollupState.objects.filter(id=state.id).update(drained_through_id=slice_[-1][0] if slice_ else 0)
     return written
+
+
+def _pending_slice(shop: Shop, *, after_id: int) -> list[tuple[int, int, int, date]]:
+    """(id, version, product id, day) of the next pending cells after this id."""
+    return list(PendingRollupCell.objects.filter(shop=shop, id__gt=after_id).order_by("id")
+                .values_list("id", "version", "product_id", "day")[:CELLS_PER_DRAIN])
 
 
 def _pending_forget(taken: dict[int, int]) -> None:

@@ -411,3 +411,30 @@ def test_noting_a_cell_does_not_wait_for_the_recount_that_holds_it(shop, monkeyp
     monkeypatch.setattr(rollup, "daily_stats_recount", recount)
     rollup.rollup_pending_drain(shop=shop)
     assert _rolled_up(shop) == _expected(events) and not PendingRollupCell.objects.exists()
+
+
+def test_slices_go_round_every_pending_cell_when_each_is_noted_again_during_its_recount(catalogue, monkeypatch):
+    """Under sustained load every cell is noted again while it is recounted, so it stays pending with
+    its id: slices that always started from the lowest id recounted the same cells forever."""
+    from analytics import rollup
+    from analytics.models import PendingRollupCell
+
+    events = _store_events(seed=27, count=150)
+    events_ingest(shop=catalogue, raw_events=events)
+    cells = {(product_id, datetime.fromisoformat(day).date()) for product_id, day in _cells_of(catalogue, events)}
+    rollup.rollup_cells_note(shop=catalogue, cells=cells)
+    recount = rollup.daily_stats_recount
+
+    def recount_then_noted_again(*, shop, cells):
+        written = recount(shop=shop, cells=cells)
+        rollup.rollup_cells_note(shop=shop, cells=cells)
+        return written
+
+    monkeypatch.setattr(rollup, "CELLS_PER_DRAIN", 3)
+    monkeypatch.setattr(rollup, "daily_stats_recount", recount_then_noted_again)
+    for _ in range(-(-len(cells) // 3)):  # one holder after another, one slice each
+        assert rollup.rollup_pending_drain_for(shop=catalogue, seconds=0) is True
+    assert len(cells) > 3 * 3
+    assert set(DailyProductStats.objects.filter(shop=catalogue).values_list("product_id", "day")) == cells
+    assert set(PendingRollupCell.objects.values_list("product_id", "day")) == cells  # all noted again
+    assert _rolled_up(catalogue) == _expected(events)
