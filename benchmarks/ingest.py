@@ -26,7 +26,8 @@ sync 9.4 k events/s and 152 req/s; gthread x2 threads 10.0 k and 166 req/s; gthr
 so threads overlap those waits; sync workers also close the connection after every request.
 
 Under the table, "CPU seconds" say where the CPUs went during each phase (from /proc): gunicorn,
-Postgres, RabbitMQ, the client processes, and everything else on the machine.
+Postgres (its shared processes and the backends of the benchmark's database; backends of other
+databases count as "other"), RabbitMQ, the client processes, and everything else on the machine.
 
 The clients use the minimal socket client below, not `shop_ai_connect.client`: measured against a trivial
 local server, `ShopAIClient.send_events` costs about 1.5 CPU-ms per one-event request and 3 per
@@ -307,6 +308,7 @@ def run_clients(target, count: int, cfg: dict, work: list[int], total: int | Non
             shown = done
     end = max(item["end"] for item in collected)
     cpu_after = cpu_snapshot()
+    foreign = foreign_backends(server.env["DATABASE_URL"])
     for proc in procs:
         proc.join(timeout=10)
     latencies = sorted(lat for item in collected for lat in item["latencies"])
@@ -316,7 +318,7 @@ def run_clients(target, count: int, cfg: dict, work: list[int], total: int | Non
         p50_ms=_percentile(latencies, 50) * 1000, p99_ms=_percentile(latencies, 99) * 1000,
         failures=[f for item in collected for f in item["failures"]][:5],
         exhausted=any(item.get("exhausted") for item in collected),
-        cpu=cpu_breakdown(cpu_before, cpu_after, server, sum(item["cpu"] for item in collected)),
+        cpu=cpu_breakdown(cpu_before, cpu_after, server, sum(item["cpu"] for item in collected), foreign),
     )
     return summary
 
@@ -351,7 +353,17 @@ def cpu_snapshot() -> dict[int, tuple[str, int, float]]:
     return snap
 
 
-def cpu_breakdown(before: dict, after: dict, server: "Server", clients_cpu: float) -> dict[str, float]:
+def foreign_backends(database_url: str) -> set[int]:
+    """Postgres backends serving other databases: whatever else runs on this machine, not us."""
+    name = database_url.rstrip("/").rsplit("/", 1)[1]
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                            "AND datname IS DISTINCT FROM %s", [name]).fetchall()
+    return {pid for (pid,) in rows}
+
+
+def cpu_breakdown(before: dict, after: dict, server: "Server", clients_cpu: float,
+                  foreign: set[int] = frozenset()) -> dict[str, float]:
     gunicorn = {server.proc.pid} | {pid for pid, (_, ppid, _) in after.items() if ppid == server.proc.pid}
     groups = {"gunicorn": 0.0, "postgres": 0.0, "rabbitmq": 0.0, "clients": clients_cpu, "other": 0.0}
     me = os.getpid()
@@ -359,7 +371,7 @@ def cpu_breakdown(before: dict, after: dict, server: "Server", clients_cpu: floa
         delta = cpu - before[pid][2] if pid in before and before[pid][0] == comm else cpu
         if pid in gunicorn:
             groups["gunicorn"] += delta
-        elif comm.startswith("postgres") or comm.startswith("postmaster"):
+        elif (comm.startswith("postgres") or comm.startswith("postmaster")) and pid not in foreign:
             groups["postgres"] += delta
         elif comm in ("beam.smp", "erl_child_setup", "epmd", "inet_gethost") or comm.startswith("1_scheduler"):
             groups["rabbitmq"] += delta
@@ -422,6 +434,7 @@ class Server:
                    "--keep-alive", "75", "--backlog", "2048", "--timeout", "120", "--log-level", "warning",
                    "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()]
         self.command = command
+        self.env = env
         self._log_handle = open(self.log, "wb")
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT,
                                      start_new_session=True)
