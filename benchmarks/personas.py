@@ -266,8 +266,10 @@ def demand_row(demand: dict) -> tuple:
                 f"both ≥ {TARGETS['demand_cv']:.0%}", False)
     ours = figures["rows"][0]
     majority = next(row for row in figures["rows"] if row["model"] == "majority class")
+    # The binary task has its own majority (demand): the 7-way majority ("none") scores its share.
+    not_demand = figures["label_counts"].get("none", 0) / figures["corpus_size"]
     return ("demand CV accuracy 7-way / binary", f"{ours['seven_way_mean']:.3f} / {ours['binary_mean']:.3f}",
-            f"majority class: {majority['seven_way_mean']:.3f} / {majority['binary_mean']:.3f} "
+            f"majority class: {majority['seven_way_mean']:.3f} / {max(not_demand, 1 - not_demand):.3f} "
             f"({figures['corpus_size']} sentences, {figures['folds']} folds)",
             f"both ≥ {TARGETS['demand_cv']:.0%}", min(ours["seven_way_mean"], ours["binary_mean"]) >= TARGETS["demand_cv"])
 
