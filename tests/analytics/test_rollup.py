@@ -262,7 +262,7 @@ def test_the_sql_count_equals_the_python_count_cell_for_cell(catalogue, zone):
     from profiles.models import Event
 
     if connection.vendor != "postgresql":
-        pytest.skip("the GROUP BY path runs on Postgres only (SQLite would sum money as floats)")
+        pytest.skip("the SQL path runs on Postgres only (SQLite would sum money as floats)")
     shop = catalogue
     shop.timezone = zone
     shop.save(update_fields=["timezone"])
@@ -289,7 +289,7 @@ def test_the_sql_count_equals_the_python_count_cell_for_cell(catalogue, zone):
 
 
 def test_a_drain_recounts_a_bounded_slice_per_transaction_and_says_when_it_stopped_early(catalogue, monkeypatch):
-    """Each slice commits on its own: a note of a cell being recounted waits for one slice, not the backlog."""
+    """Each slice commits on its own, and a holder out of time says it left cells pending."""
     from analytics import rollup
     from analytics.models import PendingRollupCell
 
