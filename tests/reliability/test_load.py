@@ -118,6 +118,9 @@ def wait_drained(shop, limit: float, broker=None, worker=None) -> float | None:
         backlog.append((round(time.monotonic() - start), {k: v for k, v in queues.items() if v}, stale_customers(shop)))
         quiet = quiet + 1 if not sum(queues.values()) and not backlog[-1][2] and not refresh_open else 0
         if quiet == 2:
+            if backlog[-1][0] > DRAIN_LIMIT_S:  # late: which queue was still behind at the limit, and last
+                at_limit = next(sample for sample in backlog if sample[0] >= DRAIN_LIMIT_S)
+                print("backlog while draining (late):", backlog[0], at_limit, backlog[-3])
             return time.monotonic() - start
         time.sleep(1)
     # What was left, for the report: (seconds after the load, messages per queue, stale customers).
