@@ -40,13 +40,14 @@ def _fetch_prepared(sql: str, params: list) -> list[tuple]:
     Django's cursors bind parameters on the client, so Postgres parses and plans every statement
     afresh; for a one-event request planning these statements cost more than running them. A
     psycopg cursor with server-side binding prepares each on its connection's first use and
-    reuses the plan. It runs in Django's current transaction (same connection)."""
+    reuses the plan. It runs in Django's current transaction (same connection), and its errors
+    reach callers as Django's (a deadlock as OperationalError, which `events_ingest` retries)."""
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:  # DB_PREPARED_STATEMENTS=false
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
 
