@@ -103,8 +103,9 @@ def _generation_sweep(older_than: timedelta) -> list[int]:
     lost only once it has waited `GENERATION_RESEND_AFTER_SECONDS` (or `older_than`, if longer)
     since it was last sent, and each re-send waits at least as long again as the job has already
     been waiting (15 min, then 30, 60…): a queue that is merely long gets a few extra messages at
-    most, never one a sweep. A job whose first message the broker refused is sent at the next sweep. A running job is sent again once it has outlived the actor's time
-    limit since it was last claimed and since its last send. `enqueued_at` is moved on in the same
+    most, never one a sweep. A job whose first message the broker refused is sent at the next
+    sweep. A running job is sent again once it has outlived the actor's time limit since it was
+    last claimed and since its last send. `enqueued_at` is moved on in the same
     transaction that picks the jobs (locked, skipping rows another sweeper holds), so two
     sweepers never both send a job; the message goes out after the commit."""
     from generation.actors import run_generation_jobs
