@@ -307,15 +307,14 @@ def test_a_drain_recounts_a_bounded_slice_per_transaction_and_says_when_it_stopp
 
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_a_holder_out_of_time_sends_the_rest_on_in_a_fresh_message(shop, broker, monkeypatch):
+def test_a_holder_out_of_time_sends_the_rest_on_in_a_fresh_message(catalogue, broker, monkeypatch):
     """Under sustained load the pending cells never run out; the holder must not run into its time limit."""
     import dramatiq
 
     from analytics import actors, rollup
     from analytics.models import PendingRollupCell
 
-    for external_id, price in PRICES.items():
-        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    shop = catalogue
     events = _store_events(seed=25, count=120)
     events_ingest(shop=shop, raw_events=events)
     broker.flush_all()  # what ingestion sent, before any worker ran it: the one message is sent below
@@ -365,7 +364,7 @@ def test_a_cell_noted_again_during_its_recount_stays_pending_for_the_next_pass(c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_noting_a_cell_does_not_wait_for_the_recount_that_holds_it(shop, monkeypatch):
+def test_noting_a_cell_does_not_wait_for_the_recount_that_holds_it(catalogue, monkeypatch):
     """Under load the other analytics thread's notes waited out whole recounts, one message per recount."""
     import threading
 
@@ -376,8 +375,7 @@ def test_noting_a_cell_does_not_wait_for_the_recount_that_holds_it(shop, monkeyp
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent writers: Postgres (SQLite serialises every write anyway)")
-    for external_id, price in PRICES.items():
-        product_upsert(shop=shop, external_id=external_id, title=external_id, price=price)
+    shop = catalogue
     events = _store_events(seed=26, count=80)
     events_ingest(shop=shop, raw_events=events)
     cells = {(p, datetime.fromisoformat(d).date()) for p, d in _cells_of(shop, events)}
