@@ -137,9 +137,9 @@ def latency(shop, trials: int) -> dict:
 
     from profiles.models import Customer, Product
 
-    log = ROOT / "var" / "bench" / "personas-worker.log"
+    log = (ROOT / "var" / "bench" / "personas-worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2",
-                               "--queues", "profiles"], cwd=ROOT, env={**os.environ}, stdout=log.open("wb"),
+                               "--queues", "profiles"], cwd=ROOT, env={**os.environ}, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         product = Product.objects.filter(shop=shop).first()
@@ -161,6 +161,7 @@ def latency(shop, trials: int) -> dict:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        log.close()
 
 
 def _profiling_wait(shop, product, pk: int, external: str, event_id: str, timeout: float) -> float | None:
