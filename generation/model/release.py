@@ -19,7 +19,7 @@ import numpy as np
 from generation.model.dataset import load_split
 from generation.model.evaluate import SHIPPED_WEIGHTS, format_tables
 from generation.model.pipeline_upcdm import UPCDMPipeline
-from generation.model.train import evaluate_pairs
+from generation.model.train import describe_machine, evaluate_pairs
 
 TEST_SLICE = 16
 
@@ -49,6 +49,10 @@ def training_command(args: dict) -> str:
     return " \\\n    ".join(parts)
 
 
+def training_precision(args: dict) -> str:
+    return "fp32" if args.get("no_bf16") else "bf16 autocast where the CPU has AMX"
+
+
 def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psnr: float) -> str:
     history = "\n".join(
         f"| {h['step']} | {h['minutes']:.1f} | {h['val_psnr']:.2f} | {h['val_ssim']:.3f} |" for h in log["history"]
@@ -70,7 +74,8 @@ def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psn
         "",
         f"- seed {log['args']['seed']}, commit `{log['commit']}` (the code at that commit; weights committed after it)",
         f"- {log['steps']} optimiser steps of batch {log['args']['batch_size']}, {log['train_minutes']:.1f} min of training "
-        "time on a 2-core CPU shared with other jobs, bf16 autocast, 1 thread.",
+        f"time on {log.get('machine', 'a 2-core CPU')}, {training_precision(log['args'])}, "
+        f"{log['args']['threads']} thread(s).",
         f"- PSNR on the fixed {TEST_SLICE}-pair test slice (checked by the slow test, +-1 dB): **{slice_psnr:.2f} dB**",
         "",
         "Validation during training (32 validation pairs, EMA weights):",
@@ -102,6 +107,7 @@ def main(argv=None) -> None:
     output.mkdir(parents=True, exist_ok=True)
     copy_weights(run, output)
     log = json.loads((run / "train_log.json").read_text())
+    log.setdefault("machine", describe_machine())
     log["test_slice_psnr"] = test_slice_psnr(output, args.cache_dir)
     log["test_slice_pairs"] = TEST_SLICE
     (output / "training.json").write_text(json.dumps(log, indent=2))

@@ -20,6 +20,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -156,6 +157,17 @@ def git_commit() -> str:
         return "unknown"
 
 
+def describe_machine() -> str:
+    """The CPU the run trained on, for the model card (speeds differ several-fold between our machines)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"a {os.cpu_count()}-core CPU"
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    amx = "with AMX" if "amx_bf16" in cpuinfo else "without AMX"
+    return f"{names[0] if names else 'a CPU'}, {os.cpu_count()} cores, {amx}"
+
+
 def _models(args):
     unet, controlnet = build_models(
         args.variant,
@@ -279,7 +291,7 @@ def train(args) -> dict:
     log = {
         "variant": args.variant, "steps": step, "train_minutes": round(elapsed / 60, 2),
         "final_loss": float(np.mean(losses[-50:])) if losses else None,
-        "history": history, "args": vars(args), "commit": git_commit(),
+        "history": history, "args": vars(args), "commit": git_commit(), "machine": describe_machine(),
     }
     (output / "train_log.json").write_text(json.dumps(log, indent=2))
     # the training scheduler (not the sampler) is what the weights were trained with
