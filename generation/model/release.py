@@ -40,7 +40,7 @@ def copy_weights(run: Path, output: Path) -> None:
 
 
 def training_command(args: dict) -> str:
-    skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir"}
+    skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir", "stop_after"}
     parts = ["python -m generation.model.train"]
     for key, value in args.items():
         if key in skip or value is None:

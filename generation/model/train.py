@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation-size", type=int, default=32)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this much training time")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop (and save) after this many steps, the learning rate still following --steps: "
+                             "an ablation trained exactly as far along a longer run as one of its validations")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
     parser.add_argument("--base-weights", default=None, help="initialise the UNet from DIR/unet (two-stage recipe)")
     parser.add_argument("--freeze-base", action="store_true", help="train only the control branch")
@@ -155,6 +158,15 @@ def git_commit() -> str:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def stop_reason(step: int, elapsed_seconds: float, args) -> str | None:
+    """Why training stops before ``args.steps`` (None: it goes on)."""
+    if args.max_minutes is not None and elapsed_seconds >= args.max_minutes * 60:
+        return f"time budget of {args.max_minutes} minutes reached at step {step}"
+    if args.stop_after is not None and step >= args.stop_after:
+        return f"stopped after step {step} of a {args.steps}-step schedule (--stop-after)"
+    return None
 
 
 def describe_machine() -> str:
@@ -261,8 +273,9 @@ def train(args) -> dict:
     bar = tqdm(total=args.steps, initial=step, desc=f"train {args.variant}")
     losses = []
     while step < args.steps:
-        if args.max_minutes is not None and elapsed >= args.max_minutes * 60:
-            tqdm.write(f"time budget of {args.max_minutes} minutes reached at step {step}")
+        reason = stop_reason(step, elapsed, args)
+        if reason:
+            tqdm.write(reason)
             break
         started = time.perf_counter()
         for group in optimizer.param_groups:

@@ -5,7 +5,7 @@ import torch
 
 from generation.model.dataset import PairSet, split_pairs
 from generation.model.pipeline_upcdm import UPCDMPipeline, training_scheduler
-from generation.model.train import EMA, batch_tensors, learning_rate, training_loss
+from generation.model.train import EMA, batch_tensors, learning_rate, stop_reason, training_loss
 from generation.rendering import PRODUCT_SHAPES, random_persona_vector, render_array
 from generation.model.control import control_image
 
@@ -60,6 +60,15 @@ def test_learning_rate_warms_up_then_decays():
     args = argparse.Namespace(lr=1e-3, warmup_steps=10, steps=100)
     assert learning_rate(0, args) < learning_rate(9, args) == 1e-3
     assert learning_rate(99, args) < 0.1 * 1e-3
+
+
+def test_training_stops_at_the_time_budget_or_after_the_given_step():
+    args = argparse.Namespace(steps=6300, max_minutes=88.0, stop_after=None)
+    assert stop_reason(5000, 87 * 60, args) is None
+    assert "88.0 minutes" in stop_reason(5000, 88 * 60, args)
+    args = argparse.Namespace(steps=6300, max_minutes=None, stop_after=1000)
+    assert stop_reason(999, 0, args) is None
+    assert "after step 1000 of a 6300-step schedule" in stop_reason(1000, 0, args)
 
 
 def test_ema_moves_towards_the_model():
