@@ -44,6 +44,7 @@ ABLATION_RUNS = [  # label, run directory under checkpoints/
     ("UPCDM/M1 (plain ResBlock)", "ablation_m1"),
     ("UPCDM/M2 (no CBAM)", "ablation_m2"),
     ("UPCDM/M3 (no profile control)", "ablation_m3"),
+    ("GroupNorm UPCDM/M3 (no profile)", "ablation_m3_groupnorm"),
     ("Baseline UNet2DModel (concat)", "ablation_baseline"),
 ]
 LPIPS_FID_BACKBONES = ("alexnet-owt-7be5be79.pth", "vgg16-397923af.pth", "pt_inception-2015-12-05-6726825d.pth")

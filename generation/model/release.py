@@ -18,8 +18,8 @@ import numpy as np
 
 from generation.model.dataset import load_split
 from generation.model.evaluate import SHIPPED_WEIGHTS, format_tables
-from generation.model.pipeline_upcdm import UPCDMPipeline
-from generation.model.train import describe_machine, evaluate_pairs
+from generation.model.pipeline_upcdm import UPCDMPipeline, bf16_autocast_helps
+from generation.model.train import describe_machine, evaluate_pairs, precision_name
 
 TEST_SLICE = 16
 
@@ -40,17 +40,13 @@ def copy_weights(run: Path, output: Path) -> None:
 
 
 def training_command(args: dict) -> str:
-    skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir", "stop_after"}
+    skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir"}
     parts = ["python -m generation.model.train"]
     for key, value in args.items():
         if key in skip or value is None:
             continue
         parts.append(f"--{key.replace('_', '-')} {value}")
     return " \\\n    ".join(parts)
-
-
-def training_precision(args: dict) -> str:
-    return "fp32" if args.get("no_bf16") else "bf16 autocast where the CPU has AMX"
 
 
 def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psnr: float) -> str:
@@ -74,7 +70,7 @@ def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psn
         "",
         f"- seed {log['args']['seed']}, commit `{log['commit']}` (the code at that commit; weights committed after it)",
         f"- {log['steps']} optimiser steps of batch {log['args']['batch_size']}, {log['train_minutes']:.1f} min of training "
-        f"time on {log.get('machine', 'a 2-core CPU')}, {training_precision(log['args'])}, "
+        f"time on {log['machine']}, {log['precision']}, "
         f"{log['args']['threads']} thread(s).",
         f"- PSNR on the fixed {TEST_SLICE}-pair test slice (checked by the slow test, +-1 dB): **{slice_psnr:.2f} dB**",
         "",
@@ -107,7 +103,9 @@ def main(argv=None) -> None:
     output.mkdir(parents=True, exist_ok=True)
     copy_weights(run, output)
     log = json.loads((run / "train_log.json").read_text())
+    # runs logged before the machine and precision were recorded: released on the machine that trained them
     log.setdefault("machine", describe_machine())
+    log.setdefault("precision", precision_name(bf16_autocast_helps() and not log["args"].get("no_bf16")))
     log["test_slice_psnr"] = test_slice_psnr(output, args.cache_dir)
     log["test_slice_pairs"] = TEST_SLICE
     (output / "training.json").write_text(json.dumps(log, indent=2))

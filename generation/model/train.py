@@ -169,6 +169,10 @@ def stop_reason(step: int, elapsed_seconds: float, args) -> str | None:
     return None
 
 
+def precision_name(use_bf16: bool) -> str:
+    return "bf16 autocast" if use_bf16 else "fp32"
+
+
 def describe_machine() -> str:
     """The CPU the run trained on, for the model card (speeds differ several-fold between our machines)."""
     try:
@@ -305,6 +309,7 @@ def train(args) -> dict:
         "variant": args.variant, "steps": step, "train_minutes": round(elapsed / 60, 2),
         "final_loss": float(np.mean(losses[-50:])) if losses else None,
         "history": history, "args": vars(args), "commit": git_commit(), "machine": describe_machine(),
+        "precision": precision_name(use_bf16),
     }
     (output / "train_log.json").write_text(json.dumps(log, indent=2))
     # the training scheduler (not the sampler) is what the weights were trained with

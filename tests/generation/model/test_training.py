@@ -81,3 +81,14 @@ def test_ema_moves_towards_the_model():
     first = next(ema.models[0].parameters())
     model_first = next(unet.parameters())
     assert torch.allclose(first, model_first - 0.5)
+
+
+def test_the_model_card_names_the_machine_precision_and_threads_from_the_run_log():
+    from generation.model.release import model_card
+
+    log = {"variant": "groupnorm", "steps": 10, "train_minutes": 1.0, "commit": "abc", "history": [],
+           "machine": "Some CPU, 2 cores, with AMX", "precision": "fp32",
+           "args": {"variant": "groupnorm", "seed": 3, "batch_size": 4, "threads": 1, "stop_after": 5}}
+    card = model_card(log, evaluation=None, speed=None, slice_psnr=20.0)
+    assert "on Some CPU, 2 cores, with AMX, fp32, 1 thread(s)." in card
+    assert "--stop-after 5" in card  # a run stopped early is described as it was run
