@@ -44,6 +44,12 @@ def refund_probability(style_match: float) -> float:
 
 
 REVIEW_PROBABILITY = 0.5
+ON_THEME_SHARE = 0.7  # a view picks a product of the shopper's own theme this often, else any product
+OWN_DEMAND_SHARE = 0.8  # a review's demand sentence is of the shopper's own demand type this often
+
+
+def positive_review_probability(style_match: float, sentiment: float) -> float:
+    return float(np.clip(0.55 + 0.3 * style_match + 0.15 * sentiment, 0.05, 0.95))
 
 
 @dataclass
@@ -142,15 +148,18 @@ class EventWriter:
         self.end = end
         self.events: list[dict] = []
 
-    def add(self, kind: str, customer: SimCustomer, at: datetime, product: SimProduct | None = None, **extra):
+    def add(self, kind: str, customer: SimCustomer, at: datetime, product: SimProduct | None = None,
+            **extra) -> dict | None:
+        """The event added, or None when it falls after the end of the period."""
         if at > self.end:
-            return
+            return None
         event = {"event_id": f"{self.prefix}-{len(self.events)}", "type": kind,
                  "customer_id": customer.customer_id, "occurred_at": at.isoformat()}
         if product is not None:
             event["product_id"] = product.product_id
         event.update(extra)
         self.events.append(event)
+        return event
 
 
 @dataclass(frozen=True)
@@ -185,12 +194,13 @@ class StoreSimulation:
         self.by_theme = [[i for i, p in enumerate(self.products) if p.theme == t] for t in range(len(ARCHETYPES))]
         self.customers = make_customers(config, self.rng)
         self.writer = EventWriter(config.seed, self.end, config.period)
+        self.review_demands: dict[str, str] = {}  # review event id -> the demand type its text was written for
         if config.period:  # same shoppers and catalogue, new behaviour
             self.rng = np.random.default_rng([config.seed, config.period])
 
     def _pick_product(self, customer: SimCustomer) -> int:
         themed = self.by_theme[customer.archetype]
-        if themed and self.rng.random() < 0.7:
+        if themed and self.rng.random() < ON_THEME_SHARE:
             return themed[int(self.rng.integers(len(themed)))]
         return int(self.rng.integers(len(self.products)))
 
@@ -225,13 +235,15 @@ class StoreSimulation:
 
     def _review(self, customer: SimCustomer, product: SimProduct, match: float, at: datetime) -> None:
         archetype = ARCHETYPES[customer.archetype]
-        positive = self.rng.random() < np.clip(0.55 + 0.3 * match + 0.15 * archetype.sentiment, 0.05, 0.95)
-        demand = archetype.demand if self.rng.random() < 0.8 else f"L{int(self.rng.integers(6))}"
+        positive = self.rng.random() < positive_review_probability(match, archetype.sentiment)
+        demand = archetype.demand if self.rng.random() < OWN_DEMAND_SHARE else f"L{int(self.rng.integers(6))}"
         text = review_text(positive=bool(positive), demand=demand, item=product.item_name, craft=product.craft,
                            rng=self.rng)
         rating = int(self.rng.integers(4, 6)) if positive else int(self.rng.integers(1, 3))
         later = at + timedelta(days=int(self.rng.integers(1, 6)), minutes=int(self.rng.integers(0, 600)))
-        self.writer.add("review", customer, later, product, text=text, rating=rating)
+        review = self.writer.add("review", customer, later, product, text=text, rating=rating)
+        if review is not None:
+            self.review_demands[review["event_id"]] = demand
 
     def generate_events(self) -> list[dict]:
         weights = day_weights(self.days, self.config.promotion)
@@ -272,6 +284,7 @@ class StoreSimulation:
                                         "seed": p.seed, "house_vector": [round(float(x), 4) for x in p.house_vector],
                                         "style": list(self.product_styles[i])}
                          for i, p in enumerate(self.products)},
+            "review_demands": self.review_demands,
         }
 
 
