@@ -14,6 +14,7 @@
 
 Run:  .venv/bin/python benchmarks/personas.py [--customers 10000] [--json out.json]
       .venv/bin/python benchmarks/personas.py --demand-only   (row 2 alone: seconds, no database)
+      .venv/bin/python benchmarks/personas.py --ceiling-only  (the ceiling against the one-visit share, no database)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "shop_ai.settings"
 os.environ["EMBEDDED_WORKER"] = "false"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+LIGHT_SHARE = 0.37  # one-visit shoppers: see simulate()
 TARGETS = {"ari": 0.8, "demand_cv": 0.90, "incremental_share": 0.02, "latency_p95_s": 1.0}
 
 
@@ -58,16 +60,22 @@ def setup_django():
     call_command("migrate", verbosity=0)
 
 
+def simulation_config(customers: int, seed: int, light_share: float):
+    from shop_ai.simulator import SimulationConfig
+
+    return SimulationConfig(customers=customers, products=max(200, customers // 20), weeks=6, seed=seed,
+                            images=False, light_share=light_share, end=datetime.now(timezone.utc) - timedelta(hours=1))
+
+
 def simulate(customers: int, seed: int):
     from profiles.services import shop_create
-    from shop_ai.simulator import SimulationConfig, simulate_store
+    from shop_ai.simulator import simulate_store
 
     shop = shop_create(name=f"bench-{seed}")
     truth_path = ROOT / "var" / "bench" / "personas-truth.json"
     # One-visit shoppers a little above the simulator's default (0.35), so that with the light shoppers
     # who bought and reviewed and the regulars seen once, "3 events or fewer" is surely over a third.
-    config = SimulationConfig(customers=customers, products=max(200, customers // 20), weeks=6, seed=seed,
-                              images=False, light_share=0.37, end=datetime.now(timezone.utc) - timedelta(hours=1))
+    config = simulation_config(customers, seed, LIGHT_SHARE)
     result = simulate_store(shop=shop, config=config, truth_path=truth_path)
     return shop, json.loads(truth_path.read_text(encoding="utf-8")), result
 
@@ -228,7 +236,15 @@ def main() -> None:
     parser.add_argument("--latency-trials", type=int, default=40)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--demand-only", action="store_true", help="only the demand classifier's CV (no database)")
+    parser.add_argument("--ceiling-only", action="store_true",
+                        help="only the recovery ceiling against the share of one-visit shoppers (no database)")
     args = parser.parse_args()
+    if args.ceiling_only:
+        rows = ceiling_sweep(args.customers, args.seed)
+        print_ceiling_sweep(rows)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+        return
     if args.demand_only:
         print_demand_only(nlp_figures(("demand",)))
         return
@@ -299,6 +315,35 @@ def demand_row(demand: dict) -> tuple:
             f"majority class: {majority['seven_way_mean']:.3f} / {max(not_demand, 1 - not_demand):.3f} "
             f"({figures['corpus_size']} sentences, {figures['folds']} folds)",
             f"both ≥ {TARGETS['demand_cv']:.0%}", min(ours["seven_way_mean"], ours["binary_mean"]) >= TARGETS["demand_cv"])
+
+
+def ceiling_sweep(customers: int, seed: int) -> list[dict]:
+    """The recovery ceiling against the share of one-visit shoppers, in memory (no database): how
+    high an ARI the target's condition, a third of customers with 3 events or fewer, leaves room for."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from shop_ai.simulator import StoreSimulation
+    from shop_ai.simulator.ceiling import most_probable_archetypes
+
+    rows = []
+    for light_share in (0.30, 0.33, 0.35, LIGHT_SHARE):
+        simulation = StoreSimulation(simulation_config(customers, seed, light_share))
+        events, truth = simulation.generate_events(), simulation.truth()
+        counts = Counter(event["customer_id"] for event in events)
+        ids = sorted(truth["customers"])
+        guesses = most_probable_archetypes(events, truth)
+        rows.append({"light_share": light_share, "share_3_events_or_fewer": sum(counts[i] <= 3 for i in ids) / len(ids),
+                     "ceiling_ari": adjusted_rand_score([truth["customers"][i]["archetype"] for i in ids],
+                                                       [guesses[i] for i in ids])})
+    return rows
+
+
+def print_ceiling_sweep(rows: list[dict]) -> None:
+    print(f"\n{'one-visit share':>15}  {'≤ 3 events':>10}  {'ceiling ARI':>11}  (target: ARI ≥ {TARGETS['ari']} "
+          f"with ≥ 1/3 of customers at ≤ 3 events)")
+    for row in rows:
+        print(f"{row['light_share']:>15.2f}  {row['share_3_events_or_fewer']:>10.1%}  {row['ceiling_ari']:>11.3f}"
+              + ("   <- the benchmark's shop" if row["light_share"] == LIGHT_SHARE else ""))
 
 
 def print_demand_only(figures: dict) -> None:
