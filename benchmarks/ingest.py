@@ -473,7 +473,7 @@ class Server:
         self._log_handle.close()
 
 
-def rabbitmq_purge(broker_url: str, queues: tuple[str, ...] = ("profiles", "profiles.DQ")) -> dict[str, int]:
+def rabbitmq_purge(broker_url: str, queues: tuple[str, ...] = ("profiles", "profiles.DQ", "personas", "personas.DQ")) -> dict[str, int]:
     """Purge our queues; return how many messages each held (the after-commit messages we caused)."""
     import pika
 

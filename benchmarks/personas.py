@@ -169,7 +169,7 @@ def latency(shop, trials: int) -> dict:
 
     log = (ROOT / "var" / "bench" / "personas-worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2",
-                               "--queues", "profiles"], cwd=ROOT, env={**os.environ}, stdout=log,
+                               "--queues", "profiles", "personas"], cwd=ROOT, env={**os.environ}, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         product = Product.objects.filter(shop=shop).first()

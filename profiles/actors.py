@@ -1,4 +1,5 @@
-"""Dramatiq actors of the `profiles` queue. They take ids, fetch, call a service, and are idempotent."""
+"""Dramatiq actors of the `profiles` and `personas` queues. They take ids, fetch, call a service, and
+are idempotent."""
 
 import dramatiq
 
@@ -6,6 +7,10 @@ from profiles.personas.services import persona_refresh_request, personas_refresh
 from profiles.services import customers_mark_stale
 
 PROFILES_QUEUE = "profiles"
+# The recompute has its own queue, for its own worker processes: it is CPU-bound Python that holds the
+# GIL for seconds, and the bookkeeping of `customers_changed` sharing its process crawled behind it
+# (about 5 messages a second after the load test of tests/reliability/test_load.py).
+PERSONAS_QUEUE = "personas"
 
 
 @dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=5, min_backoff=1_000, time_limit=60_000)
@@ -28,7 +33,7 @@ def customers_changed(shop_id: int, customer_ids: list[int], product_days: list 
         personas_refresh.send(shop_id)
 
 
-@dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
+@dramatiq.actor(queue_name=PERSONAS_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
 def personas_refresh(shop_id: int) -> None:
     """Recompute the shop's stale customers (incrementally, or fully when drift says so)."""
     personas_refresh_stale(shop_id=shop_id)

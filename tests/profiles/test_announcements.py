@@ -94,6 +94,7 @@ def test_an_announcement_lost_with_its_process_is_made_good_by_the_sweeper(shop,
     stuck_work_sweep(older_than=timedelta(0))  # revenue recounted; customers found stale
     stuck_work_sweep(older_than=timedelta(0))  # a minute later: still stale, so their refresh is sent
     broker.join("profiles")
+    broker.join("personas")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and Customer.objects.filter(shop=shop, profiled_at__isnull=True).exists():
         time.sleep(0.05)

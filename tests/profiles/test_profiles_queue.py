@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 from unittest import mock
 
+import dramatiq
 import pytest
 
 from profiles.actors import customers_changed
@@ -61,3 +62,34 @@ def test_a_broker_that_is_down_loses_no_event(shop):
     assert Event.objects.filter(shop=shop, event_id="kept").exists()
     customer = Customer.objects.get(shop=shop, external_id="c")
     assert customer.profiled_at is None  # still derivable as "needs a recompute"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_persona_refresh_waits_on_its_own_queue_not_behind_the_profiles_workers(shop, broker):
+    """A profiles-queue worker only marks customers stale: the CPU-bound refresh it asks for goes to
+    the personas queue, whose own worker processes run it."""
+    product_upsert(shop=shop, external_id="p1", title="剪纸书签", price=Decimal("12.00"))
+    events = [{"event_id": f"o{n}", "type": "view", "customer_id": f"c{n}", "product_id": "p1",
+               "occurred_at": recent()} for n in range(3)]
+    customers = Customer.objects.filter(shop=shop)
+    profiles_worker = dramatiq.Worker(broker, queues={"profiles"}, worker_timeout=100, worker_threads=1)
+    profiles_worker.start()
+    try:
+        client_for(shop).post("/api/v1/events/batch", data=json.dumps({"events": events}),
+                              content_type="application/json")
+        broker.join("profiles", timeout=30_000)
+        profiles_worker.join()
+    finally:
+        profiles_worker.stop()
+    assert customers.filter(profile_stale_since__isnull=False).count() == 3
+    assert not customers.filter(profiled_at__isnull=False).exists()
+
+    personas_worker = dramatiq.Worker(broker, queues={"personas"}, worker_timeout=100, worker_threads=1)
+    personas_worker.start()
+    try:
+        broker.join("personas", timeout=30_000)
+        personas_worker.join()
+    finally:
+        personas_worker.stop()
+    assert customers.filter(profiled_at__isnull=False).count() == 3
+    assert not customers.filter(profile_stale_since__isnull=False).exists()

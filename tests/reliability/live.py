@@ -27,7 +27,7 @@ from shop_ai.simulator.store import StoreSimulation
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PORTS = range(8710, 8720)  # this suite's servers listen here, on 127.0.0.1 only
-QUEUES = ("profiles", "analytics")
+QUEUES = ("profiles", "personas", "analytics")
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,8 +195,8 @@ def _unchunk(data: bytes) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 def drain(broker, worker, timeout: float = 180) -> None:
-    """Wait until the in-process worker has run every message of the profiles and analytics queues
-    (and what those messages sent on: rollups, debounced persona refreshes)."""
+    """Wait until the in-process worker has run every message of the profiles, personas and analytics
+    queues (and what those messages sent on: rollups, debounced persona refreshes)."""
     deadline = time.monotonic() + timeout
     for _ in range(3):  # a message handled late in one pass may have sent another
         for queue in QUEUES:
@@ -213,7 +213,7 @@ def dead_letters(broker) -> int:
 
 
 def rabbitmq_outstanding() -> dict[str, int]:
-    """Messages of the profiles and analytics queues (and their delay queues) not yet acknowledged:
+    """Messages of the profiles, personas and analytics queues (and their delay queues) not yet acknowledged:
     ready, delayed, or held by a worker process (which the broker's own counts leave out)."""
     vhost = urlsplit(settings.BROKER_URL).path.lstrip("/") or "/"
     listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages"],

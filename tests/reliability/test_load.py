@@ -215,8 +215,10 @@ def test_load_twice_the_benchmark_rate_for_5_minutes(shop, reliability, tmp_path
     # Constant rate per user; enough users that each waits on the server, not on its pacing.
     batch_users, single_users = 16, 24
     # One worker process per queue, as production runs them: sharing one process's threads, rollups
-    # waiting for their shop's rollup lock held every thread and starved the profiles queue.
+    # waiting for their shop's rollup lock held every thread and starved the profiles queue, and so
+    # did the persona recompute, holding the process's GIL.
     with gunicorn(tmp_path) as port, dramatiq_workers(tmp_path, queues=("profiles",), threads=2) as profiles, \
+            dramatiq_workers(tmp_path, queues=("personas",), threads=2) as personas, \
             dramatiq_workers(tmp_path, queues=("analytics",), threads=2) as analytics:
         result = run_locust(tmp_path, f"http://127.0.0.1:{port}", key, seconds=300,
                             batch_users=batch_users, batch_rate=targets["batch events/s"] / 500 / batch_users,
@@ -226,11 +228,11 @@ def test_load_twice_the_benchmark_rate_for_5_minutes(shop, reliability, tmp_path
         result.update(batch_size=500, csv_dir=str(tmp_path))
         resent = resend_pending(port, key, result["sent"]["pending"])
         drained = wait_drained(shop, 3 * DRAIN_LIMIT_S)  # past the limit too, to report how long it took
-        for workers in (profiles, analytics):
+        for workers in (profiles, personas, analytics):
             assert workers.proc.poll() is None, workers.tail()
     try:
         judge(shop, reliability, result, drained=drained, targets=targets, resent=resent, seeded=seeded,
-              label="gunicorn 2x8 threads, rundramatiq profiles 1x2 + analytics 1x2 threads, 300 s")
+              label="gunicorn 2x8 threads, rundramatiq profiles, personas and analytics 1x2 threads each, 300 s")
     finally:
         purge_queues()
 

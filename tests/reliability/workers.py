@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = ["profiles", "analytics", "gpu"]
+QUEUES = ["profiles", "personas", "analytics", "gpu"]
 
 
 def database_url() -> str:

@@ -86,7 +86,7 @@ class Command(BaseCommand):
         broker = dramatiq.get_broker()
         deadline = time.monotonic() + QUEUE_WAIT_SECONDS
         for _ in range(3):  # profiles → generation plan → gpu jobs, each may enqueue the next
-            for queue in ("profiles", "analytics", "generation", "gpu"):
+            for queue in ("profiles", "personas", "analytics", "generation", "gpu"):
                 broker.join(queue, timeout=max(1, int((deadline - time.monotonic()) * 1000)))
             worker.join()
 
