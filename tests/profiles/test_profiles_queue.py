@@ -72,24 +72,23 @@ def test_the_persona_refresh_waits_on_its_own_queue_not_behind_the_profiles_work
     events = [{"event_id": f"o{n}", "type": "view", "customer_id": f"c{n}", "product_id": "p1",
                "occurred_at": recent()} for n in range(3)]
     customers = Customer.objects.filter(shop=shop)
-    profiles_worker = dramatiq.Worker(broker, queues={"profiles"}, worker_timeout=100, worker_threads=1)
-    profiles_worker.start()
-    try:
-        client_for(shop).post("/api/v1/events/batch", data=json.dumps({"events": events}),
-                              content_type="application/json")
-        broker.join("profiles", timeout=30_000)
-        profiles_worker.join()
-    finally:
-        profiles_worker.stop()
+    client_for(shop).post("/api/v1/events/batch", data=json.dumps({"events": events}), content_type="application/json")
+
+    run_queue(broker, "profiles")
     assert customers.filter(profile_stale_since__isnull=False).count() == 3
     assert not customers.filter(profiled_at__isnull=False).exists()
 
-    personas_worker = dramatiq.Worker(broker, queues={"personas"}, worker_timeout=100, worker_threads=1)
-    personas_worker.start()
-    try:
-        broker.join("personas", timeout=30_000)
-        personas_worker.join()
-    finally:
-        personas_worker.stop()
+    run_queue(broker, "personas")
     assert customers.filter(profiled_at__isnull=False).count() == 3
     assert not customers.filter(profile_stale_since__isnull=False).exists()
+
+
+def run_queue(broker, queue: str) -> None:
+    """A worker on this queue alone, until the queue is empty."""
+    worker = dramatiq.Worker(broker, queues={queue}, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        broker.join(queue, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
