@@ -48,8 +48,9 @@ ON_THEME_SHARE = 0.7  # a view picks a product of the shopper's own theme this o
 OWN_DEMAND_SHARE = 0.8  # a review's demand sentence is of the shopper's own demand type this often
 
 
-def positive_review_probability(style_match: float, sentiment: float) -> float:
-    return float(np.clip(0.55 + 0.3 * style_match + 0.15 * sentiment, 0.05, 0.95))
+def positive_review_probability(style_match, sentiment):
+    """P(a review is positive); takes numbers or numpy arrays (the ceiling scores every style at once)."""
+    return np.clip(0.55 + 0.3 * style_match + 0.15 * sentiment, 0.05, 0.95)
 
 
 @dataclass

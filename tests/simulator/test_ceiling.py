@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from shop_ai.simulator import SimulationConfig, StoreSimulation
-from shop_ai.simulator.ceiling import archetype_log_likelihoods, most_probable_archetypes
+from shop_ai.simulator.ceiling import STYLES, archetype_log_likelihoods, log_style_prior, most_probable_archetypes
 from shop_ai.simulator.personas import ARCHETYPES
 
 END = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
@@ -60,3 +61,26 @@ def test_a_review_points_to_the_archetype_of_its_demand_type(shop):
               "occurred_at": END.isoformat(), "rating": 5}
     scores = archetype_log_likelihoods([review], {**truth, "review_demands": {"r1": "L2"}})[customer]
     assert ARCHETYPES[int(scores.argmax())].demand == "L2"
+
+
+def test_a_shoppers_style_names_their_archetype_under_the_prior():
+    prior = np.exp(log_style_prior())
+    assert np.allclose(prior.sum(axis=0), 1)
+    assert prior.max(axis=1).sum() / len(ARCHETYPES) >= 0.95  # the Bayes accuracy of guessing from the style
+
+
+def test_buying_in_one_archetypes_style_points_to_that_archetype():
+    """Carts and purchases depend on style alone; through P(style | archetype) they are evidence."""
+    heritage = ARCHETYPES.index(next(a for a in ARCHETYPES if a.key == "heritage"))
+    style = STYLES[int(log_style_prior()[:, heritage].argmax())]
+    products = {f"p{n}": {"theme": ARCHETYPES[n % len(ARCHETYPES)].key, "style": list(style)} for n in range(8)}
+    events = []
+    for n, product_id in enumerate(products):
+        carted = END + timedelta(hours=n)
+        events += [{"event_id": f"c{n}", "type": "add_to_cart", "customer_id": "x", "product_id": product_id,
+                    "occurred_at": carted.isoformat()},
+                   {"event_id": f"b{n}", "type": "purchase", "customer_id": "x", "product_id": product_id,
+                    "occurred_at": (carted + timedelta(seconds=90)).isoformat()}]
+    scores = archetype_log_likelihoods(events, {"products": products, "customers": {"x": {}}})["x"]
+    assert int(scores.argmax()) == heritage
+    assert scores[heritage] - np.delete(scores, heritage).max() > 1  # e times likelier than the next
