@@ -59,6 +59,10 @@ from psycopg import sql
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.cpu import cpu_snapshot, foreign_backends, is_postgres, is_rabbitmq, spent  # noqa: E402
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 BATCH_SIZE = 500
 EVENT_TABLE = "profiles_event"
@@ -334,49 +338,20 @@ def _percentile(values: list[float], pct: float) -> float:
 # Where the CPU went (from /proc: gunicorn workers, Postgres backends, RabbitMQ, everything else)
 # --------------------------------------------------------------------------------------------
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_snapshot() -> dict[int, tuple[str, int, float]]:
-    snap = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                raw = handle.read().decode(errors="replace")
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
-        snap[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
-    return snap
-
-
-def foreign_backends(database_url: str) -> set[int]:
-    """Postgres backends serving other databases: whatever else runs on this machine, not us."""
-    name = database_url.rstrip("/").rsplit("/", 1)[1]
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                            "AND datname IS DISTINCT FROM %s", [name]).fetchall()
-    return {pid for (pid,) in rows}
-
-
 def cpu_breakdown(before: dict, after: dict, server: "Server", clients_cpu: float,
                   foreign: set[int] = frozenset()) -> dict[str, float]:
-    gunicorn = {server.proc.pid} | {pid for pid, (_, ppid, _) in after.items() if ppid == server.proc.pid}
+    gunicorn = {server.proc.pid} | {pid for pid, process in after.items() if process.ppid == server.proc.pid}
     groups = {"gunicorn": 0.0, "postgres": 0.0, "rabbitmq": 0.0, "clients": clients_cpu, "other": 0.0}
     me = os.getpid()
-    for pid, (comm, _, cpu) in after.items():
-        delta = cpu - before[pid][2] if pid in before and before[pid][0] == comm else cpu
+    for pid, (process, seconds) in spent(before, after).items():
         if pid in gunicorn:
-            groups["gunicorn"] += delta
-        elif (comm.startswith("postgres") or comm.startswith("postmaster")) and pid not in foreign:
-            groups["postgres"] += delta
-        elif comm in ("beam.smp", "erl_child_setup", "epmd", "inet_gethost") or comm.startswith("1_scheduler"):
-            groups["rabbitmq"] += delta
-        elif pid != me and after[pid][1] != me:
-            groups["other"] += delta
+            groups["gunicorn"] += seconds
+        elif is_postgres(process.comm) and pid not in foreign:
+            groups["postgres"] += seconds
+        elif is_rabbitmq(process.comm):
+            groups["rabbitmq"] += seconds
+        elif pid != me and process.ppid != me:
+            groups["other"] += seconds
     return {name: round(value, 2) for name, value in groups.items()}
 
 
@@ -527,7 +502,7 @@ def copy_ceiling(db_url: str) -> dict:
         wall = time.monotonic() - start
         cpu1 = cpu_snapshot()
         stored = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(EVENT_TABLE))).fetchone()[0]
-    postgres = sum(c - cpu0.get(p, (None, 0, 0.0))[2] for p, (comm, _, c) in cpu1.items() if comm.startswith("postgres"))
+    postgres = sum(seconds for process, seconds in spent(cpu0, cpu1).values() if is_postgres(process.comm))
     return {"rows": len(rows), "stored": stored, "wall": wall, "rows_per_s": len(rows) / wall if wall else 0.0,
             "postgres_cpu": round(postgres, 2)}
 

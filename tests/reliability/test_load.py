@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import random
+import resource
 import subprocess
 import threading
 import time
@@ -33,6 +34,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from analytics.rollup import daily_stats_rebuild
+from benchmarks.cpu import cpu_snapshot, foreign_backends, is_postgres, is_rabbitmq, spent
 from profiles.ingestion import storage
 from profiles.ingestion.services import events_ingest
 from profiles.locks import shop_personas_lock
@@ -43,7 +45,8 @@ from profiles.services import (
     ProductRow, api_key_create, customers_mark_profiled, customers_mark_stale, products_import,
 )
 from tests.reliability.live import (
-    BIN, ROOT, dead_letters, drain, dramatiq_workers, gunicorn, needs_postgres_and_rabbitmq, post_raw,  # noqa: F401
+    BIN, ROOT, database_url, dead_letters, drain, dramatiq_workers, gunicorn, needs_postgres_and_rabbitmq,  # noqa: F401
+    post_raw,
     post_request, rabbitmq_outstanding, rabbitmq_vhost, revenue_snapshot, stale_customers,
 )
 
@@ -85,12 +88,16 @@ def run_locust(tmp_path: Path, url: str, key: str, *, seconds: int, batch_users:
     args = [str(BIN / "locust"), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
             "-t", f"{seconds}s", "--stop-timeout", "10", "--host", url, "--csv", str(tmp_path / "load"),
             "--only-summary", "--loglevel", "WARNING"]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=seconds + 180)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # locust has exited by now, so /proc no longer shows it: its CPU comes from its rusage.
+    cpu_seconds = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
     assert (tmp_path / "sent.json").exists(), done.stderr[-3000:]
     with open(tmp_path / "load_stats.csv", encoding="utf-8") as stats:
         rows = {row["Name"]: row for row in csv.DictReader(stats)}
     return {"sent": json.loads((tmp_path / "sent.json").read_text(encoding="utf-8")), "stats": rows,
-            "seconds": seconds, "exit": done.returncode}
+            "seconds": seconds, "exit": done.returncode, "cpu_seconds": cpu_seconds}
 
 
 def resend_pending(port: int, key: str, pending: list) -> int:
@@ -128,8 +135,39 @@ def wait_drained(shop, limit: float, broker=None, worker=None) -> float | None:
     return None
 
 
+def cpu_by_part(before: dict, after: dict, workers: dict[str, int], foreign: set[int],
+                locust: float = 0.0) -> dict[str, float]:
+    """CPU seconds between two snapshots: gunicorn, each worker (by the process group its session
+    started), the test database's Postgres backends, RabbitMQ, locust (given: it has exited), this
+    test, and the rest."""
+    parts = dict.fromkeys(["gunicorn", *workers, "postgres", "rabbitmq", "this test", "other"], 0.0)
+    parts["locust"] = locust
+    worker_of_group = {group: name for name, group in workers.items()}
+    for pid, (process, seconds) in spent(before, after).items():
+        if process.comm == "gunicorn":
+            part = "gunicorn"
+        elif process.pgid in worker_of_group:
+            part = worker_of_group[process.pgid]
+        elif is_postgres(process.comm):
+            part = "other" if pid in foreign else "postgres"
+        elif is_rabbitmq(process.comm):
+            part = "rabbitmq"
+        else:
+            part = "this test" if pid == os.getpid() else "other"
+        parts[part] += seconds
+    return {part: round(seconds, 1) for part, seconds in parts.items()}
+
+
+def cpu_note(cpu: dict[str, tuple[dict[str, float], float]]) -> str:
+    """'CPU seconds during the load (612 available): gunicorn 250.1, …' for each {phase: (parts, wall seconds)}."""
+    cores = os.cpu_count() or 1
+    return "; ".join(f"CPU seconds during the {phase} ({wall * cores:,.0f} available): "
+                     + ", ".join(f"{part} {value:,.1f}" for part, value in parts.items())
+                     for phase, (parts, wall) in cpu.items())
+
+
 def judge(shop, reliability, result: dict, *, drained: float | None, targets: dict | None, resent: int,
-          label: str, seeded: int = 0) -> None:
+          label: str, seeded: int = 0, cpu: dict | None = None) -> None:
     sent, stats = result["sent"], result["stats"]
     total = stats["Aggregated"]
     requests, failures = int(total["Request Count"]), int(total["Failure Count"])
@@ -155,7 +193,8 @@ def judge(shop, reliability, result: dict, *, drained: float | None, targets: di
                       + f" (limit {DRAIN_LIMIT_S} s)"
                       + f"; {resent} unacknowledged requests re-sent; rollup == full recount: {exact_rollup}; "
                       f"profiles missing events: {behind}"
-                      + ("" if fast_enough else "; TARGET RATE NOT REACHED on this machine"))
+                      + ("" if fast_enough else "; TARGET RATE NOT REACHED on this machine")
+                      + (f"; {cpu_note(cpu)}" if cpu else ""))
     assert error_rate < MAX_ERROR_RATE, total
     assert stored == sent["events"] and sent["rejected"] == 0
     assert in_time, f"the queues drained in {drained} s, not within {DRAIN_LIMIT_S} s"
@@ -181,14 +220,20 @@ def test_load_smoke(shop, live_server, broker, worker, reliability, tmp_path):
     """The harness end to end at a low rate: locust, workers, drain, exact counts (seconds, not minutes)."""
     key = api_key_create(shop=shop).raw_key
     catalogue(shop, 20)
+    before_load, load_started = cpu_snapshot(), time.monotonic()
     result = run_locust(tmp_path, live_server.url, key, seconds=8, batch_users=1, batch_rate=2, batch_size=100,
                         single_users=1, single_rate=10, customers=200, products=20)
+    foreign = foreign_backends(database_url()) if connection.vendor == "postgresql" else set()
+    load = cpu_by_part(before_load, cpu_snapshot(), {}, foreign, locust=result["cpu_seconds"])
+    # The live server and the worker run in this test's process; locust in its own.
+    assert load["locust"] > 0 and load["this test"] > 0, load
     result.update(batch_size=100, csv_dir=str(tmp_path))
     port = urlsplit(live_server.url).port
     resent = resend_pending(port, key, result["sent"]["pending"])
     drained = wait_drained(shop, DRAIN_LIMIT_S, broker, worker)
     assert dead_letters(broker) == 0
     judge(shop, reliability, result, drained=drained, targets=None, resent=resent,
+          cpu={"load": (load, time.monotonic() - load_started)},
           label="smoke at ~200 events/s + 10 req/s for 8 s (not the 2x target: see the full test)")
 
 
@@ -220,18 +265,27 @@ def test_load_twice_the_benchmark_rate_for_5_minutes(shop, reliability, tmp_path
     with gunicorn(tmp_path) as port, dramatiq_workers(tmp_path, queues=("profiles",), threads=2) as profiles, \
             dramatiq_workers(tmp_path, queues=("personas",), threads=2) as personas, \
             dramatiq_workers(tmp_path, queues=("analytics",), threads=2) as analytics:
+        before_load, load_started = cpu_snapshot(), time.monotonic()
         result = run_locust(tmp_path, f"http://127.0.0.1:{port}", key, seconds=300,
                             batch_users=batch_users, batch_rate=targets["batch events/s"] / 500 / batch_users,
                             batch_size=500, single_users=single_users,
                             single_rate=targets["single requests/s"] / single_users,
                             customers=customers, products=products)
+        after_load, load_ended = cpu_snapshot(), time.monotonic()
+        foreign = foreign_backends(database_url())  # other databases' backends, while ours still run
         result.update(batch_size=500, csv_dir=str(tmp_path))
         resent = resend_pending(port, key, result["sent"]["pending"])
         drained = wait_drained(shop, 3 * DRAIN_LIMIT_S)  # past the limit too, to report how long it took
+        after_drain, drain_ended = cpu_snapshot(), time.monotonic()
         for workers in (profiles, personas, analytics):
             assert workers.proc.poll() is None, workers.tail()
+    worker_groups = {"profiles worker": profiles.proc.pid, "personas worker": personas.proc.pid,
+                     "analytics worker": analytics.proc.pid}
+    cpu = {"load": (cpu_by_part(before_load, after_load, worker_groups, foreign, locust=result["cpu_seconds"]),
+                    load_ended - load_started),
+           "drain": (cpu_by_part(after_load, after_drain, worker_groups, foreign), drain_ended - load_ended)}
     try:
-        judge(shop, reliability, result, drained=drained, targets=targets, resent=resent, seeded=seeded,
+        judge(shop, reliability, result, drained=drained, targets=targets, resent=resent, seeded=seeded, cpu=cpu,
               label="gunicorn 2x8 threads, rundramatiq profiles, personas and analytics 1x2 threads each, 300 s")
     finally:
         purge_queues()
