@@ -326,9 +326,10 @@ class SentimentModel:
         self.vocabulary = vocabulary
         self.metadata = metadata
         self.min_length = max(network.config.kernel_sizes)
-        # bf16 autocast gave no clear inference gain on this AMX CPU (the convolutions are
-        # small; casts cost about what they save: ~10 % more reviews per wall-second, ~12 % fewer
-        # per CPU-second); benchmarks/sentiment.py prints both settings side by side.
+        # bf16 autocast at inference depends on the CPU: no clear gain on an AMX Xeon (the
+        # convolutions are small; casts cost about what they save), 15 % more reviews per
+        # wall-second on a 2-core AMD EPYC with AVX512-BF16. Off, so results are the same
+        # everywhere; benchmarks/sentiment.py prints both settings side by side.
         # Training does use it (--bf16, ~1.25x faster per step).
         self.bf16 = False
         self._pool: ThreadPoolExecutor | None = None
