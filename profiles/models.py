@@ -193,6 +193,7 @@ class CustomerProfile(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customer_profiles")
     persona = models.ForeignKey(Persona, on_delete=models.SET_NULL, null=True, blank=True, related_name="members")
     keywords = models.JSONField(default=dict, help_text="{word: weight} from TextRank, weighted by event type")
+    products = models.JSONField(default=dict, help_text="{product pk: weight}, weighted by event type")
     demand_mix = models.JSONField(default=dict)
     sentiment = models.FloatField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=0)

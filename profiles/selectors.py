@@ -48,6 +48,7 @@ class CustomerSignal:
 
     weighted_texts: list[tuple[str, float]] = field(default_factory=list)
     weighted_tags: list[tuple[list[str], float]] = field(default_factory=list)
+    weighted_products: list[tuple[int, float]] = field(default_factory=list)  # (product pk, event weight)
     reviews: list[tuple[int, str]] = field(default_factory=list)  # (event pk, text)
     event_count: int = 0
 
@@ -75,6 +76,7 @@ def customer_signals(*, shop: Shop, customer_ids: list[int]) -> dict[int, Custom
             title, tags = products.get(product_id, ("", []))
             signal.weighted_texts.append((title, EVENT_TYPE_WEIGHTS[kind]))
             signal.weighted_tags.append((tags, EVENT_TYPE_WEIGHTS[kind]))
+            signal.weighted_products.append((product_id, EVENT_TYPE_WEIGHTS[kind]))
     return {customer_id: signals[customer_id] for customer_id in customer_ids}
 
 

@@ -77,6 +77,7 @@ def customer_profiles_refresh(*, shop: Shop, customer_ids: list[int]) -> list[Cu
             profile = existing.get(customer_id) or CustomerProfile(customer_id=customer_id, shop=shop)
             reviewed = [analyses[pk] for pk, _ in signal.reviews if pk in analyses]
             profile.keywords = customer_keywords(signal.weighted_texts, weighted_tags=signal.weighted_tags)
+            profile.products = clustering.product_weights(signal.weighted_products)
             profile.demand_mix = _demand_mix(reviewed)
             profile.sentiment = float(np.mean([a.sentiment for a in reviewed])) if reviewed else None
             profile.event_count, profile.review_count = signal.event_count, len(reviewed)
@@ -88,7 +89,7 @@ def customer_profiles_refresh(*, shop: Shop, customer_ids: list[int]) -> list[Cu
 
 
 def _save_profiles(shop: Shop, profiles: list[CustomerProfile], event_counts: dict[int, int]) -> None:
-    fields = ["keywords", "demand_mix", "sentiment", "event_count", "review_count", "persona", "distance"]
+    fields = ["keywords", "products", "demand_mix", "sentiment", "event_count", "review_count", "persona", "distance"]
     with transaction.atomic():
         # An upsert, not a plain insert: a concurrent refresh of the same customers must not fail.
         CustomerProfile.objects.bulk_create(
@@ -128,9 +129,9 @@ def _recompute_full(shop: Shop, progress: Progress | None, seed: int) -> Persona
         profiles += customer_profiles_refresh(shop=shop, customer_ids=chunk)
         if progress:
             progress(len(chunk))
-    keywords = [p.keywords for p in profiles]
-    vocabulary = clustering.build_vocabulary(keywords)
-    vectors = vocabulary.embed(keywords)
+    terms = _customer_terms(profiles)
+    vocabulary = clustering.build_vocabulary(terms)
+    vectors = vocabulary.embed(terms)
     has_signal = np.linalg.norm(vectors, axis=1) > 0
     if has_signal.any():
         fit = clustering.choose_k_and_fit(vectors[has_signal], seed=seed)
@@ -151,6 +152,11 @@ def _recompute_full(shop: Shop, progress: Progress | None, seed: int) -> Persona
     persona_summaries_update(shop=shop, with_opinions=True)
     _announce_personas_changed(shop, [p.id for p in personas])
     return state
+
+
+def _customer_terms(profiles: list[CustomerProfile]) -> list[dict[str, float]]:
+    """What the full fit and the incremental assignment both embed: keywords and products."""
+    return [clustering.customer_terms(p.keywords, p.products) for p in profiles]
 
 
 def _announce_personas_changed(shop: Shop, persona_ids: list[int]) -> None:
@@ -251,7 +257,7 @@ def _assign_incremental(shop: Shop, customer_ids: list[int]) -> dict:
     profiles = customer_profiles_refresh(shop=shop, customer_ids=customer_ids)
     vocabulary = clustering.Vocabulary(state.vocabulary, np.array(state.idf, dtype=np.float32))
     personas = list(Persona.objects.filter(shop=shop, is_new_visitors=False, retired_at__isnull=True).order_by("id"))
-    vectors = vocabulary.embed([p.keywords for p in profiles])
+    vectors = vocabulary.embed(_customer_terms(profiles))
     has_signal = np.linalg.norm(vectors, axis=1) > 0
     touched = {p.persona_id for p in profiles}
     if personas:

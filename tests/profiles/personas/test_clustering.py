@@ -48,3 +48,11 @@ def test_nearest_centroid():
     centroids = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     labels, distances = clustering.nearest(np.array([[0.9, 0.1], [0.2, 0.8]], dtype=np.float32), centroids)
     assert labels.tolist() == [0, 1] and np.all(distances < 0.3)
+
+
+def test_products_join_the_keywords_as_weighted_terms():
+    products = clustering.product_weights([(7, 1.0), (7, 1.0), (9, 0.25), (None, 1.0), (3, 0.0)])
+    assert products == {"7": 2.0, "9": 0.25}
+    assert clustering.customer_terms({"剪纸": 1.5}, products) == {
+        "剪纸": 1.5, "product:7": 2.0 * clustering.PRODUCT_WEIGHT, "product:9": 0.25 * clustering.PRODUCT_WEIGHT}
+    assert clustering.customer_terms({"剪纸": 1.5}) == {"剪纸": 1.5}

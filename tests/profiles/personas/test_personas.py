@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone as tz
 
 from profiles.ingestion.services import events_ingest
-from profiles.models import Customer, CustomerProfile, Persona, PersonaClustering
+from profiles.models import Customer, CustomerProfile, Event, Persona, PersonaClustering
 from profiles.personas import services
 from profiles.services import shop_create
 from shop_ai.simulator import SimulationConfig, simulate_store
@@ -43,6 +43,17 @@ def test_full_recompute_finds_personas_with_summaries(simulated_shop):
         assert 0 <= persona.sentiment <= 1
     with_opinions = [p for p in personas if p.positive_opinions or p.negative_opinions]
     assert with_opinions, "a simulated shop has reviews, so personas have opinions"
+
+
+@pytest.mark.django_db
+def test_the_products_a_customer_touched_are_terms_of_the_fit_but_not_keywords(simulated_shop):
+    profile = CustomerProfile.objects.filter(shop=simulated_shop).exclude(products={}).first()
+    touched = set(Event.objects.filter(customer_id=profile.customer_id, product__isnull=False)
+                  .values_list("product_id", flat=True))
+    assert profile.products and {int(pk) for pk in profile.products} <= touched
+    assert any(term.startswith("product:") for term in PersonaClustering.objects.get(shop=simulated_shop).vocabulary)
+    for persona in Persona.objects.filter(shop=simulated_shop, retired_at__isnull=True):
+        assert not any(word.startswith("product:") for word, _ in persona.top_keywords)
 
 
 @pytest.mark.django_db
