@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 # Runs the suite on Postgres + RabbitMQ when they answer, and always on SQLite + StubBroker.
 test: $(STAMP)
+	@bash tests/browser_deps.sh
 	@bash tests/run_suites.sh
 
 # The whole reliability suite (tests/reliability) on Postgres and the real brokers, summary table at the end.
