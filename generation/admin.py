@@ -7,6 +7,7 @@ from generation.models import (
     GenerationSettings,
     Listing,
     ListingAudit,
+    ProductStaging,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -21,9 +22,18 @@ class GenerationSettingsAdmin(admin.ModelAdmin):
 class GeneratedImageInline(admin.TabularInline):
     model = GeneratedImage
     extra = 0
-    fields = ("seed", "image", "upscaled", "fidelity", "accepted", "created_at")
+    fields = ("seed", "image", "preview", "scene", "fidelity", "accepted", "created_at")
     readonly_fields = fields
     can_delete = False
+
+
+@admin.register(ProductStaging)
+class ProductStagingAdmin(admin.ModelAdmin):
+    list_display = ("product", "shop", "source", "customisable", "updated_at")
+    list_filter = ("source", "customisable", "shop")
+    search_fields = ("product__external_id", "product__title")
+    raw_id_fields = ("product",)
+    readonly_fields = ("photo_digest", "updated_at")
 
 
 @admin.register(GenerationJob)

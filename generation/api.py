@@ -9,7 +9,15 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generation.models import GenerationJob, Listing, ListingStatus
+from generation.imaging.cutout import NoClearProduct
+from generation.imaging.photo_input import PhotoRejected
+from generation.models import GenerationJob, Listing, ListingStatus, ProductStaging
+from generation.product_staging import (
+    product_cutout_correct,
+    product_cutout_get,
+    product_photo_load,
+    product_staging_update,
+)
 from generation.services import (
     ListingConflict,
     generation_job_cancel,
@@ -42,7 +50,9 @@ class JobRequestInput(serializers.Serializer):
 
 
 class ImageOutput(serializers.Serializer):
-    url = serializers.CharField()
+    url = serializers.CharField(help_text="The listing image, 1024-2048 px.")
+    preview_url = serializers.CharField(allow_null=True)
+    scene_url = serializers.CharField(allow_null=True, help_text="The scene the model drew behind the product.")
     seed = serializers.IntegerField()
     fidelity = serializers.FloatField()
     fidelity_detail = serializers.DictField()
@@ -65,8 +75,8 @@ class JobOutput(serializers.Serializer):
 
     def get_images(self, job) -> list[dict]:
         request = self.context["request"]
-        return [{"url": _absolute(request, image.image), "upscaled_url": _absolute(request, image.upscaled),
-                 "seed": image.seed, "fidelity": image.fidelity,
+        return [{"url": _absolute(request, image.image), "preview_url": _absolute(request, image.preview),
+                 "scene_url": _absolute(request, image.scene), "seed": image.seed, "fidelity": image.fidelity,
                  "fidelity_detail": image.fidelity_detail, "accepted": image.accepted}
                 for image in job.images.order_by("id")]
 
@@ -166,6 +176,81 @@ def _listing_action(service):
 ListingApproveView = _listing_action(listing_approve)
 ListingPublishView = _listing_action(listing_publish)
 ListingRetireView = _listing_action(listing_retire)
+
+
+class CutoutInput(serializers.Serializer):
+    mask = serializers.FileField(required=False, help_text=(
+        "A mask or alpha PNG the photo's size: white (or opaque) where the product is. Multipart."))
+    rectangle = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, required=False,
+                                      help_text="[x0, y0, x1, y1] around the product, in photo pixels.")
+    keep = serializers.ListField(child=serializers.ListField(child=serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2)), required=False, max_length=50,
+        help_text="Strokes over the product, each a list of [x, y] points in photo pixels.")
+    remove = serializers.ListField(child=serializers.ListField(child=serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2)), required=False, max_length=50,
+        help_text="Strokes over what is not the product.")
+    customisable = serializers.BooleanField(required=False, help_text=(
+        "Print-on-demand product: the persona's motif may go on its printable surface."))
+
+
+class CutoutOutput(serializers.Serializer):
+    product_id = serializers.CharField(source="product.external_id")
+    source = serializers.CharField(help_text="alpha-channel, segmenter, owner-mask, owner-rectangle or owner-strokes")
+    customisable = serializers.BooleanField()
+    alpha_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    restaged_job_ids = serializers.SerializerMethodField()
+
+    def get_alpha_url(self, staging) -> str | None:
+        return _absolute(self.context["request"], staging.alpha)
+
+    def get_preview_url(self, staging) -> str | None:
+        return _absolute(self.context["request"], staging.cutout_preview)
+
+    def get_restaged_job_ids(self, staging) -> list[int]:
+        return self.context.get("restaged", [])
+
+
+class ProductCutoutView(APIView):
+    """The product's cut-out: see it, correct it (a correction stages the product's jobs again), and
+    mark the product customisable."""
+
+    @extend_schema(operation_id="product_cutout_retrieve", responses={200: CutoutOutput, 400: ErrorSchema,
+                                                                      404: ErrorSchema})
+    def get(self, request, product_id: str):
+        product = get_object_or_404(Product, shop=request_shop(request), external_id=product_id)
+        try:
+            photo = product_photo_load(product=product)
+            product_cutout_get(product=product, photo=photo)
+        except PhotoRejected as exc:
+            raise exceptions.ValidationError({"image": str(exc)}) from None
+        except NoClearProduct:
+            pass  # the staging row keeps the reason and what the owner can do
+        staging = ProductStaging.objects.get(product=product)
+        return Response(CutoutOutput(staging, context={"request": request}).data)
+
+    @extend_schema(operation_id="product_cutout_update", request=CutoutInput,
+                   responses={200: CutoutOutput, 400: ErrorSchema, 404: ErrorSchema})
+    def put(self, request, product_id: str):
+        shop = request_shop(request)
+        product = get_object_or_404(Product, shop=shop, external_id=product_id)
+        data = CutoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        if "customisable" in fields:
+            product_staging_update(shop=shop, product=product, customisable=fields["customisable"])
+        restaged = []
+        if {"mask", "rectangle", "keep", "remove"} & set(fields):
+            mask = fields["mask"].read() if "mask" in fields else None
+            correction = product_cutout_correct(
+                shop=shop, product=product, mask=mask, rectangle=fields.get("rectangle"),
+                keep=fields.get("keep"), remove=fields.get("remove"), actor=f"api-key:{request.auth.prefix}")
+            restaged = [job.id for job in correction.restaged_jobs]
+        elif "customisable" not in fields:
+            raise exceptions.ValidationError("Send a mask, a rectangle, keep/remove strokes, or customisable.")
+        staging = ProductStaging.objects.get(product=product)
+        return Response(CutoutOutput(staging, context={"request": request, "restaged": restaged}).data)
 
 
 class StorefrontOutput(serializers.Serializer):

@@ -4,14 +4,14 @@
 (default `generation/weights`); `sd-controlnet` loads a local Stable Diffusion + ControlNet, and
 `GENERATION_CAPTIONER_DIR` optionally a BLIP-2 captioner for its base captions.
 
-Both are wrapped in a `Redrawer`, the one interface the job runner calls.
+Both are wrapped in a `Stager`, the one interface the job runner calls: it draws the persona's scene
+around the placed product, never the product itself.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +22,8 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from generation.backends.sd_controlnet import PersonaPrompt
+    from generation.imaging.cutout import Cutout
+    from generation.imaging.layout import Placement
     from profiles.models import Persona, Product
 
 # A pipeline's scheduler keeps per-call state, so one loaded pipeline serves one call at a time
@@ -36,58 +38,73 @@ class GeneratorUnavailable(RuntimeError):
     """The configured generator cannot be loaded; the message says how to fix it."""
 
 
-class Redrawer(Protocol):
-    """What the job runner asks of any backend, so UPCDM and Stable Diffusion run the same jobs."""
+class Stager(Protocol):
+    """What the job runner asks of any backend, so UPCDM and Stable Diffusion run the same jobs: the
+    persona's scene around the placed product. The product's pixels are pasted over it afterwards
+    (generation.staging), so no backend has to draw the product."""
 
-    def redraw(self, *, photo: bytes, product: Product, personas: list[Persona], seed: int, steps: int,
-               on_step: StepCallback) -> list[Image.Image]:
-        """The product photo redrawn once per persona (same order), all personas in one batch."""
+    def stage(self, *, photo: Image.Image, cutout: Cutout, placement: Placement, product: Product,
+              personas: list[Persona], seed: int, steps: int, on_step: StepCallback) -> list[Image.Image]:
+        """One scene per persona (same order), all personas in one batch; any size, square."""
 
 
-class UPCDMRedrawer:
-    """Personas enter as condition vectors, the photo as its edge/silhouette control image."""
+class UPCDMStager:
+    """Personas enter as condition vectors, the product as its placed matte (the control image). The
+    model draws at its sample size (64 px); the ×4 upscaler takes the scene to 256 px, and the
+    compositor's depth-of-field blur to the listing's size: a backdrop is out of focus anyway."""
 
     def __init__(self, pipeline) -> None:
         self.pipeline = pipeline
 
-    def redraw(self, *, photo: bytes, product: Product, personas: list[Persona], seed: int, steps: int,
-               on_step: StepCallback) -> list[Image.Image]:
+    def stage(self, *, photo: Image.Image, cutout: Cutout, placement: Placement, product: Product,
+              personas: list[Persona], seed: int, steps: int, on_step: StepCallback) -> list[Image.Image]:
         import numpy as np
         import torch
 
         from generation.conditions import persona_condition
+        from generation.imaging.layout import placed_matte
+        from generation.upscaling import upscale
 
+        matte = placed_matte(cutout.alpha, placement, self.pipeline.sample_size)
         vectors = np.stack([persona_condition(persona) for persona in personas])
-        return self.pipeline(io.BytesIO(photo), vectors, num_inference_steps=steps,
-                             generator=torch.Generator().manual_seed(seed), callback=on_step).images
+        scenes = self.pipeline.stage(np.repeat(matte[None], len(personas), axis=0), vectors,
+                                     num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
+                                     callback=on_step)
+        return upscale([scene.convert("RGB") for scene in scenes])
 
 
-class SDControlNetRedrawer:
-    """Personas enter as prompts, the photo as its Canny edges; the output has the photo's size."""
+SD_WORKING_SIZE = 512
+
+
+class SDInpaintStager:
+    """Personas enter as prompts; the product, placed on the canvas, is kept by its matte while Stable
+    Diffusion inpaints the scene around it at the working size."""
 
     def __init__(self, backend, captioner=None) -> None:
         self.backend = backend
         self.captioner = captioner
         self._captions: dict[tuple[str, str, str], str] = {}
 
-    def redraw(self, *, photo: bytes, product: Product, personas: list[Persona], seed: int, steps: int,
-               on_step: StepCallback) -> list[Image.Image]:
-        image = Image.open(io.BytesIO(photo)).convert("RGB")
+    def stage(self, *, photo: Image.Image, cutout: Cutout, placement: Placement, product: Product,
+              personas: list[Persona], seed: int, steps: int, on_step: StepCallback) -> list[Image.Image]:
+        from generation.staging import placed_photo
+
+        canvas, matte = placed_photo(photo, cutout, placement, SD_WORKING_SIZE)
         product_class = product_class_of(product)
-        return self.backend.generate(
-            image, [persona_prompt_of(persona) for persona in personas], product_class=product_class,
-            base_caption=self._caption(photo, image, product_class, product.title), seed=seed,
+        return self.backend.stage(
+            canvas, matte, [persona_prompt_of(persona) for persona in personas], product_class=product_class,
+            base_caption=self._caption(photo, product_class, product.title), seed=seed,
             num_inference_steps=steps, on_step=on_step)
 
-    def _caption(self, photo: bytes, image: Image.Image, product_class: str, title: str) -> str:
+    def _caption(self, photo: Image.Image, product_class: str, title: str) -> str:
         from generation.backends.captioner import base_caption
 
-        # A failed fidelity check redraws the same product; BLIP-2 need not answer twice.
-        key = (hashlib.sha256(photo).hexdigest(), product_class, title)
+        # A failed fidelity check stages the same product again; BLIP-2 need not answer twice.
+        key = (hashlib.sha256(photo.tobytes()).hexdigest(), product_class, title)
         if key not in self._captions:
             if len(self._captions) >= 1024:
                 self._captions.clear()
-            self._captions[key] = base_caption(image, product_class=product_class, title=title,
+            self._captions[key] = base_caption(photo.convert("RGB"), product_class=product_class, title=title,
                                                captioner=self.captioner)
         return self._captions[key]
 
@@ -121,7 +138,7 @@ def persona_prompt_of(persona: Persona) -> PersonaPrompt:
 
 
 @functools.cache
-def load_generator(backend: str, model_dir: str, captioner_dir: str) -> Redrawer:
+def load_generator(backend: str, model_dir: str, captioner_dir: str) -> Stager:
     if backend == "upcdm":
         return _load_upcdm(Path(model_dir))
     if backend == "sd-controlnet":
@@ -129,17 +146,17 @@ def load_generator(backend: str, model_dir: str, captioner_dir: str) -> Redrawer
     raise GeneratorUnavailable(f"Unknown GENERATION_BACKEND {backend!r}: use 'upcdm' or 'sd-controlnet'.")
 
 
-def _load_upcdm(model_dir: Path) -> UPCDMRedrawer:
+def _load_upcdm(model_dir: Path) -> UPCDMStager:
     from generation.model.pipeline_upcdm import UPCDMPipeline
 
     try:
-        return UPCDMRedrawer(UPCDMPipeline.from_weights(model_dir))
+        return UPCDMStager(UPCDMPipeline.from_weights(model_dir))
     except ValueError as exc:
         raise GeneratorUnavailable(f"UPCDM weights could not be loaded from {model_dir}: {exc}. "
                                    "Train them with `python manage.py train_generator`.") from exc
 
 
-def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDControlNetRedrawer:
+def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDInpaintStager:
     from generation.backends.captioner import load_captioner
     from generation.backends.sd_controlnet import SDControlNetBackend
 
@@ -154,10 +171,10 @@ def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDControlNetRedr
         raise GeneratorUnavailable(f"The BLIP-2 captioner could not be loaded from GENERATION_CAPTIONER_DIR="
                                    f"{captioner_dir}: {exc}. Fix the folder, or leave the setting empty to "
                                    "caption products with their titles.") from exc
-    return SDControlNetRedrawer(backend, captioner)
+    return SDInpaintStager(backend, captioner)
 
 
-def current_generator() -> Redrawer:
+def current_generator() -> Stager:
     if settings.GENERATION_TORCH_THREADS:
         import torch
 

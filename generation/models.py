@@ -17,8 +17,8 @@ class GenerationSettings(models.Model):
     auto_approve_threshold = models.FloatField(null=True, blank=True,
                                                help_text="Approve images whose fidelity is at least this; empty: never.")
     daily_job_budget = models.PositiveIntegerField(default=50)
-    fidelity_threshold = models.FloatField(default=0.65, help_text="Images below this subject fidelity are "
-                                           "redrawn with a new seed (see generation.fidelity).")
+    fidelity_threshold = models.FloatField(default=0.65, help_text="Variants whose product fidelity is below "
+                                           "this are drawn again with a new seed (see generation.imaging.fidelity).")
 
     def __str__(self) -> str:
         return f"generation settings of {self.shop}"
@@ -81,14 +81,18 @@ def generated_image_path(image: "GeneratedImage", filename: str) -> str:
 
 
 class GeneratedImage(models.Model):
-    """One sampled image of a job (rejected tries are kept too, with their fidelity)."""
+    """One staged variant of a job (rejected tries are kept too, with their fidelity): the listing image
+    at full size, its dashboard preview, and the scene the model drew behind the product."""
 
     job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="images")
     seed = models.BigIntegerField()
-    image = models.ImageField(upload_to=generated_image_path)
-    upscaled = models.ImageField(upload_to=generated_image_path, blank=True,
-                                 help_text="The ×4 upscaled image listings show (seed 001 stage 3).")
-    fidelity = models.FloatField(help_text="Subject fidelity to the product photo, 0-1.")
+    image = models.ImageField(upload_to=generated_image_path, help_text=(
+        "The listing image: the product's own pixels over the persona's scene, 1024-2048 px, WebP or JPEG."))
+    preview = models.ImageField(upload_to=generated_image_path, blank=True,
+                                help_text="A small copy for the dashboard (256 px on the long side).")
+    scene = models.ImageField(upload_to=generated_image_path, blank=True,
+                              help_text="The scene the model drew around the placed product, as it drew it.")
+    fidelity = models.FloatField(help_text="Product fidelity to the photo over the product's region, 0-1.")
     fidelity_detail = models.JSONField(default=dict)
     accepted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,7 +102,55 @@ class GeneratedImage(models.Model):
 
     @property
     def best_file(self):
-        return self.upscaled or self.image
+        return self.image
+
+    @property
+    def thumbnail(self):
+        return self.preview or self.image
+
+    @property
+    def files(self) -> list:
+        return [field for field in (self.image, self.preview, self.scene) if field]
+
+
+def staging_folder(staging: "ProductStaging") -> str:
+    token = salted_hmac("generation.staging_folder", str(staging.product_id)).hexdigest()[:24]
+    return f"shops/{staging.shop_id}/cutouts/product-{staging.product_id}-{token}"
+
+
+def staging_path(staging: "ProductStaging", filename: str) -> str:
+    return f"{staging_folder(staging)}/{filename}"
+
+
+class CutoutSource(models.TextChoices):
+    ALPHA_CHANNEL = "alpha-channel", "the photo's own transparency"
+    SEGMENTER = "segmenter", "cut out automatically"
+    OWNER_MASK = "owner-mask", "the owner's mask"
+    OWNER_RECTANGLE = "owner-rectangle", "cut out inside the owner's rectangle"
+    OWNER_STROKES = "owner-strokes", "cut out with the owner's keep/remove strokes"
+
+
+class ProductStaging(models.Model):
+    """How a product is staged: its cut-out (an alpha matte of the photo, made once per photo and
+    correctable by the owner) and whether it is customisable (print-on-demand: the persona's motif
+    may go on its printable surface instead of only around it)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="product_stagings")
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="staging")
+    customisable = models.BooleanField(default=False, help_text=(
+        "Print-on-demand products (fans, scarves, bookmarks, totes) may get the persona's motif on their "
+        "printable surface, keeping the photo's shading. Off: the product is shown exactly as photographed."))
+    photo_digest = models.CharField(max_length=64, blank=True,
+                                    help_text="SHA-256 of the photo the cut-out belongs to; a new photo is cut again.")
+    alpha = models.ImageField(upload_to=staging_path, blank=True, help_text="8-bit alpha matte, the photo's size.")
+    cutout_preview = models.ImageField(upload_to=staging_path, blank=True,
+                                       help_text="The cut-out product on transparency, for the dashboard.")
+    source = models.CharField(max_length=32, choices=CutoutSource.choices, blank=True)
+    error = models.TextField(blank=True, help_text="Why no cut-out could be made, and what the owner can do.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"staging of {self.product}"
 
 
 class ListingStatus(models.TextChoices):

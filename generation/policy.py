@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
@@ -51,5 +52,8 @@ def generation_plan_for_personas(*, shop: Shop, persona_ids: list[int]) -> int:
         except BudgetExceeded as exc:
             logger.info("Generation plan for shop %s stopped: %s", shop.id, exc.messages[0])
             break
+        except ValidationError as exc:  # a photo no job could stage: the others still get theirs
+            logger.info("Product %s of shop %s skipped: %s", product_id, shop.id, " ".join(exc.messages))
+            continue
         created += len(request.created)
     return created

@@ -17,7 +17,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from generation.conditions import personalised_copy
-from generation.fidelity import subject_fidelity
 from generation.models import (
     GeneratedImage,
     GenerationJob,
@@ -26,9 +25,11 @@ from generation.models import (
     Listing,
     ListingAudit,
     ListingStatus,
+    ProductStaging,
     WebhookTopic,
     generated_images_folder,
 )
+from generation.staging import KEEP, PRINT, StagedVariant, stage_variants
 from generation.webhooks import listing_announce
 from profiles.models import Persona, Product, Shop
 
@@ -97,6 +98,7 @@ def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Pers
     if not product.image:
         raise ValidationError({"product_id": f"Product {product.external_id!r} has no image; upload one with "
                                              f"PUT /api/v1/products/{product.external_id} first."})
+    _check_photo(product)
     jobs, created = [], []
     budget = generation_settings_for(shop=shop).daily_job_budget
     for persona in personas:
@@ -116,6 +118,17 @@ def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Pers
         ids = [job.id for job in created]
         transaction.on_commit(lambda: _enqueue(ids, shop.id))
     return JobRequest(jobs=jobs, created=created)
+
+
+def _check_photo(product: Product) -> None:
+    """Refuse at once a photo no job could stage (too small, too large, not an image)."""
+    from generation.imaging.photo_input import PhotoRejected
+    from generation.product_staging import product_photo_load
+
+    try:
+        product_photo_load(product=product)
+    except PhotoRejected as exc:
+        raise ValidationError({"product_id": str(exc)}) from None
 
 
 def _enqueue(job_ids: list[int], shop_id: int) -> None:
@@ -200,7 +213,7 @@ def _set_progress(job: GenerationJob, progress: int) -> bool:
 
 def generation_jobs_run(*, job_ids: list[int], generator=None, message_id: str = "") -> None:
     """Run jobs: all personas of one product in one batch, fidelity check, retries with new seeds.
-    `generator` is a `generation.generator.Redrawer`; by default the one the settings name.
+    `generator` is a `generation.generator.Stager`; by default the one the settings name.
     `message_id`: the dramatiq message being delivered (see `_claim`)."""
     from generation.generator import GeneratorUnavailable, current_generator
 
@@ -228,6 +241,10 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
     threshold = generation_settings_for(shop=product.shop).fidelity_threshold
     for job in jobs:
         _orphan_files_remove(job)
+    staged = _product_ready_to_stage(product, jobs)
+    if staged is None:
+        return
+    photo, cutout, placement, mode = staged
     pending = list(jobs)
     for attempt in range(settings.GENERATION_MAX_TRIES):
         pending = [job for job in pending if _set_progress(job, 10 + 25 * attempt)]
@@ -235,25 +252,24 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
             return
         seed = jobs[0].seed + 1000 * attempt
         try:
-            with product.image.open("rb") as photo:
-                photo_bytes = photo.read()
             with generator_lock:
-                images = generator.redraw(photo=photo_bytes, product=product,
-                                          personas=[job.persona for job in pending], seed=seed,
-                                          steps=settings.GENERATION_STEPS,
-                                          on_step=_progress_callback(pending, start=10 + 25 * attempt, span=20))
+                scenes = generator.stage(photo=photo, cutout=cutout, placement=placement, product=product,
+                                         personas=[job.persona for job in pending], seed=seed,
+                                         steps=settings.GENERATION_STEPS,
+                                         on_step=_progress_callback(pending, start=10 + 25 * attempt, span=20))
+            variants = stage_variants(photo=photo, cutout=cutout, placement=placement, scenes=scenes, mode=mode,
+                                      persona_vectors=_persona_vectors(pending) if mode == PRINT else None)
         except SamplingCancelled:
             return  # every job of the batch was cancelled; their status already says so
         except Exception as exc:  # noqa: BLE001 - the model's failure is the job's outcome, not a crash
-            logger.exception("Generation failed for product %s", product.id)
+            logger.exception("Staging failed for product %s", product.id)
             for job in pending:
                 _fail(job, f"The generator raised {type(exc).__name__}: {exc}")
             return
         still_pending = []
-        for job, image in zip(pending, images):
-            fidelity = subject_fidelity(io.BytesIO(photo_bytes), image)
-            accepted = fidelity.score >= threshold
-            stored = _store_image(job, seed, image, fidelity, accepted)
+        for job, variant in zip(pending, variants):
+            accepted = variant.fidelity.score >= threshold
+            stored = _store_image(job, seed, variant, accepted)
             if accepted:
                 _succeed(job, stored)
             else:
@@ -263,6 +279,34 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
         best = job.images.order_by("-fidelity").first()
         _fail(job, f"No image reached the fidelity threshold {threshold:.2f} in {settings.GENERATION_MAX_TRIES} "
                    f"tries (best {best.fidelity:.2f})." if best else "No image was produced.")
+
+
+def _product_ready_to_stage(product: Product, jobs: list[GenerationJob]):
+    """(photo, cut-out, placement, mode) of the product, or None when it cannot be staged: then every
+    job has failed with what the owner can do about it."""
+    from generation.imaging.cutout import NoClearProduct
+    from generation.imaging.layout import place
+    from generation.imaging.photo_input import PhotoRejected
+    from generation.product_staging import product_cutout_get, product_photo_load
+
+    try:
+        photo = product_photo_load(product=product)
+        cutout = product_cutout_get(product=product, photo=photo)
+    except (PhotoRejected, NoClearProduct) as exc:
+        for job in jobs:
+            _fail(job, str(exc))
+        return None
+    placement = place(cutout.alpha, category=product.category, long_side=settings.LISTING_LONG_SIDE)
+    customisable = ProductStaging.objects.filter(product=product, customisable=True).exists()
+    return photo.image, cutout, placement, PRINT if customisable else KEEP
+
+
+def _persona_vectors(jobs: list[GenerationJob]):
+    import numpy as np
+
+    from generation.conditions import persona_condition
+
+    return np.stack([persona_condition(job.persona) for job in jobs])
 
 
 def _progress_callback(jobs: list[GenerationJob], start: int, span: int):
@@ -277,9 +321,9 @@ def _progress_callback(jobs: list[GenerationJob], start: int, span: int):
     return on_step
 
 
-def _png(image) -> bytes:
+def _encoded(image, format_name: str = "PNG") -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format=format_name)
     return buffer.getvalue()
 
 
@@ -291,41 +335,30 @@ def _orphan_files_remove(job: GenerationJob) -> None:
         _, files = default_storage.listdir(folder)
     except FileNotFoundError:
         return
-    kept = {name for image in job.images.all() for name in (image.image.name, image.upscaled.name) if name}
+    kept = {field.name for image in job.images.all() for field in image.files}
     for name in files:
         if f"{folder}/{name}" not in kept:
             default_storage.delete(f"{folder}/{name}")
 
 
-def _store_image(job: GenerationJob, seed: int, image, fidelity, accepted: bool) -> GeneratedImage:
-    """Idempotent per (job, seed): a redelivered job overwrites its file and row, never adds one."""
+def _store_image(job: GenerationJob, seed: int, variant: StagedVariant, accepted: bool) -> GeneratedImage:
+    """Idempotent per (job, seed): a redelivered job overwrites its files and row, never adds one."""
+    from generation.imaging.composite import encode_listing, preview
+
+    fidelity = variant.fidelity
     stored, _ = GeneratedImage.objects.get_or_create(
         job=job, seed=seed, defaults={"fidelity": fidelity.score, "fidelity_detail": fidelity.as_dict(),
                                       "accepted": accepted})
-    if stored.image:
-        stored.image.delete(save=False)
-    stored.image.save(f"seed-{seed}.png", ContentFile(_png(image)), save=False)
-    if stored.upscaled:
-        stored.upscaled.delete(save=False)
-    large = _upscaled(image) if accepted else None
-    if large is not None:
-        stored.upscaled.save(f"seed-{seed}-x4.png", ContentFile(_png(large)), save=False)
+    for field in stored.files:
+        field.delete(save=False)
+    data, extension = encode_listing(variant.image)
+    stored.image.save(f"seed-{seed}.{extension}", ContentFile(data), save=False)
+    stored.preview.save(f"seed-{seed}-preview.jpg", ContentFile(_encoded(preview(variant.image), "JPEG")),
+                        save=False)
+    stored.scene.save(f"seed-{seed}-scene.png", ContentFile(_encoded(variant.scene)), save=False)
     stored.fidelity, stored.fidelity_detail, stored.accepted = fidelity.score, fidelity.as_dict(), accepted
     stored.save()
     return stored
-
-
-def _upscaled(image):
-    """The listing's 256×256 version (seed 001 stage 3); None when the upscaler cannot take it."""
-    from generation.upscaling import upscale
-
-    if image.size != (64, 64):
-        return None  # trained for the 64×64 UPCDM; SD draws at the photo's size and is listed as drawn
-    try:
-        return upscale([image.convert("RGB")])[0]
-    except ValueError:
-        logger.exception("Upscaling failed; the listing keeps the 64×64 image")
-        return None
 
 
 def _fail(job: GenerationJob, reason: str) -> None:

@@ -251,5 +251,7 @@ GENERATION_MODEL_DIR = env.path("GENERATION_MODEL_DIR", default=BASE_DIR / "gene
 GENERATION_CAPTIONER_DIR = env.str("GENERATION_CAPTIONER_DIR", default="")
 GENERATION_STEPS = env.int("GENERATION_STEPS", default=20)
 GENERATION_MAX_TRIES = env.int("GENERATION_MAX_TRIES", default=3)
+# Long side of a listing image in px (1024-2048): the product's own pixels over the persona's scene.
+LISTING_LONG_SIDE = env.int("LISTING_LONG_SIDE", default=1024)
 # Intra-op threads for the model; 0 keeps torch's default (all cores). Use 1 on a shared CPU.
 GENERATION_TORCH_THREADS = env.int("GENERATION_TORCH_THREADS", default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from generation.models import GenerationSettings, ListingStatus, WebhookTopic
@@ -27,6 +29,52 @@ class JobLaunchForm(forms.Form):
         if product is None:
             raise forms.ValidationError(f"This shop has no product with id “{external_id}”; pick one from the list.")
         return product
+
+
+def _parsed_json(raw: str, what: str):
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except json.JSONDecodeError:
+        raise forms.ValidationError(f"The {what} could not be read; draw it again.") from None
+
+
+class CutoutForm(forms.Form):
+    """A correction of a product's cut-out: a mask file, or what the owner drew on the photo (a
+    rectangle or keep/remove strokes, sent as JSON by the page's script), and the customisable flag."""
+
+    mask = forms.FileField(required=False, label="Upload a mask",
+                           help_text="A PNG the photo's size: white or opaque where the product is.")
+    rectangle = forms.CharField(required=False, widget=forms.HiddenInput)
+    keep = forms.CharField(required=False, widget=forms.HiddenInput)
+    remove = forms.CharField(required=False, widget=forms.HiddenInput)
+    customisable = forms.BooleanField(required=False, label="Customisable (print-on-demand)", help_text=(
+        "The persona's motif may go on the product's printable surface; off: shown exactly as photographed."))
+
+    def clean_rectangle(self):
+        rectangle = _parsed_json(self.cleaned_data["rectangle"], "rectangle")
+        if rectangle is not None and (not isinstance(rectangle, list) or len(rectangle) != 4
+                                      or not all(isinstance(value, int | float) for value in rectangle)):
+            raise forms.ValidationError("The rectangle must be four numbers: x0, y0, x1, y1.")
+        return rectangle
+
+    def _strokes(self, name: str):
+        strokes = _parsed_json(self.cleaned_data[name], f"{name} strokes") or []
+        valid = isinstance(strokes, list) and all(
+            isinstance(stroke, list) and all(isinstance(point, list) and len(point) == 2 for point in stroke)
+            for stroke in strokes)
+        if not valid:
+            raise forms.ValidationError("Strokes must be lists of [x, y] points.")
+        return strokes
+
+    def clean_keep(self):
+        return self._strokes("keep")
+
+    def clean_remove(self):
+        return self._strokes("remove")
+
+    def has_correction(self) -> bool:
+        data = self.cleaned_data
+        return bool(data.get("mask") or data.get("rectangle") or data.get("keep") or data.get("remove"))
 
 
 class GenerationSettingsForm(forms.Form):

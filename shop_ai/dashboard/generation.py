@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from generation.models import GenerationJob
+from generation.models import GenerationJob, ProductStaging
+from generation.product_staging import product_cutout_correct, product_staging_update
 from generation.services import ListingConflict, generation_job_regenerate, generation_jobs_request
 from shop_ai.dashboard.access import shop_view
-from shop_ai.dashboard.forms import JobLaunchForm
+from shop_ai.dashboard.forms import CutoutForm, JobLaunchForm
 from shop_ai.dashboard.selectors import (
     job_detail,
     jobs_progress,
@@ -61,8 +62,40 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request, job_id)
     images = sorted(job.images.all(), key=lambda image: (not image.accepted, -image.fidelity))
     listing = getattr(job, "listing", None)
+    staging = ProductStaging.objects.filter(product=job.product).first()
     return render(request, "dashboard/job.html", {"job": job, "images": images, "listing": listing,
+                                                  "staging": staging, "cutout_form": CutoutForm(),
                                                   "section": "generation"})
+
+
+@require_POST
+@shop_view
+def job_cutout(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The owner corrects the product's cut-out (or marks it customisable); its jobs are staged again."""
+    job = _job_or_404(request, job_id)
+    form = CutoutForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("dashboard:job", job_id=job.id)
+    fields = form.cleaned_data
+    try:
+        product_staging_update(shop=request.shop, product=job.product, customisable=fields["customisable"])
+        correction = None
+        if form.has_correction():
+            correction = product_cutout_correct(
+                shop=request.shop, product=job.product, mask=fields["mask"].read() if fields["mask"] else None,
+                rectangle=fields["rectangle"], keep=fields["keep"], remove=fields["remove"],
+                actor=actor_of(request), user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("dashboard:job", job_id=job.id)
+    if correction is None:
+        messages.success(request, "Saved. New jobs of this product use it.")
+        return redirect("dashboard:job", job_id=job.id)
+    same_persona = [new for new in correction.restaged_jobs if new.persona_id == job.persona_id]
+    messages.success(request, f"Cut-out saved; {len(correction.restaged_jobs)} job(s) of {job.product.title} "
+                              "are drawn again with it.")
+    return redirect("dashboard:job", job_id=same_persona[0].id if same_persona else job.id)
 
 
 @require_POST

@@ -13,6 +13,7 @@ urlpatterns = [
     path("generation/progress.json", generation.job_progress, name="job-progress"),
     path("generation/jobs/<int:job_id>/", generation.job_page, name="job"),
     path("generation/jobs/<int:job_id>/regenerate/", generation.job_regenerate, name="job-regenerate"),
+    path("generation/jobs/<int:job_id>/cutout/", generation.job_cutout, name="job-cutout"),
     path("listings/", listings.listing_list, name="listings"),
     path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
     path("reports/benefit/", reports.benefit_report_page, name="report-benefit"),

@@ -61,7 +61,7 @@ class SimulationConfig:
     seed: int = 7
     interactions: int | None = None
     images: bool = True
-    image_size: int = 96
+    image_size: int = 256  # the smallest photo generation stages (generation.imaging.photo_input)
     end: datetime | None = None
     period: int = 0  # 0: the shop's history; 1, 2, …: later periods of the same shoppers and catalogue
     promotion: bool = True  # False: a period without a promotion

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from profiles.models import Shop
+from profiles.models import Product, Shop
 from profiles.services import api_key_create, shop_create
 from shop_ai.simulator import SimulationConfig, simulate_store
 
@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--products", type=int, default=60)
         parser.add_argument("--weeks", type=int, default=6, help="Weeks of history before shop-ai.")
         parser.add_argument("--weeks-after", type=int, default=3, help="Weeks of shoppers seeing the variants.")
+        parser.add_argument("--real-products", type=int, default=6,
+                            help="Real, licensed product photos (generation/real_photos) staged for every persona.")
         parser.add_argument("--no-serve", action="store_true", help="Prepare everything, then exit.")
 
     def handle(self, *args, **options):
@@ -46,12 +48,14 @@ class Command(BaseCommand):
         history = simulate_store(shop=shop, config=SimulationConfig(**base, weeks=options["weeks"], end=switch_on),
                                  truth_path=truth)
         self.stdout.write(f"    {history.accepted} new events ({history.duplicates} already stored).")
+        self._mark_catalogue_customisable(shop)
         self.stdout.write("2/5 Learning personas …")
         from profiles.personas.services import personas_recompute_full
 
         state = personas_recompute_full(shop=shop)
         self.stdout.write(f"    {state.k} personas (silhouette {state.silhouette or 0:.2f}). {state.note}")
-        self.stdout.write("3/5 Drawing variants of each persona's top products on the worker …")
+        self.stdout.write("3/5 Staging each persona's top products, and real product photos, on the worker …")
+        self._stage_real_products(shop, options["real_products"])
         self._wait_for_queues(worker)
         self._report_generation(shop)
         self._backdate_listings(shop, switch_on)
@@ -73,6 +77,33 @@ class Command(BaseCommand):
             return
         self.stdout.write("Serving (Ctrl-C to stop) …\n")
         call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+
+    @staticmethod
+    def _mark_catalogue_customisable(shop: Shop) -> None:
+        """The rendered catalogue stands for print-on-demand goods: its variants print the persona's motif
+        on the product (and the simulated shoppers respond to that style), where a real photo keeps its
+        product untouched."""
+        from generation.models import ProductStaging
+
+        for product in Product.objects.filter(shop=shop, external_id__startswith="sim-"):
+            ProductStaging.objects.update_or_create(product=product, defaults={"shop": shop, "customisable": True})
+
+    def _stage_real_products(self, shop: Shop, count: int) -> None:
+        """Photographs nobody here made, staged per persona beside the rendered catalogue."""
+        from django.core.exceptions import ValidationError
+
+        from generation.services import generation_jobs_request
+        from profiles.selectors import live_personas
+        from shop_ai.simulator.real_products import real_products_import
+
+        personas = list(live_personas(shop=shop).filter(is_new_visitors=False))
+        products = real_products_import(shop=shop, count=count) if personas else []
+        for product in products:
+            try:
+                generation_jobs_request(shop=shop, product=product, personas=personas)
+            except ValidationError as exc:
+                self.stdout.write(self.style.WARNING(f"    {product.external_id}: {' '.join(exc.messages)}"))
+        self.stdout.write(f"    {len(products)} real products × {len(personas)} personas requested.")
 
     def _wait_for_queues(self, worker) -> None:
         if worker is None:

@@ -1,0 +1,177 @@
+"""A product's cut-out: made once per photo, corrected by the owner (services, HackSoft style).
+
+The cut-out is cached on `ProductStaging` with the digest of the photo it came from, so every job of
+the product reuses it and a new photo is cut again. An owner's correction (a mask, a rectangle, or
+keep/remove strokes) replaces it and stages the product's finished jobs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from PIL import Image
+
+from generation.imaging.cutout import Cutout, NoClearProduct, cut_out, cutout_from_mask
+from generation.imaging.photo_input import PhotoRejected, load_photo
+from generation.models import CutoutSource, GenerationJob, JobStatus, ProductStaging
+from profiles.models import Product, Shop
+
+logger = logging.getLogger(__name__)
+PREVIEW_LONG_SIDE = 512
+Stroke = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class ProductPhoto:
+    image: Image.Image
+    digest: str
+
+
+def product_photo_load(*, product: Product) -> ProductPhoto:
+    """The product's photo, checked and upright. Raises PhotoRejected (a message for the owner)."""
+    if not product.image:
+        raise PhotoRejected(f"Product {product.external_id!r} has no photo; upload one with "
+                            f"PUT /api/v1/products/{product.external_id}.")
+    with product.image.open("rb") as handle:
+        data = handle.read()
+    return ProductPhoto(image=load_photo(data), digest=hashlib.sha256(data).hexdigest())
+
+
+def _staging_of(product: Product) -> ProductStaging:
+    return ProductStaging.objects.get_or_create(product=product, defaults={"shop_id": product.shop_id})[0]
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _cutout_preview(photo: Image.Image, alpha: np.ndarray) -> Image.Image:
+    rgba = photo.convert("RGB").copy()
+    rgba.putalpha(Image.fromarray(np.round(alpha * 255).astype(np.uint8)))
+    rgba.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.LANCZOS)
+    return rgba
+
+
+def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout) -> None:
+    for field in (staging.alpha, staging.cutout_preview):
+        if field:
+            field.delete(save=False)
+    alpha = Image.fromarray(np.round(np.clip(cutout.alpha, 0, 1) * 255).astype(np.uint8), mode="L")
+    staging.alpha.save("alpha.png", ContentFile(_png(alpha)), save=False)
+    staging.cutout_preview.save("cutout.png", ContentFile(_png(_cutout_preview(photo.image, cutout.alpha))),
+                                save=False)
+    staging.photo_digest, staging.source, staging.error = photo.digest, cutout.source, ""
+    staging.save()
+
+
+def _stored_cutout(staging: ProductStaging) -> Cutout:
+    with staging.alpha.open("rb") as handle:
+        alpha = np.asarray(Image.open(handle).convert("L"), dtype=np.float32) / 255
+    return Cutout(alpha=alpha, source=staging.source)
+
+
+def product_cutout_get(*, product: Product, photo: ProductPhoto) -> Cutout:
+    """The product's cut-out for this photo: the stored one, or a new one from the segmenter.
+    Raises NoClearProduct with what the owner can do (the reason is kept on the staging row)."""
+    staging = _staging_of(product)
+    if staging.photo_digest == photo.digest and staging.alpha:
+        return _stored_cutout(staging)
+    try:
+        cutout = cut_out(photo.image)
+    except NoClearProduct as exc:
+        ProductStaging.objects.filter(pk=staging.pk).update(error=str(exc), photo_digest=photo.digest)
+        raise
+    _save_cutout(staging, photo, cutout)
+    return cutout
+
+
+@dataclass(frozen=True)
+class CutoutCorrection:
+    staging: ProductStaging
+    restaged_jobs: list[GenerationJob]
+
+
+def _corrected_cutout(photo: Image.Image, *, mask: bytes | None, rectangle, keep, remove) -> Cutout:
+    if mask is not None:
+        try:
+            mask_image = Image.open(io.BytesIO(mask))
+            mask_image.load()
+        except (OSError, SyntaxError, Image.DecompressionBombError):
+            raise ValidationError({"mask": "The mask is not a readable image: upload a PNG, white (or opaque) "
+                                           "where the product is."}) from None
+        try:
+            return cutout_from_mask(photo, mask_image)
+        except ValueError as exc:
+            raise ValidationError({"mask": str(exc)}) from None
+    if rectangle is None and not keep and not remove:
+        raise ValidationError("Send a mask, a rectangle around the product, or keep/remove strokes.")
+    try:
+        return cut_out(photo, rectangle=rectangle, keep=keep or None, remove=remove or None)
+    except NoClearProduct as exc:
+        raise ValidationError({"rectangle" if rectangle is not None else "keep": str(exc)}) from None
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def product_cutout_correct(*, shop: Shop, product: Product, mask: bytes | None = None,
+                           rectangle: tuple[float, float, float, float] | None = None,
+                           keep: list[Stroke] | None = None, remove: list[Stroke] | None = None,
+                           actor: str, user=None) -> CutoutCorrection:
+    """Replace the product's cut-out with the owner's correction and stage its finished jobs again."""
+    if product.shop_id != shop.id:
+        raise ValidationError("The product must belong to the shop.")
+    try:
+        photo = product_photo_load(product=product)
+    except PhotoRejected as exc:
+        raise ValidationError({"image": str(exc)}) from None
+    cutout = _corrected_cutout(photo.image, mask=mask, rectangle=rectangle, keep=keep, remove=remove)
+    with transaction.atomic():
+        staging = _staging_of(product)
+        _save_cutout(staging, photo, cutout)
+        restaged = _restage_product_jobs(product=product, actor=actor, user=user)
+    return CutoutCorrection(staging=staging, restaged_jobs=restaged)
+
+
+def product_staging_update(*, shop: Shop, product: Product, customisable: bool) -> ProductStaging:
+    if product.shop_id != shop.id:
+        raise ValidationError("The product must belong to the shop.")
+    staging = _staging_of(product)
+    ProductStaging.objects.filter(pk=staging.pk).update(customisable=customisable)
+    staging.refresh_from_db()
+    return staging
+
+
+def _restage_product_jobs(*, product: Product, actor: str, user=None) -> list[GenerationJob]:
+    """The newest finished job of each persona, drawn again with the new cut-out. Queued jobs read the
+    cut-out when they run, so they need nothing."""
+    from generation.services import ListingConflict, generation_job_regenerate
+
+    newest: dict[int, GenerationJob] = {}
+    for job in GenerationJob.objects.filter(product=product).exclude(status=JobStatus.SUPERSEDED).order_by("id"):
+        newest[job.persona_id] = job
+    restaged = []
+    for job in newest.values():
+        if job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
+            continue
+        try:
+            restaged.append(generation_job_regenerate(job=job, actor=actor, user=user))
+        except ListingConflict as exc:  # a retired persona: nothing to draw for it
+            logger.info("Job %s not staged again: %s", job.id, exc)
+    return restaged
+
+
+def product_cutout_reason(*, product: Product) -> str:
+    staging = ProductStaging.objects.filter(product=product).only("error").first()
+    return staging.error if staging else ""
+
+
+CORRECTED_SOURCES = {CutoutSource.OWNER_MASK, CutoutSource.OWNER_RECTANGLE, CutoutSource.OWNER_STROKES}
