@@ -1,0 +1,273 @@
+#!/usr/bin/env python
+"""Real product photos benchmark (issue 19): does a persona listing keep the real product?
+
+On the benchmark split of generation/real_photos/ (licensed photographs with hand-checked masks, never
+used to tune anything), with the shipped UPCDM staging model and six personas of distinct styles:
+
+- cut-out IoU against the hand-checked masks: ours (generation.imaging.cutout) beside the border-colour
+  silhouette the old pipeline used (generation.model.control);
+- fidelity v2 on the compositor's variants (share kept) and on redrawn variants (share rejected),
+  beside the old silhouette check (generation.fidelity) on the same images;
+- long side of every variant, persona difference (mean pairwise MAD at 64×64), and a scene-style
+  classifier (fitted on renderer scenes only) recovering each variant's persona style;
+- time per stage and variants per minute, end to end.
+
+Redrawn variants are what a model that redraws the product would give: (a) the old UPCDM pipeline's
+idea, the product's edge map filled flat in the persona's palette; (b) another real product in the
+same place; (c) the scene painted over the product. Each is composited exactly where the layout put
+the product, so only the product's pixels differ.
+
+Run:  .venv/bin/python benchmarks/real_photos.py [--limit N] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"kept_share": 0.95, "redraws_rejected_share": 1.0, "median_iou": 0.92, "min_long_side": 1024,
+           "persona_mad": 6.0, "style_recovered_share": 0.90, "variants_per_minute": 20.0}
+PERSONAS = 6
+STEPS = 20
+
+
+def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    a, b = alpha > 0.5, truth > 0.5
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def border_silhouette(photo: Image.Image) -> np.ndarray:
+    """The old pipeline's product region: the control image's silhouette, back at the photo's size."""
+    from generation.model.control import control_image, load_product_image
+
+    size = 256
+    silhouette = control_image(load_product_image(photo, size=size))[0]
+    # load_product_image pads to a square; undo the padding before scaling back
+    width, height = photo.size
+    scale = size / max(width, height)
+    w, h = round(width * scale), round(height * scale)
+    x0, y0 = (size - w) // 2, (size - h) // 2
+    crop = Image.fromarray(np.round(silhouette[y0:y0 + h, x0:x0 + w] * 255).astype(np.uint8))
+    return np.asarray(crop.resize((width, height), Image.BILINEAR), np.float32) / 255
+
+
+def distinct_personas(count: int = PERSONAS) -> np.ndarray:
+    """Personas of the held-out bank whose scenes differ in palette, one per palette."""
+    from generation.model.condition import random_persona_vector
+    from generation.rendering.scenes import scene_style_for
+
+    rng = np.random.default_rng(7)
+    chosen: dict[str, np.ndarray] = {}
+    while len(chosen) < count:
+        vector = random_persona_vector(rng)
+        chosen.setdefault(scene_style_for(vector).palette, vector)
+    return np.stack(list(chosen.values()))
+
+
+def small(image: Image.Image, size: int = 64) -> np.ndarray:
+    return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR), np.float32)
+
+
+def persona_difference(images: list[Image.Image]) -> float:
+    arrays = [small(image) for image in images]
+    return float(np.mean([np.abs(a - b).mean() for a, b in combinations(arrays, 2)]))
+
+
+def redrawn_variants(photo, cutout, placement, scene, other_photo, other_cutout, persona_vector):
+    """Variants in which the product was redrawn, composited exactly where the product goes."""
+    from generation.imaging.composite import composite
+    from generation.imaging.cutout import Cutout
+    from generation.staging import persona_motif
+
+    edges = np.asarray(photo.convert("L").filter(ImageFilter.FIND_EDGES), np.float32)
+    flat = np.asarray(persona_motif(persona_vector).resize(photo.size), np.float32)
+    flat = flat * (1 - 0.6 * (edges[..., None] > 40))
+    flat_redraw = Image.fromarray(flat.astype(np.uint8))
+    other = other_photo.convert("RGB").resize(photo.size)
+    other_alpha = np.asarray(Image.fromarray(np.round(other_cutout.alpha * 255).astype(np.uint8)).resize(photo.size),
+                             np.float32) / 255
+    swapped = Cutout(alpha=np.maximum(other_alpha, 0) * (cutout.alpha > 0.01), source="segmenter")
+    painted = scene.convert("RGB").resize(photo.size)
+    return {
+        "edge map filled flat (old UPCDM)": composite(flat_redraw, cutout, placement, scene).image,
+        "another product": composite(other, Cutout(alpha=cutout.alpha, source=cutout.source), placement, scene).image,
+        "scene over the product": composite(painted, cutout, placement, scene).image,
+        "another product, its own matte": composite(other, swapped, placement, scene).image,
+    }
+
+
+def style_classifier():
+    """Nearest-centroid classifier of scene palette on colour statistics, fitted on renderer scenes."""
+    from generation.model.condition import random_persona_vector
+    from generation.rendering.scenes import random_placed_matte, render_scene, scene_style_for
+
+    rng = np.random.default_rng(11)
+    features, labels = [], []
+    for index in range(600):
+        vector = random_persona_vector(rng)
+        scene = render_scene(random_placed_matte(index, 64), vector, seed=index, size=64)
+        features.append(scene_features(scene))
+        labels.append(scene_style_for(vector).palette)
+    features, labels = np.array(features), np.array(labels)
+    centroids = {label: features[labels == label].mean(axis=0) for label in set(labels)}
+
+    def classify(scene: np.ndarray) -> str:
+        feature = scene_features(scene)
+        return min(centroids, key=lambda label: np.linalg.norm(centroids[label] - feature))
+
+    return classify
+
+
+def scene_features(scene: np.ndarray) -> np.ndarray:
+    """Mean colour of the backdrop (top half) and of the surface (bottom fifth), and their spread."""
+    scene = np.asarray(scene, np.float32)
+    if scene.max() > 1.5:
+        scene = scene / 255
+    top, bottom = scene[: scene.shape[0] // 2], scene[-scene.shape[0] // 5:]
+    return np.concatenate([top.mean(axis=(0, 1)), bottom.mean(axis=(0, 1)), top.std(axis=(0, 1))])
+
+
+def run(limit: int | None) -> dict:
+    import torch
+
+    from generation.fidelity import subject_fidelity
+    from generation.imaging.cutout import cut_out
+    from generation.imaging.fidelity import DEFAULT_THRESHOLD
+    from generation.imaging.layout import place, placed_matte
+    from generation.imaging.photo_input import load_photo
+    from generation.model.pipeline_upcdm import UPCDMPipeline
+    from generation.rendering.scenes import scene_style_for
+    from generation.staging import stage_variants
+    from generation.upscaling import upscale
+    from generation.real_photos import real_photos
+
+    torch.set_num_threads(2)
+    photos = real_photos(split="benchmark")[:limit]
+    pipeline = UPCDMPipeline.from_weights(ROOT / "generation" / "weights")
+    personas = distinct_personas()
+    classify = style_classifier()
+    rows, timings = [], {"cut-out": 0.0, "scene sampling + upscaling": 0.0, "composite + fidelity": 0.0}
+    loaded = [(entry, load_photo(entry.path.read_bytes())) for entry in photos]
+    cutouts = {}
+    for entry, photo in tqdm(loaded, desc="cut-out"):
+        started = time.perf_counter()
+        cutouts[entry.stem] = cut_out(photo)
+        timings["cut-out"] += time.perf_counter() - started
+    for index, (entry, photo) in enumerate(tqdm(loaded, desc="staging")):
+        truth = np.asarray(Image.open(entry.mask_path).convert("L"), np.float32) / 255
+        cutout = cutouts[entry.stem]
+        placement = place(cutout.alpha, category=entry.category, long_side=1024)
+        started = time.perf_counter()
+        matte = placed_matte(cutout.alpha, placement, pipeline.sample_size)
+        scenes = pipeline.stage(np.repeat(matte[None], len(personas), axis=0), personas,
+                                num_inference_steps=STEPS, generator=torch.Generator().manual_seed(index))
+        scenes = upscale([scene.convert("RGB") for scene in scenes])
+        timings["scene sampling + upscaling"] += time.perf_counter() - started
+        started = time.perf_counter()
+        variants = stage_variants(photo=photo, cutout=cutout, placement=placement, scenes=scenes)
+        timings["composite + fidelity"] += time.perf_counter() - started
+        other_entry, other_photo = loaded[(index + 1) % len(loaded)]
+        redraws = redrawn_variants(photo, cutout, placement, scenes[0], other_photo, cutouts[other_entry.stem],
+                                   personas[0])
+        from generation.imaging.fidelity import product_fidelity
+
+        redraw_scores = {name: product_fidelity(photo, cutout, placement, image).score
+                         for name, image in redraws.items()}
+        old_check = [subject_fidelity(photo, image).score >= 0.65 for image in redraws.values()]
+        styles = [classify(np.asarray(scene.resize((64, 64), Image.BILINEAR))) == scene_style_for(vector).palette
+                  for scene, vector in zip(scenes, personas)]
+        rows.append({
+            "photo": entry.stem, "category": entry.category, "background": entry.background,
+            "iou": iou(cutout.alpha, truth), "iou_old": iou(border_silhouette(photo), truth),
+            "fidelity": [variant.fidelity.score for variant in variants],
+            "kept": [variant.fidelity.score >= DEFAULT_THRESHOLD for variant in variants],
+            "redraw_scores": redraw_scores,
+            "redraws_rejected": [score < DEFAULT_THRESHOLD for score in redraw_scores.values()],
+            "old_check_passed_redraws": old_check,
+            "long_sides": [max(variant.image.size) for variant in variants],
+            "persona_mad": persona_difference([variant.image for variant in variants]),
+            "style_recovered": styles,
+        })
+    return summarise(rows, timings, len(personas))
+
+
+def summarise(rows: list[dict], timings: dict, personas: int) -> dict:
+    variants = sum(len(row["kept"]) for row in rows)
+    redraws = sum(len(row["redraws_rejected"]) for row in rows)
+    total_seconds = sum(timings.values())
+    return {
+        "photos": len(rows), "personas": personas, "variants": variants, "redrawn_variants": redraws,
+        "median_iou": float(np.median([row["iou"] for row in rows])),
+        "median_iou_old_silhouette": float(np.median([row["iou_old"] for row in rows])),
+        "min_iou": float(min(row["iou"] for row in rows)),
+        "kept_share": sum(sum(row["kept"]) for row in rows) / variants,
+        "redraws_rejected_share": sum(sum(row["redraws_rejected"]) for row in rows) / redraws,
+        "old_check_passes_redraws_share": sum(sum(row["old_check_passed_redraws"]) for row in rows) / redraws,
+        "min_long_side": min(min(row["long_sides"]) for row in rows),
+        "persona_mad": float(np.mean([row["persona_mad"] for row in rows])),
+        "style_recovered_share": sum(sum(row["style_recovered"]) for row in rows) / variants,
+        "seconds": {name: round(value, 2) for name, value in timings.items()},
+        "variants_per_minute": variants / total_seconds * 60,
+        "per_photo": rows,
+    }
+
+
+def table(result: dict) -> str:
+    verdict = lambda ok: "PASS" if ok else "FAIL"  # noqa: E731
+    lines = [
+        f"Real product photos: {result['photos']} photos (benchmark split) × {result['personas']} personas = "
+        f"{result['variants']} variants; {result['redrawn_variants']} redrawn variants",
+        "| measure | ours | baseline (same run) | target | result |", "|---|---|---|---|---|",
+        f"| cut-out median IoU | {result['median_iou']:.3f} (min {result['min_iou']:.3f}) | "
+        f"{result['median_iou_old_silhouette']:.3f} (old border-colour silhouette) | ≥ {TARGETS['median_iou']} | "
+        f"{verdict(result['median_iou'] >= TARGETS['median_iou'])} |",
+        f"| variants that keep the product (fidelity v2) | {result['kept_share']:.1%} | | ≥ 95 % | "
+        f"{verdict(result['kept_share'] >= TARGETS['kept_share'])} |",
+        f"| redrawn variants rejected | {result['redraws_rejected_share']:.1%} | "
+        f"old silhouette check rejected {1 - result['old_check_passes_redraws_share']:.1%} | 100 % | "
+        f"{verdict(result['redraws_rejected_share'] >= 1.0)} |",
+        f"| shortest long side | {result['min_long_side']} px | old listings: 256 px | ≥ 1024 px | "
+        f"{verdict(result['min_long_side'] >= 1024)} |",
+        f"| persona difference (mean pairwise MAD, 64×64) | {result['persona_mad']:.1f} / 255 | | ≥ 6 | "
+        f"{verdict(result['persona_mad'] >= TARGETS['persona_mad'])} |",
+        f"| persona style recovered from the scene | {result['style_recovered_share']:.1%} | chance "
+        f"{1 / result['personas']:.1%} | ≥ 90 % | "
+        f"{verdict(result['style_recovered_share'] >= TARGETS['style_recovered_share'])} |",
+        f"| variants per minute (2 cores, 1024 px, end to end) | {result['variants_per_minute']:.1f} | | ≥ 20 | "
+        f"{verdict(result['variants_per_minute'] >= TARGETS['variants_per_minute'])} |",
+        "", "Time per stage (s, all photos): " + ", ".join(f"{k} {v}" for k, v in result["seconds"].items()),
+        "", "| photo | category | background | IoU | old IoU | fidelity min | worst redraw |", "|---|---|---|---|---|---|---|",
+    ]
+    for row in result["per_photo"]:
+        lines.append(f"| {row['photo']} | {row['category']} | {row['background']} | {row['iou']:.3f} | "
+                     f"{row['iou_old']:.3f} | {min(row['fidelity']):.3f} | {max(row['redraw_scores'].values()):.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="Only the first N benchmark photos.")
+    parser.add_argument("--json", type=Path, help="Also write the figures as JSON here.")
+    args = parser.parse_args(argv)
+    result = run(args.limit)
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=float))
+    return result
+
+
+if __name__ == "__main__":
+    main()
