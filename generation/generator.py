@@ -64,13 +64,16 @@ class UPCDMStager:
         from generation.conditions import persona_condition
         from generation.imaging.layout import placed_matte
         from generation.upscaling import upscale
+        from generation.upscaling.data import LOW_SIZE
 
         matte = placed_matte(cutout.alpha, placement, self.pipeline.sample_size)
         vectors = np.stack([persona_condition(persona) for persona in personas])
         scenes = self.pipeline.stage(np.repeat(matte[None], len(personas), axis=0), vectors,
                                      num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
                                      callback=on_step)
-        return upscale([scene.convert("RGB") for scene in scenes])
+        scenes = [scene.convert("RGB") for scene in scenes]
+        # the upscaler takes the shipped model's 64 px; another size goes to the compositor as drawn
+        return upscale(scenes) if scenes[0].size == (LOW_SIZE, LOW_SIZE) else scenes
 
 
 SD_WORKING_SIZE = 512

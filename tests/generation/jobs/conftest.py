@@ -29,7 +29,7 @@ def tiny_weights(tmp_path, settings):
     load_generator.cache_clear()
 
 
-def photo_upload(shape: str = "vase", seed: int = 3, size: int = 64) -> SimpleUploadedFile:
+def photo_upload(shape: str = "vase", seed: int = 3, size: int = 256) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     render_original(shape, seed=seed, size=size).save(buffer, format="PNG")
     return SimpleUploadedFile(f"{shape}.png", buffer.getvalue(), content_type="image/png")

@@ -58,10 +58,10 @@ def test_a_product_without_an_image_gets_a_clear_error(api, shop, personas):
 def test_images_under_the_fidelity_threshold_are_redrawn_then_the_job_fails_with_the_reason(
         shop, product, personas, tiny_weights):
     request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
-    GenerationSettings.objects.filter(shop=shop).update(fidelity_threshold=0.99)
+    GenerationSettings.objects.filter(shop=shop).update(fidelity_threshold=1.01)  # out of reach: every try is kept, then the job fails
     generation_jobs_run(job_ids=[request.jobs[0].id])
     job = GenerationJob.objects.get(pk=request.jobs[0].pk)
-    assert job.status == "failed" and "fidelity threshold 0.99 in 3 tries" in job.error
+    assert job.status == "failed" and "fidelity threshold 1.01 in 3 tries" in job.error
     assert GeneratedImage.objects.filter(job=job).count() == 3  # every try kept, with its score
     assert not Listing.objects.filter(job=job).exists()
 
@@ -87,7 +87,7 @@ def test_generated_images_live_in_an_unguessable_folder_per_job(shop, product, p
     request = generation_jobs_request(shop=shop, product=product, personas=personas)
     generation_jobs_run(job_ids=[job.id for job in request.jobs])
     for job in request.jobs:
-        names = [name for image in job.images.all() for name in (image.image.name, image.upscaled.name) if name]
+        names = [field.name for image in job.images.all() for field in image.files]
         folder = generated_images_folder(job)
         assert names and {name.rsplit("/", 1)[0] for name in names} == {folder}
         assert folder.startswith(f"shops/{shop.id}/generated/job-{job.id}-") and len(folder.rsplit("-", 1)[1]) == 24
@@ -99,13 +99,12 @@ def test_files_a_killed_worker_left_behind_are_removed_when_the_job_runs_again(s
                                                                               tiny_weights):
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
     job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
-    orphan = default_storage.save(f"{generated_images_folder(job)}/seed-{job.seed}.png", ContentFile(b"half"))
+    orphan = default_storage.save(f"{generated_images_folder(job)}/seed-{job.seed}-scene.png", ContentFile(b"half"))
     GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1)  # the killed delivery
     generation_jobs_run(job_ids=[job.id])
     job.refresh_from_db()
     _, files = default_storage.listdir(generated_images_folder(job))
-    named = {name.rsplit("/", 1)[1] for image in job.images.all() for name in (image.image.name, image.upscaled.name)
-             if name}
+    named = {field.name.rsplit("/", 1)[1] for image in job.images.all() for field in image.files}
     assert job.status == "succeeded" and set(files) == named  # nothing in the folder that no row names
     with default_storage.open(orphan) as left:  # the name is reused by the real image, not the half file
         assert left.read() != b"half"
@@ -212,20 +211,3 @@ def test_cancelling_stops_the_job_at_the_next_step(shop, product, personas, tiny
     job.refresh_from_db()
     assert job.status == "cancelled" and job.error == "Cancelled by the owner."
     assert not GeneratedImage.objects.filter(job=job).exists()
-
-
-def test_an_accepted_64px_image_is_upscaled_to_256_for_the_listing(shop, product, personas):
-    from generation.fidelity import subject_fidelity
-    from generation.rendering import render_product
-    from generation.services import _store_image
-    from PIL import Image
-
-    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
-    drawn = render_product("vase", None, seed=3, size=64)
-    fidelity = subject_fidelity(drawn, drawn)
-    stored = _store_image(job, 7, drawn, fidelity, accepted=True)
-    rejected = _store_image(job, 8, drawn, fidelity, accepted=False)
-    with stored.upscaled.open("rb") as handle:
-        assert Image.open(handle).size == (256, 256)
-    assert stored.best_file == stored.upscaled and not rejected.upscaled
-
