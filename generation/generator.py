@@ -1,10 +1,12 @@
 """The image generator a worker process uses, loaded once per process.
 
 `GENERATION_BACKEND=upcdm` (default) samples our shipped UPCDM model from `GENERATION_MODEL_DIR`
-(default `generation/weights`); `sd-controlnet` loads a local Stable Diffusion + ControlNet, and
+(default `generation/weights`); `sd-controlnet` loads a local Stable Diffusion + ControlNet inpainting
+pipeline that keeps the product by its matte and draws the persona's scene around it, and
 `GENERATION_CAPTIONER_DIR` optionally a BLIP-2 captioner for its base captions.
 
-Both are wrapped in a `Redrawer`, the one interface the job runner calls.
+UPCDM is wrapped in a `Redrawer`, which the job runner calls; Stable Diffusion in an `SDInpaintStager`,
+whose `stage()` the scene-staging job runner of issue 19 calls.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from django.conf import settings
 from PIL import Image
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from generation.backends.sd_controlnet import PersonaPrompt
     from profiles.models import Persona, Product
 
@@ -62,32 +66,42 @@ class UPCDMRedrawer:
                              generator=torch.Generator().manual_seed(seed), callback=on_step).images
 
 
-class SDControlNetRedrawer:
-    """Personas enter as prompts, the photo as its Canny edges; the output has the photo's size."""
+class SDInpaintStager:
+    """Personas enter as prompts; the product, placed on the listing canvas, is kept by its matte and
+    the scene is inpainted around it (`generation.backends.sd_controlnet.SDInpaintBackend.stage`)."""
 
     def __init__(self, backend, captioner=None) -> None:
         self.backend = backend
         self.captioner = captioner
         self._captions: dict[tuple[str, str, str], str] = {}
 
-    def redraw(self, *, photo: bytes, product: Product, personas: list[Persona], seed: int, steps: int,
-               on_step: StepCallback) -> list[Image.Image]:
-        image = Image.open(io.BytesIO(photo)).convert("RGB")
-        product_class = product_class_of(product)
-        return self.backend.generate(
-            image, [persona_prompt_of(persona) for persona in personas], product_class=product_class,
-            base_caption=self._caption(photo, image, product_class, product.title), seed=seed,
-            num_inference_steps=steps, on_step=on_step)
+    def stage(self, *, placed_photo: Image.Image, placed_matte: np.ndarray, product: Product,
+              personas: list[Persona], seed: int, steps: int, on_step: StepCallback) -> list[Image.Image]:
+        """One scene per persona (same order) at the placed photo's size, all personas in one batch."""
+        from generation.backends.sd_controlnet import matte_array, product_on_white
 
-    def _caption(self, photo: bytes, image: Image.Image, product_class: str, title: str) -> str:
+        product_class = product_class_of(product)
+        cut_out = product_on_white(placed_photo.convert("RGB"), matte_array(placed_matte, placed_photo.size))
+        return self.backend.stage(
+            placed_photo, placed_matte, [persona_prompt_of(persona) for persona in personas],
+            product_class=product_class, base_caption=self._caption(cut_out, product_class, product.title),
+            seed=seed, num_inference_steps=steps, on_step=on_step)
+
+    def redraw(self, **_) -> list[Image.Image]:
+        # Until the job runner hands over the placed photo and matte (issue 19), say so instead of an AttributeError.
+        raise GeneratorUnavailable("The Stable Diffusion backend stages a scene around the product's cut-out; "
+                                   "this job runner still asks for a redraw of the whole photo.")
+
+    def _caption(self, cut_out: Image.Image, product_class: str, title: str) -> str:
         from generation.backends.captioner import base_caption
 
-        # A failed fidelity check redraws the same product; BLIP-2 need not answer twice.
-        key = (hashlib.sha256(photo).hexdigest(), product_class, title)
+        # A failed fidelity check stages the same product again; BLIP-2 need not answer twice.
+        key = (hashlib.sha256(cut_out.tobytes()).hexdigest(), product_class, title)
         if key not in self._captions:
             if len(self._captions) >= 1024:
                 self._captions.clear()
-            self._captions[key] = base_caption(image, product_class=product_class, title=title,
+            # On white, so the caption describes the product and not the backdrop the persona replaces.
+            self._captions[key] = base_caption(cut_out, product_class=product_class, title=title,
                                                captioner=self.captioner)
         return self._captions[key]
 
@@ -121,7 +135,7 @@ def persona_prompt_of(persona: Persona) -> PersonaPrompt:
 
 
 @functools.cache
-def load_generator(backend: str, model_dir: str, captioner_dir: str) -> Redrawer:
+def load_generator(backend: str, model_dir: str, captioner_dir: str) -> Redrawer | SDInpaintStager:
     if backend == "upcdm":
         return _load_upcdm(Path(model_dir))
     if backend == "sd-controlnet":
@@ -139,12 +153,12 @@ def _load_upcdm(model_dir: Path) -> UPCDMRedrawer:
                                    "Train them with `python manage.py train_generator`.") from exc
 
 
-def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDControlNetRedrawer:
+def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDInpaintStager:
     from generation.backends.captioner import load_captioner
-    from generation.backends.sd_controlnet import SDControlNetBackend
+    from generation.backends.sd_controlnet import SDInpaintBackend
 
     try:
-        backend = SDControlNetBackend.from_directory(model_dir)
+        backend = SDInpaintBackend.from_directory(model_dir)
     except (ValueError, OSError) as exc:  # OSError: a listed folder whose files diffusers cannot read
         raise GeneratorUnavailable(f"Stable Diffusion + ControlNet could not be loaded from GENERATION_MODEL_DIR="
                                    f"{model_dir}: {exc}") from exc
@@ -154,10 +168,10 @@ def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDControlNetRedr
         raise GeneratorUnavailable(f"The BLIP-2 captioner could not be loaded from GENERATION_CAPTIONER_DIR="
                                    f"{captioner_dir}: {exc}. Fix the folder, or leave the setting empty to "
                                    "caption products with their titles.") from exc
-    return SDControlNetRedrawer(backend, captioner)
+    return SDInpaintStager(backend, captioner)
 
 
-def current_generator() -> Redrawer:
+def current_generator() -> Redrawer | SDInpaintStager:
     if settings.GENERATION_TORCH_THREADS:
         import torch
 
