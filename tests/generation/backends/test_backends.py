@@ -189,6 +189,26 @@ def test_the_scene_is_drawn_around_the_products_own_pixels(backend_name, request
     assert not np.array_equal(pixels(scenes[0])[~product], pixels(scenes[1])[~product])
 
 
+def test_the_scene_follows_the_control_image(sd_dir):
+    """With the ControlNet's zero convolutions made non-zero (as training makes them), the control image
+    made from the matte changes the scene: the scene composes around the product's shape."""
+    backend = SDInpaintBackend.from_directory(sd_dir)
+    torch.manual_seed(0)
+    controlnet = backend.pipeline.controlnet
+    zero_convs = [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block,
+                  controlnet.controlnet_cond_embedding.conv_out]
+    for conv in zero_convs:
+        torch.nn.init.normal_(conv.weight, std=2.0)
+    photo, matte = placed_product()
+    scenes = {}
+    for control in ("edges", "matte", "inpaint"):
+        backend.control = control
+        scenes[control] = pixels(backend.stage(photo, matte, PERSONAS[:1], **STAGE)[0])
+    # Measured 2.6 of 255 on this tiny model; exactly 0 when the control image does not reach the UNet.
+    for other in ("matte", "inpaint"):
+        assert np.abs(scenes["edges"] - scenes[other])[matte == 0.0].mean() > 1
+
+
 def test_stage_sends_each_personas_scene_prompt_to_the_pipeline(sd_backend, monkeypatch):
     calls = []
     real_call = type(sd_backend.pipeline).__call__
