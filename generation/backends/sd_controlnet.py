@@ -8,10 +8,10 @@ diffusers supports there:
 - a text-to-image UNet (4 input channels, e.g. SD 1.5): after every step the product's latents are put
   back (noised to the next step), so the product region is the photo's, up to the VAE's round trip;
 - an inpainting UNet (9 input channels: latents, mask, masked-image latents, e.g. SD 1.5 inpainting):
-  the UNet sees the kept product and learns to leave it.
+  the UNet sees the kept product and was trained to leave it (nothing forces it; see below).
 
-Either way the placed photo is pasted back over its matte afterwards (the usual inpainting overlay), so the
-product's pixels are never the model's. Prompt template (seed 001's caption with a unique token, DreamBooth
+Either way `stage` pastes the placed photo back over its matte afterwards (the usual inpainting overlay),
+so the product's pixels are never the model's. Prompt template (seed 001's caption with a unique token, DreamBooth
 style; the persona now chooses the staging):
 
     prompt   = "{caption with token}, on {surface}, {backdrop}, {palette}, {light},
