@@ -11,8 +11,9 @@ diffusers supports there:
   the UNet sees the kept product and was trained to leave it (nothing forces it; see below).
 
 Either way `stage` pastes the placed photo back over its matte afterwards (the usual inpainting overlay),
-so the product's pixels are never the model's. Prompt template (seed 001's caption with a unique token, DreamBooth
-style; the persona now chooses the staging):
+so the product's pixels are never the model's.
+
+Prompt template (seed 001's caption with a unique token, DreamBooth style; the persona chooses the staging):
 
     prompt   = "{caption with token}, on {surface}, {backdrop}, {palette}, {light},
                 backdrop motifs of {top keywords}, {emotion words} mood, {demand-type styles},
