@@ -124,7 +124,8 @@ def test_control_images_come_from_the_matte():
     assert np.array_equal(np.asarray(control_image("matte", photo, matte).convert("L")) > 127, matte > 0.5)
     inpaint = control_image("inpaint", photo, matte)
     assert inpaint.shape == (1, 3, 64, 64)
-    assert torch.all(inpaint[0, :, 0, 0] == -1) and torch.allclose(inpaint[0, :, 32, 32], torch.tensor(PRODUCT_RED) / 255)
+    assert torch.all(inpaint[0, :, 0, 0] == -1)
+    assert torch.allclose(inpaint[0, :, 32, 32], torch.tensor(PRODUCT_RED) / 255)
 
 
 def test_a_matte_that_does_not_fit_is_refused_clearly():
