@@ -1,7 +1,8 @@
 """The image generator a worker process uses, loaded once per process.
 
 `GENERATION_BACKEND=upcdm` (default) samples our shipped UPCDM model from `GENERATION_MODEL_DIR`
-(default `generation/weights`); `sd-controlnet` loads a local Stable Diffusion + ControlNet, and
+(default `generation/weights`); `sd-controlnet` loads a local Stable Diffusion + ControlNet inpainting
+pipeline that keeps the product by its matte and draws the persona's scene around it, and
 `GENERATION_CAPTIONER_DIR` optionally a BLIP-2 captioner for its base captions.
 
 Both are wrapped in a `Stager`, the one interface the job runner calls: it draws the persona's scene
@@ -80,8 +81,8 @@ SD_WORKING_SIZE = 512
 
 
 class SDInpaintStager:
-    """Personas enter as prompts; the product, placed on the canvas, is kept by its matte while Stable
-    Diffusion inpaints the scene around it at the working size."""
+    """Personas enter as prompts; the product, placed on the listing canvas at the working size, is kept by
+    its matte and the scene is inpainted around it (`generation.backends.sd_controlnet.SDInpaintBackend`)."""
 
     def __init__(self, backend, captioner=None) -> None:
         self.backend = backend
@@ -90,24 +91,27 @@ class SDInpaintStager:
 
     def stage(self, *, photo: Image.Image, cutout: Cutout, placement: Placement, product: Product,
               personas: list[Persona], seed: int, steps: int, on_step: StepCallback) -> list[Image.Image]:
+        from generation.backends.sd_controlnet import product_on_white
         from generation.staging import placed_photo
 
         canvas, matte = placed_photo(photo, cutout, placement, SD_WORKING_SIZE)
         product_class = product_class_of(product)
+        cut_out = product_on_white(canvas, matte)
         return self.backend.stage(
             canvas, matte, [persona_prompt_of(persona) for persona in personas], product_class=product_class,
-            base_caption=self._caption(photo, product_class, product.title), seed=seed,
+            base_caption=self._caption(cut_out, product_class, product.title), seed=seed,
             num_inference_steps=steps, on_step=on_step)
 
-    def _caption(self, photo: Image.Image, product_class: str, title: str) -> str:
+    def _caption(self, cut_out: Image.Image, product_class: str, title: str) -> str:
         from generation.backends.captioner import base_caption
 
         # A failed fidelity check stages the same product again; BLIP-2 need not answer twice.
-        key = (hashlib.sha256(photo.tobytes()).hexdigest(), product_class, title)
+        key = (hashlib.sha256(cut_out.tobytes()).hexdigest(), product_class, title)
         if key not in self._captions:
             if len(self._captions) >= 1024:
                 self._captions.clear()
-            self._captions[key] = base_caption(photo.convert("RGB"), product_class=product_class, title=title,
+            # On white, so the caption describes the product and not the backdrop the persona replaces.
+            self._captions[key] = base_caption(cut_out, product_class=product_class, title=title,
                                                captioner=self.captioner)
         return self._captions[key]
 
@@ -161,10 +165,10 @@ def _load_upcdm(model_dir: Path) -> UPCDMStager:
 
 def _load_sd_controlnet(model_dir: Path, captioner_dir: str) -> SDInpaintStager:
     from generation.backends.captioner import load_captioner
-    from generation.backends.sd_controlnet import SDControlNetBackend
+    from generation.backends.sd_controlnet import SDInpaintBackend
 
     try:
-        backend = SDControlNetBackend.from_directory(model_dir)
+        backend = SDInpaintBackend.from_directory(model_dir)
     except (ValueError, OSError) as exc:  # OSError: a listed folder whose files diffusers cannot read
         raise GeneratorUnavailable(f"Stable Diffusion + ControlNet could not be loaded from GENERATION_MODEL_DIR="
                                    f"{model_dir}: {exc}") from exc

@@ -7,6 +7,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may be downloaded
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
@@ -14,7 +15,7 @@ from django.core.management import call_command
 from PIL import Image, ImageDraw
 
 from generation.backends.dreambooth import DreamBoothSettings, finetune_subject, instance_prompts
-from generation.backends.sd_controlnet import PersonaPrompt, SDControlNetBackend
+from generation.backends.sd_controlnet import PersonaPrompt, SDInpaintBackend
 from tests.generation.backends.tiny_components import save_tiny_sd_controlnet
 
 SETTINGS = DreamBoothSettings(product_class="fan", max_steps=2, text_encoder_steps=1, unet_learning_rate=1e-3,
@@ -48,8 +49,10 @@ def test_two_steps_change_weights_and_save_a_loadable_model(model_dir, tmp_path)
     assert len(result.losses) == 2 and all(math.isfinite(loss) for loss in result.losses)
     after = UNet2DConditionModel.from_pretrained(tmp_path / "tuned" / "unet").state_dict()
     assert any(not torch.equal(before[name], after[name]) for name in before)
-    images = SDControlNetBackend.from_directory(tmp_path / "tuned").generate(
-        drawn((200, 30, 30)), [PersonaPrompt(emotion_words=("elegant",))], product_class="fan",
+    photo = drawn((200, 30, 30))
+    matte = (np.asarray(photo.convert("L")) < 250).astype(np.float32)
+    images = SDInpaintBackend.from_directory(tmp_path / "tuned").stage(
+        photo, matte, [PersonaPrompt(emotion_words=("elegant",))], product_class="fan",
         base_caption="a fan", seed=1, num_inference_steps=2)
     assert len(images) == 1 and images[0].size == (32, 32)
 

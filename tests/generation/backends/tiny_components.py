@@ -1,10 +1,25 @@
-"""Tiny randomly initialised SD + ControlNet and BLIP-2 components, saved like real model directories."""
+"""Tiny randomly initialised SD + ControlNet and BLIP-2 components, saved like real model directories,
+and a product placed on a canvas with its matte, as the staging pipeline hands it over."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
+
+PRODUCT_BOX = (16, 12, 48, 52)  # on a 64 px canvas
+PRODUCT_RED = (180, 40, 40)
+
+
+def placed_product(size: int = 64) -> tuple[Image.Image, np.ndarray]:
+    """A red product placed on a grey canvas, and its matte (float32, 1 on the product)."""
+    photo, matte = Image.new("RGB", (size, size), (200, 200, 200)), Image.new("L", (size, size), 0)
+    box = tuple(round(value * size / 64) for value in PRODUCT_BOX)
+    ImageDraw.Draw(photo).ellipse(box, fill=PRODUCT_RED)
+    ImageDraw.Draw(matte).ellipse(box, fill=255)
+    return photo, np.asarray(matte, dtype=np.float32) / 255.0
 
 
 def byte_level_symbols() -> list[str]:
@@ -31,16 +46,24 @@ def write_gpt2_vocab(directory: Path) -> tuple[Path, Path]:
     return vocab_file, merges_file
 
 
-def tiny_sd_controlnet_components(vocab_dir: Path) -> dict:
-    from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+def tiny_unet(in_channels: int = 4):
+    from diffusers import UNet2DConditionModel
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+    return UNet2DConditionModel(
+        block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=in_channels, out_channels=4,
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=16, attention_head_dim=2, norm_num_groups=4,
     )
+
+
+def tiny_sd_controlnet_components(vocab_dir: Path, *, unet_in_channels: int = 4) -> dict:
+    """`unet_in_channels=9` gives an inpainting UNet (latents, mask, masked-image latents); its ControlNet
+    still takes the 4 latent channels, as control_v11p_sd15_inpaint beside SD 1.5 inpainting does."""
+    from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    latent_unet = tiny_unet()
     vae = AutoencoderKL(
         block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=4,
         down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"), up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
@@ -52,17 +75,31 @@ def tiny_sd_controlnet_components(vocab_dir: Path) -> dict:
         num_attention_heads=2, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     ))
-    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
+    controlnet = ControlNetModel.from_unet(latent_unet, conditioning_embedding_out_channels=(8, 16))
+    unet = latent_unet if unet_in_channels == 4 else tiny_unet(unet_in_channels)
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
     return dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, controlnet=controlnet, scheduler=scheduler)
 
 
 def save_tiny_sd_controlnet(model_dir: Path, vocab_dir: Path) -> Path:
+    """Today's layout: a text-to-image StableDiffusionControlNetPipeline."""
     from diffusers import StableDiffusionControlNetPipeline
 
     pipeline = StableDiffusionControlNetPipeline(
         **tiny_sd_controlnet_components(vocab_dir), safety_checker=None, feature_extractor=None,
         requires_safety_checker=False,
+    )
+    pipeline.save_pretrained(model_dir)
+    return model_dir
+
+
+def save_tiny_sd_controlnet_inpaint(model_dir: Path, vocab_dir: Path, *, unet_in_channels: int = 9) -> Path:
+    """A StableDiffusionControlNetInpaintPipeline, by default with an inpainting UNet."""
+    from diffusers import StableDiffusionControlNetInpaintPipeline
+
+    pipeline = StableDiffusionControlNetInpaintPipeline(
+        **tiny_sd_controlnet_components(vocab_dir, unet_in_channels=unet_in_channels), safety_checker=None,
+        feature_extractor=None, requires_safety_checker=False,
     )
     pipeline.save_pretrained(model_dir)
     return model_dir

@@ -1,4 +1,7 @@
-"""Generation jobs on the Stable Diffusion + ControlNet backend, from tiny random components on disk."""
+"""Generation jobs on the Stable Diffusion + ControlNet inpainting backend, from tiny random components on disk.
+
+The backend stages a scene around a product placed on the listing canvas (`SDInpaintStager.stage`); the job
+runner that places the product and calls it is issue 19's, so these tests call the stager as it will."""
 
 from __future__ import annotations
 
@@ -6,27 +9,29 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may be downloaded
 
+import numpy as np
 import pytest
-from PIL import Image
 
 from generation import services
-from generation.backends.sd_controlnet import persona_prompt
+from generation.backends.sd_controlnet import scene_prompt
 from generation.generator import (
     GeneratorUnavailable,
-    SDControlNetRedrawer,
+    SDInpaintStager,
     current_generator,
     load_generator,
     persona_prompt_of,
     product_class_of,
 )
-from generation.models import GeneratedImage, GenerationJob, GenerationSettings, Listing
+from generation.model.pipeline_upcdm import SamplingCancelled
+from generation.models import GenerationJob, JobStatus
 from generation.services import generation_job_cancel, generation_jobs_request, generation_jobs_run
 from profiles.services import product_upsert
-from tests.generation.backends.tiny_components import save_tiny_blip2, save_tiny_sd_controlnet
+from tests.generation.backends.tiny_components import placed_product, save_tiny_blip2, save_tiny_sd_controlnet
 from tests.generation.jobs.conftest import photo_upload
 
 pytestmark = pytest.mark.django_db
-PHOTO_SIZE = 96  # larger than the UPCDM's 64: SD draws at the photo's size, with no upscaling
+PHOTO_SIZE = 96
+WORKING_SIZE = 64  # the placed canvas the stager draws on (512 px for SD 1.5)
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +57,6 @@ def large_product(shop):
                           image=photo_upload(size=PHOTO_SIZE))[0]
 
 
-def stored_size(field) -> tuple[int, int]:
-    with field.open("rb") as handle:
-        return Image.open(handle).size
-
-
 def spy_on(monkeypatch, owner, name: str) -> list[tuple[tuple, dict]]:
     """The (args, kwargs) of every call to owner.name, which still runs."""
     calls, real = [], getattr(owner, name)
@@ -69,46 +69,46 @@ def spy_on(monkeypatch, owner, name: str) -> list[tuple[tuple, dict]]:
     return calls
 
 
-def test_a_job_runs_end_to_end_with_all_personas_in_one_batch(shop, large_product, personas, sd_settings,
-                                                              monkeypatch):
-    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
-    batches = spy_on(monkeypatch, current_generator().backend, "generate")
-    ids = [job.id for job in generation_jobs_request(shop=shop, product=large_product, personas=personas).jobs]
-    generation_jobs_run(job_ids=ids)
-    jobs = GenerationJob.objects.filter(id__in=ids)
-    assert {(job.status, job.progress, job.error, job.backend) for job in jobs} == {
-        ("succeeded", 100, "", "sd-controlnet")}
-    assert [len(persona_prompts) for (_, persona_prompts), _ in batches] == [2]
-    for image in GeneratedImage.objects.filter(job__in=jobs):
-        assert stored_size(image.image) == (PHOTO_SIZE, PHOTO_SIZE) and not image.upscaled
-    listings = Listing.objects.filter(job__in=jobs)
-    assert listings.count() == 2
-    assert {stored_size(listing.image.best_file) for listing in listings} == {(PHOTO_SIZE, PHOTO_SIZE)}
+def test_the_stager_draws_every_personas_scene_in_one_batch_around_the_kept_product(large_product, personas,
+                                                                                    sd_settings, monkeypatch):
+    stager = current_generator()
+    assert isinstance(stager, SDInpaintStager)
+    batches = spy_on(monkeypatch, stager.backend, "stage")
+    photo, matte = placed_product(WORKING_SIZE)
+    scenes = stager.stage(placed_photo=photo, placed_matte=matte, product=large_product, personas=personas, seed=3,
+                          steps=2, on_step=lambda step, total: True)
+    assert [len(persona_prompts) for (_, _, persona_prompts), _ in batches] == [2]
+    assert [scene.size for scene in scenes] == [(WORKING_SIZE, WORKING_SIZE)] * 2
+    product = matte == 1.0
+    for scene in scenes:
+        assert np.array_equal(np.asarray(scene)[product], np.asarray(photo)[product])
+    assert not np.array_equal(np.asarray(scenes[0])[~product], np.asarray(scenes[1])[~product])
 
 
-def test_cancelling_mid_sampling_stops_the_job(shop, large_product, personas, sd_settings, settings, monkeypatch):
-    settings.GENERATION_STEPS = 6
+def test_cancelling_the_job_mid_sampling_stops_the_stager(shop, large_product, personas, sd_settings):
     job = generation_jobs_request(shop=shop, product=large_product, personas=personas[:1]).jobs[0]
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    report = services._progress_callback([job], start=10, span=20)
     steps_seen = []
-    real = services._progress_callback
 
-    def cancel_at_step_two(jobs, start, span):
-        inner = real(jobs, start, span)
+    def on_step(step, total):
+        steps_seen.append(step)
+        if step == 2:
+            generation_job_cancel(job=job)
+        return report(step, total)
 
-        def on_step(step, total):
-            steps_seen.append(step)
-            if step == 2:
-                generation_job_cancel(job=job)
-            return inner(step, total)
+    photo, matte = placed_product(WORKING_SIZE)
+    with pytest.raises(SamplingCancelled):
+        current_generator().stage(placed_photo=photo, placed_matte=matte, product=large_product,
+                                  personas=personas[:1], seed=3, steps=6, on_step=on_step)
+    assert steps_seen == [1, 2, 3, 4, 5]  # the callback checks the job every 5 steps, then sampling stops
 
-        return on_step
 
-    monkeypatch.setattr(services, "_progress_callback", cancel_at_step_two)
+def test_until_the_runner_stages_scenes_a_job_fails_with_a_message(shop, product, personas, sd_settings):
+    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
     generation_jobs_run(job_ids=[job.id])
     job.refresh_from_db()
-    assert job.status == "cancelled" and job.error == "Cancelled by the owner."
-    assert steps_seen == [1, 2, 3, 4, 5]  # the callback checks the job every 5 steps, then sampling stops
-    assert not GeneratedImage.objects.filter(job=job).exists()
+    assert job.status == "failed" and "stages a scene around the product's cut-out" in job.error
 
 
 def test_a_wrong_model_directory_fails_the_job_naming_the_missing_files(shop, product, personas, sd_settings,
@@ -123,16 +123,18 @@ def test_a_wrong_model_directory_fails_the_job_naming_the_missing_files(shop, pr
     assert "lacks model_index.json, vae, text_encoder, tokenizer, scheduler, controlnet" in job.error
 
 
-def test_the_persona_row_becomes_the_prompt(personas):
+def test_the_persona_row_becomes_the_scene_prompt(personas):
     heritage, green = (persona_prompt_of(persona) for persona in personas)
     assert heritage.keywords == {"青花": 1.0, "非遗": 0.6} and heritage.emotion_words == ("warm",)
     assert heritage.sentiment == pytest.approx(0.6) and green.emotion_words == ("light",)
-    prompt, _ = persona_prompt(heritage, product_class="vase", product_token="sks", base_caption="青花瓷瓶")
-    for words in ("a vase sks, 青花瓷瓶", "warm", "blue-and-white porcelain", "非遗",
-                  "rich traditional cultural motifs", "bright joyful atmosphere"):
+    prompt, _ = scene_prompt(heritage, product_class="vase", product_token="sks", base_caption="青花瓷瓶")
+    for words in ("a vase sks, 青花瓷瓶", "on a carved rosewood stand", "warm amber and terracotta palette",
+                  "bright warm sunlight", "backdrop motifs of blue-and-white porcelain, 非遗", "warm mood",
+                  "rich traditional cultural motifs"):
         assert words in prompt
-    assert "natural eco-friendly materials" in persona_prompt(green, product_class="vase", product_token="sks",
-                                                              base_caption="")[0]
+    green_prompt = scene_prompt(green, product_class="vase", product_token="sks", base_caption="")[0]
+    for words in ("on a raw stone slab among green leaves", "airy pastel palette", "natural eco-friendly materials"):
+        assert words in green_prompt
 
 
 def test_the_product_class_is_the_category_in_english_or_a_fallback(shop, large_product):
@@ -142,21 +144,22 @@ def test_the_product_class_is_the_category_in_english_or_a_fallback(shop, large_
     assert product_class_of(fan) == "folding fan" and product_class_of(bare) == "product"
 
 
-def test_a_configured_blip2_captioner_writes_the_base_caption_once_per_photo(sd_settings, settings, tmp_path,
-                                                                           large_product, personas, monkeypatch):
+def test_a_configured_blip2_captioner_writes_the_base_caption_once_per_product(sd_settings, settings, tmp_path,
+                                                                             large_product, personas, monkeypatch):
     settings.GENERATION_CAPTIONER_DIR = str(save_tiny_blip2(tmp_path / "blip2", tmp_path))
-    redrawer = current_generator()
-    assert isinstance(redrawer, SDControlNetRedrawer) and redrawer.captioner is not None
-    questions = spy_on(monkeypatch, redrawer.captioner, "caption")
-    batches = spy_on(monkeypatch, redrawer.backend, "generate")
-    with large_product.image.open("rb") as handle:
-        photo = handle.read()
-    for seed in (1, 2):  # a redraw after a failed fidelity check
-        redrawer.redraw(photo=photo, product=large_product, personas=personas[:1], seed=seed, steps=1,
-                        on_step=lambda step, total: True)
+    stager = current_generator()
+    assert isinstance(stager, SDInpaintStager) and stager.captioner is not None
+    questions = spy_on(monkeypatch, stager.captioner, "caption")
+    batches = spy_on(monkeypatch, stager.backend, "stage")
+    photo, matte = placed_product(WORKING_SIZE)
+    for seed in (1, 2):  # a second staging after a failed fidelity check
+        stager.stage(placed_photo=photo, placed_matte=matte, product=large_product, personas=personas[:1],
+                     seed=seed, steps=1, on_step=lambda step, total: True)
     captions = [kwargs["base_caption"] for _, kwargs in batches]
     assert [product_class for (_, product_class), _ in questions] == ["vase"]
     assert captions[0] == captions[1] and captions[0].startswith("a vase")
+    (captioned, _), _ = questions[0]  # the product alone on white, not the canvas it was placed on
+    assert captioned.getpixel((0, 0)) == (255, 255, 255) and captioned.getpixel((32, 32)) == photo.getpixel((32, 32))
 
 
 def test_a_wrong_captioner_directory_says_how_to_fix_it(sd_settings, settings, tmp_path):
