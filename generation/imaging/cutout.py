@@ -16,15 +16,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-WORK_LONG_SIDE = 320
+WORK_LONG_SIDES = (384,)
 REFINE_MAX_LONG_SIDE = 2048
 BORDER_FRACTION = 0.03
 BACKGROUND_CLUSTERS = 5
 GRABCUT_ITERATIONS = 5
-LIGHTNESS_WEIGHT = 0.6  # a shadow or a lighting gradient changes lightness more than colour
+LAB_WEIGHTS = np.array([0.6, 1.0, 1.0], np.float32)  # a shadow or a lighting gradient changes lightness more than colour
+CORNER_FRACTION = 0.06
+CORNER_CLUSTERS = 4
+CORNER_MATCH = 12.0  # Lab units: a border pixel this close to a corner's colour is background
 MIN_PRODUCT_FRACTION = 0.01
 MAX_PRODUCT_FRACTION = 0.9
-MAX_BORDER_CONTACT = 0.25  # of the photo's perimeter the product may touch
+# A region is no clear product when it is both ragged and barely more unlike the border's colours
+# than the background is (set on the reject photos of generation/real_photos and sklearn's china.jpg).
+MIN_SOLIDITY = 0.9
+MIN_CONTRAST = 1.4
 MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's colours
 HOLE_BACKGROUND_DISTANCE = 10.0
 ALPHA_CLIP = 0.02
@@ -54,9 +60,10 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
         if alpha.min() < 1:
             return Cutout(alpha=alpha, source="alpha-channel")
     rgb = np.asarray(photo.convert("RGB"))
-    mask = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or [])
+    segmentation = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or [])
+    mask = segmentation.full
     if not corrected:
-        _check_clear_product(rgb, mask)
+        _check_clear_product(segmentation)
     elif not mask.any():
         raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
     source = "owner-strokes" if keep or remove else "owner-rectangle" if rectangle is not None else "segmenter"
@@ -83,44 +90,85 @@ def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
 
 # --- segmentation at the working size ---------------------------------------------------------
 
-def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> np.ndarray:
-    """Boolean mask at the photo's size."""
+@dataclass(frozen=True, eq=False)
+class _Segmentation:
+    full: np.ndarray  # bool, the photo's size
+    small: np.ndarray  # bool, the working size
+    distance: np.ndarray  # colour distance to the background at the working size
+
+
+def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
+    """The product's mask at the photo's size: GrabCut at a few working sizes, by majority vote (one run's
+    colour models can tip a whole region, like a cup's dark coffee, to the wrong side)."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_LONG_SIDE / max(height, width))
-    small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
-    lab = _lab(small)
-    labels = _seed_labels(lab, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
-    _draw_strokes(labels, keep, cv2.GC_FGD, scale)
-    _draw_strokes(labels, remove, cv2.GC_BGD, scale)
-    segmented = _grabcut(small, labels)
-    product = _main_component(segmented, labels == cv2.GC_FGD)
-    product = _fill_holes(product, lab)
-    return cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+    votes, reference = None, None
+    for long_side in WORK_LONG_SIDES:
+        scale = min(1.0, long_side / max(height, width))
+        small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        lab = _lab(small)
+        samples = background_samples(lab)
+        distance = background_distance(lab, samples)
+        labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
+        _draw_strokes(labels, keep, cv2.GC_FGD, scale)
+        _draw_strokes(labels, remove, cv2.GC_BGD, scale)
+        segmented = _grabcut(small, labels).astype(np.float32)
+        if votes is None:
+            votes, reference = segmented, (small.shape[1], small.shape[0], distance, labels == cv2.GC_FGD)
+        else:
+            votes += cv2.resize(segmented, reference[:2], interpolation=cv2.INTER_LINEAR)
+    _, _, distance, kept = reference
+    product = _main_component(votes > len(WORK_LONG_SIDES) / 2, kept)
+    product = _fill_holes(product, distance)
+    full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return _Segmentation(full=full, small=product, distance=distance)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
 
 
-def _border(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
+def _border_band(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
     band = max(2, round(BORDER_FRACTION * min(height, width)))
-    return np.concatenate([image[:band].reshape(-1, image.shape[-1]), image[-band:].reshape(-1, image.shape[-1]),
-                           image[band:-band, :band].reshape(-1, image.shape[-1]),
-                           image[band:-band, -band:].reshape(-1, image.shape[-1])])
+    border = np.ones((height, width), bool)
+    border[band:-band, band:-band] = False
+    return border
 
 
-def background_distance(lab: np.ndarray) -> np.ndarray:
-    """Per pixel, the Lab distance to the nearest of the border's main colours."""
-    weights = np.array([LIGHTNESS_WEIGHT, 1.0, 1.0], dtype=np.float32)
-    border = _border(lab) * weights
-    clusters = min(BACKGROUND_CLUSTERS, len(border))
+def _corners(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    side = max(3, round(CORNER_FRACTION * min(height, width)))
+    corners = np.zeros((height, width), bool)
+    for rows in (np.s_[:side], np.s_[-side:]):
+        for columns in (np.s_[:side], np.s_[-side:]):
+            corners[rows, columns] = True
+    return corners
+
+
+def _colour_centres(samples: np.ndarray, clusters: int) -> np.ndarray:
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(19)
-    _, _, centres = cv2.kmeans(border.astype(np.float32), clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    pixels = (lab * weights).reshape(-1, 1, 3)
-    distance = np.sqrt(((pixels - centres[None]) ** 2).sum(-1)).min(1)
-    return distance.reshape(lab.shape[:2]).astype(np.float32)
+    _, _, centres = cv2.kmeans(samples.astype(np.float32), min(clusters, len(samples)), None, criteria, 2,
+                               cv2.KMEANS_PP_CENTERS)
+    return centres
+
+
+def _nearest_distance(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    pixels = (lab * LAB_WEIGHTS).reshape(-1, 1, 3)
+    return np.sqrt(((pixels - centres[None]) ** 2).sum(-1)).min(1).reshape(lab.shape[:2]).astype(np.float32)
+
+
+def background_samples(lab: np.ndarray) -> np.ndarray:
+    """Where the photo surely shows background: its corners, and the border pixels whose colour
+    matches a corner's (a tightly cropped product may touch the border, rarely a corner)."""
+    corners = _corners(lab.shape[:2])
+    corner_distance = _nearest_distance(lab, _colour_centres(lab[corners] * LAB_WEIGHTS, CORNER_CLUSTERS))
+    return corners | (_border_band(lab.shape[:2]) & (corner_distance < CORNER_MATCH))
+
+
+def background_distance(lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """Per pixel, the Lab distance to the nearest of the background samples' main colours."""
+    return _nearest_distance(lab, _colour_centres(lab[samples] * LAB_WEIGHTS, BACKGROUND_CLUSTERS))
 
 
 def _centre_prior(shape: tuple[int, int]) -> np.ndarray:
@@ -129,16 +177,13 @@ def _centre_prior(shape: tuple[int, int]) -> np.ndarray:
     return np.exp(-(((xs / width - 0.5) / 0.35) ** 2 + ((ys / height - 0.5) / 0.35) ** 2) / 2)
 
 
-def _seed_labels(lab: np.ndarray, *, rectangle) -> np.ndarray:
-    distance = cv2.GaussianBlur(background_distance(lab), (0, 0), 1.0)
+def _seed_labels(lab: np.ndarray, samples: np.ndarray, distance: np.ndarray, *, rectangle) -> np.ndarray:
+    distance = cv2.GaussianBlur(distance, (0, 0), 1.0)
     threshold = max(_otsu(distance), MIN_COLOUR_SEPARATION)
     likely = distance * (0.5 + 0.5 * _centre_prior(lab.shape[:2])) > threshold
     labels = np.where(likely, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     if rectangle is None:
-        band = max(1, round(0.01 * min(lab.shape[:2])))
-        for edge in (np.s_[:band], np.s_[-band:]):
-            labels[edge] = cv2.GC_BGD
-            labels[:, edge] = cv2.GC_BGD
+        labels[samples] = cv2.GC_BGD
     else:
         x0, y0, x1, y1 = rectangle
         inside = np.zeros_like(labels, dtype=bool)
@@ -186,6 +231,7 @@ def _grabcut(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return fixed
     mask = labels.copy()
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(19)  # GrabCut's colour models start from k-means: the same photo gives the same cut-out
     cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), mask, None, background, foreground, GRABCUT_ITERATIONS,
                 cv2.GC_INIT_WITH_MASK)
     return np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
@@ -202,12 +248,11 @@ def _main_component(mask: np.ndarray, kept: np.ndarray) -> np.ndarray:
     return np.isin(components, list(chosen))
 
 
-def _fill_holes(mask: np.ndarray, lab: np.ndarray) -> np.ndarray:
+def _fill_holes(mask: np.ndarray, distance: np.ndarray) -> np.ndarray:
     """Fill the holes that don't show the background's colours (those are the product's own)."""
     inverse = (~mask).astype(np.uint8)
     count, components = cv2.connectedComponents(inverse, connectivity=4)
     border_labels = set(np.unique(np.concatenate([components[0], components[-1], components[:, 0], components[:, -1]])).tolist())
-    distance = background_distance(lab)
     filled = mask.copy()
     for label in range(1, count):
         if label in border_labels:
@@ -220,22 +265,27 @@ def _fill_holes(mask: np.ndarray, lab: np.ndarray) -> np.ndarray:
 
 # --- is there one clear product? ---------------------------------------------------------------
 
-def _check_clear_product(rgb: np.ndarray, mask: np.ndarray) -> None:
-    fraction = float(mask.mean())
+def _check_clear_product(segmentation: "_Segmentation") -> None:
+    """Refuse what isn't one product on a background: nothing found, everything found, or a ragged
+    region that stands out from the border's colours no more than the background itself does (a
+    building in a landscape, a crowd, a screenshot)."""
+    product, distance = segmentation.small, segmentation.distance
+    fraction = float(product.mean())
     if fraction < MIN_PRODUCT_FRACTION:
         raise NoClearProduct(f"No product stands out from the background; {ASK_FOR_HELP}.")
     if fraction > MAX_PRODUCT_FRACTION:
         raise NoClearProduct(f"The product seems to fill the whole photo, so there is no background to replace; {ASK_FOR_HELP}.")
-    perimeter = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
-    if perimeter.mean() > MAX_BORDER_CONTACT:
-        raise NoClearProduct(f"The photo looks like a scene, not one product on a background; {ASK_FOR_HELP}.")
-    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA)
-    small_mask = cv2.resize(mask.astype(np.uint8), (64, 64), interpolation=cv2.INTER_NEAREST).astype(bool)
-    if small_mask.any() and (~small_mask).any():
-        lab = _lab(small)
-        separation = float(np.linalg.norm(lab[small_mask].mean(0) - lab[~small_mask].mean(0)))
-        if separation < MIN_COLOUR_SEPARATION / 2 and np.median(background_distance(lab)[small_mask]) < MIN_COLOUR_SEPARATION:
-            raise NoClearProduct(f"The product can't be told apart from its background; {ASK_FOR_HELP}.")
+    contrast = float(np.median(distance[product]) / (np.percentile(distance[~product], 90) + 1))
+    if _solidity(product) < MIN_SOLIDITY and contrast < MIN_CONTRAST:
+        raise NoClearProduct(f"The photo looks like a scene, not one product on a plain background; {ASK_FOR_HELP}.")
+
+
+def _solidity(mask: np.ndarray) -> float:
+    """The region's area over its convex hull's: near 1 for a vase or a plate, low for a skyline."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    area = sum(cv2.contourArea(contour) for contour in contours)
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return area / hull if hull else 0.0
 
 
 # --- soft edge at full size --------------------------------------------------------------------

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.datasets import load_sample_image
 
 from generation.imaging.cutout import NoClearProduct, cut_out, cutout_from_mask
 from tests.generation.imaging.conftest import iou, table_photo
@@ -105,6 +106,11 @@ def test_remove_stroke_takes_away_a_part_of_another_colour():
     removed = cut_out(photo, remove=[[(280, 640), (420, 640)], [(610, 640), (740, 640)]])
     assert removed.source == "owner-strokes"
     assert iou(removed.alpha, vase) > 0.93
+
+
+def test_sklearn_landscape_is_no_clear_product():
+    with pytest.raises(NoClearProduct, match="upload a cut-out or mark the product"):
+        cut_out(Image.fromarray(load_sample_image("china.jpg")))
 
 
 def test_a_blank_or_full_frame_picture_is_no_clear_product():
