@@ -103,22 +103,36 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _spread(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Normalised convolution: the weighted pixels' colours spread into their neighbourhood."""
-    total = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
-    spread = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    return spread / np.maximum(total, 1e-4)
+    """Normalised convolution: the weighted pixels' colours spread into their neighbourhood (a smooth
+    field, so it is computed at a quarter of the size when sigma is large enough)."""
+    height, width = weight.shape
+    factor = 4 if sigma >= 8 and min(height, width) >= 32 else 1
+    small_size = (max(1, width // factor), max(1, height // factor))
+    if factor > 1:
+        image_small = cv2.resize(image * weight[..., None], small_size, interpolation=cv2.INTER_AREA)
+        weight_small = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
+    else:
+        image_small, weight_small = image * weight[..., None], weight
+    total = cv2.GaussianBlur(weight_small, (0, 0), sigma / factor)[..., None]
+    spread = cv2.GaussianBlur(image_small, (0, 0), sigma / factor) / np.maximum(total, 1e-4)
+    if factor > 1:
+        spread = cv2.resize(spread, (width, height), interpolation=cv2.INTER_LINEAR)
+    return spread
 
 
 def scene_backdrop(scene: Image.Image, placement: Placement) -> np.ndarray:
-    """The scene at the canvas size, blurred like a backdrop out of focus: least near the surface line."""
+    """The scene at the canvas size, blurred like a backdrop out of focus: least near the surface line.
+    The blur is done at a quarter of the canvas (a 64-256 px scene holds no finer detail) and enlarged."""
     width, height = placement.canvas
-    resized = np.asarray(scene.convert("RGB").resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32) / 255
-    far = cv2.GaussianBlur(resized, (0, 0), BACKDROP_BLUR * width)
-    near = cv2.GaussianBlur(resized, (0, 0), SURFACE_BLUR * width)
+    rgb = scene.convert("RGB")
+    work = (max(1, width // 4), max(1, height // 4))
+    small = np.asarray(rgb.resize(work, Image.Resampling.BICUBIC), dtype=np.float32) / 255
+    far = cv2.resize(cv2.GaussianBlur(small, (0, 0), BACKDROP_BLUR * work[0]), (width, height), interpolation=cv2.INTER_CUBIC)
+    near = np.asarray(rgb.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32) / 255
     surface_line = placement.box[3]
     rows = np.abs(np.arange(height, dtype=np.float32) - surface_line) / (0.35 * height)
     focus = np.clip(1 - rows, 0, 1)[:, None, None]
-    return focus * near + (1 - focus) * far
+    return np.clip(focus * near + (1 - focus) * far, 0, 1)
 
 
 def scene_light(backdrop: np.ndarray) -> np.ndarray:
@@ -146,12 +160,18 @@ def contact_shadow(canvas_alpha: np.ndarray, placement: Placement) -> np.ndarray
     bx0, by0, bx1, by1 = placement.box
     box_height = by1 - by0
     footprint = cv2.resize(canvas_alpha[by0:by1, bx0:bx1], (bx1 - bx0, max(1, box_height // 8)), interpolation=cv2.INTER_AREA)
-    shadow = np.zeros_like(canvas_alpha)
+    soft_sigma, tight_sigma = max(2.0, 0.02 * box_height), max(1.0, 0.004 * box_height)
+    pad = int(3 * soft_sigma) + 1
     top = min(height - footprint.shape[0], by1 - footprint.shape[0] // 2)
-    shadow[top : top + footprint.shape[0], bx0:bx1] = footprint
-    soft = cv2.GaussianBlur(shadow, (0, 0), max(2.0, 0.02 * box_height))
-    tight = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * box_height))
-    return np.clip(0.6 * soft / max(float(soft.max()), 1e-4) + 0.4 * tight / max(float(tight.max()), 1e-4), 0, 1) * (1 - canvas_alpha)
+    y0, y1 = max(0, top - pad), min(height, top + footprint.shape[0] + pad)
+    x0, x1 = max(0, bx0 - pad), min(width, bx1 + pad)
+    window = np.zeros((y1 - y0, x1 - x0), np.float32)  # blurred only where the shadow can reach
+    window[top - y0 : top - y0 + footprint.shape[0], bx0 - x0 : bx1 - x0] = footprint
+    soft = cv2.GaussianBlur(window, (0, 0), soft_sigma)
+    tight = cv2.GaussianBlur(window, (0, 0), tight_sigma)
+    shadow = np.zeros_like(canvas_alpha)
+    shadow[y0:y1, x0:x1] = 0.6 * soft / max(float(soft.max()), 1e-4) + 0.4 * tight / max(float(tight.max()), 1e-4)
+    return np.clip(shadow, 0, 1) * (1 - canvas_alpha)
 
 
 def print_motif(product: np.ndarray, motif: Image.Image) -> np.ndarray:
