@@ -89,16 +89,19 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     pad = max(8, round(max(rgb.shape[:2]) / 64))
     y0, y1 = max(0, ys.min() - pad), min(rgb.shape[0], ys.max() + pad + 1)
     x0, x1 = max(0, xs.min() - pad), min(rgb.shape[1], xs.max() + pad + 1)
-    window, matte = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1, None]
+    window, matte = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
     sigma = pad / 2
-    background = _spread(window, (matte[..., 0] < 0.05).astype(np.float32), sigma)
-    foreground_spread = _spread(window, (matte[..., 0] > 0.95).astype(np.float32), sigma)
-    solved = (window - (1 - matte) * background) / np.maximum(matte, 1e-3)
-    trust = np.clip((matte - 0.1) / 0.4, 0, 1)
-    foreground = trust * np.clip(solved, 0, 1) + (1 - trust) * foreground_spread
-    result = rgb.copy()
+    background = _spread(window, (matte < 0.05).astype(np.float32), sigma)
+    foreground_spread = _spread(window, (matte > 0.95).astype(np.float32), sigma)
     # Outside the product too, so that resampling at the edge mixes only the product's colours.
-    result[y0:y1, x0:x1] = np.where(matte < 1, foreground, window)
+    result = rgb.copy()
+    outside = matte == 0
+    result[y0:y1, x0:x1][outside] = foreground_spread[outside]
+    inside = (matte > 0) & (matte < 1)
+    pixels, weights = window[inside], matte[inside][:, None]
+    solved = np.clip((pixels - (1 - weights) * background[inside]) / np.maximum(weights, 1e-3), 0, 1)
+    trust = np.clip((weights - 0.1) / 0.4, 0, 1)
+    result[y0:y1, x0:x1][inside] = trust * solved + (1 - trust) * foreground_spread[inside]
     return result
 
 
