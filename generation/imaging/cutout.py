@@ -1,0 +1,329 @@
+"""The product's alpha matte, computed on the CPU with no downloaded weights.
+
+GrabCut segments a reduced copy of the photo, seeded by how far each pixel's colour is from the
+colours along the photo's border (a product photo's border is background) and by a centre prior.
+The largest component is kept and its holes filled, unless a hole shows the background again (a
+mug's handle). A guided filter then refines the edge at full size, which gives a soft matte.
+The owner can correct it: a mask, a rectangle, or keep/remove strokes that re-run GrabCut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+WORK_LONG_SIDES = (384,)
+REFINE_MAX_LONG_SIDE = 2048
+BORDER_FRACTION = 0.03
+BACKGROUND_CLUSTERS = 5
+GRABCUT_ITERATIONS = 5
+LAB_WEIGHTS = np.array([0.6, 1.0, 1.0], np.float32)  # a shadow or a lighting gradient changes lightness more than colour
+CORNER_FRACTION = 0.06
+CORNER_CLUSTERS = 4
+CORNER_MATCH = 12.0  # Lab units: a border pixel this close to a corner's colour is background
+MIN_PRODUCT_FRACTION = 0.01
+MAX_PRODUCT_FRACTION = 0.9
+# A region is no clear product when it is both ragged and barely more unlike the border's colours
+# than the background is (set on the reject photos of generation/real_photos and sklearn's china.jpg).
+MIN_SOLIDITY = 0.9
+MIN_CONTRAST = 1.4
+MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's colours
+HOLE_BACKGROUND_DISTANCE = 10.0
+ALPHA_CLIP = 0.02
+ASK_FOR_HELP = "upload a cut-out or mark the product"
+
+
+class NoClearProduct(ValueError):
+    """The photo shows no single clear product; the message asks the owner to mark it."""
+
+
+@dataclass(frozen=True, eq=False)
+class Cutout:
+    alpha: np.ndarray  # (H, W) float32 in [0, 1] at the photo's size
+    source: str  # "alpha-channel" | "segmenter" | "owner-mask" | "owner-rectangle" | "owner-strokes"
+
+
+Point = tuple[float, float]
+Stroke = Sequence[Point]
+
+
+def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None = None,
+            keep: Sequence[Stroke] | None = None, remove: Sequence[Stroke] | None = None) -> Cutout:
+    """The product's matte; the owner's rectangle or strokes, when given, steer the segmenter."""
+    corrected = rectangle is not None or bool(keep) or bool(remove)
+    if photo.mode == "RGBA" and not corrected:
+        alpha = np.asarray(photo.getchannel("A"), dtype=np.float32) / 255
+        if alpha.min() < 1:
+            return Cutout(alpha=alpha, source="alpha-channel")
+    rgb = np.asarray(photo.convert("RGB"))
+    segmentation = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or [])
+    mask = segmentation.full
+    if not corrected:
+        _check_clear_product(segmentation)
+    elif not mask.any():
+        raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
+    source = "owner-strokes" if keep or remove else "owner-rectangle" if rectangle is not None else "segmenter"
+    return Cutout(alpha=refine_edge(rgb, mask), source=source)
+
+
+def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
+    """The owner's mask (L: white = product) or alpha PNG (its alpha channel) as the cut-out."""
+    if mask.size != photo.size:
+        raise ValueError(f"The mask is {mask.size[0]}×{mask.size[1]} px but the photo is "
+                         f"{photo.size[0]}×{photo.size[1]} px; upload a mask of the photo's size.")
+    if mask.mode in ("RGBA", "LA", "PA") or (mask.mode == "P" and "transparency" in mask.info):
+        channel = mask.convert("RGBA").getchannel("A")
+        if np.asarray(channel).min() == 255:  # opaque: the picture itself is the mask
+            channel = mask.convert("L")
+    else:
+        channel = mask.convert("L")
+    alpha = np.asarray(channel, dtype=np.float32) / 255
+    if alpha.max() < 0.5:
+        raise ValueError("The mask marks no product (it is black or transparent everywhere); "
+                         "paint the product white on black, or upload a PNG whose alpha channel is the product.")
+    return Cutout(alpha=alpha, source="owner-mask")
+
+
+# --- segmentation at the working size ---------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class _Segmentation:
+    full: np.ndarray  # bool, the photo's size
+    small: np.ndarray  # bool, the working size
+    distance: np.ndarray  # colour distance to the background at the working size
+
+
+def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
+    """The product's mask at the photo's size: GrabCut at a few working sizes, by majority vote (one run's
+    colour models can tip a whole region, like a cup's dark coffee, to the wrong side)."""
+    height, width = rgb.shape[:2]
+    votes, reference = None, None
+    for long_side in WORK_LONG_SIDES:
+        scale = min(1.0, long_side / max(height, width))
+        small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        lab = _lab(small)
+        samples = background_samples(lab)
+        distance = background_distance(lab, samples)
+        labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
+        _draw_strokes(labels, keep, cv2.GC_FGD, scale)
+        _draw_strokes(labels, remove, cv2.GC_BGD, scale)
+        segmented = _grabcut(small, labels).astype(np.float32)
+        if votes is None:
+            votes, reference = segmented, (small.shape[1], small.shape[0], distance, labels == cv2.GC_FGD)
+        else:
+            votes += cv2.resize(segmented, reference[:2], interpolation=cv2.INTER_LINEAR)
+    _, _, distance, kept = reference
+    product = _main_component(votes > len(WORK_LONG_SIDES) / 2, kept)
+    product = _fill_holes(product, distance)
+    full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return _Segmentation(full=full, small=product, distance=distance)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+
+
+def _border_band(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    band = max(2, round(BORDER_FRACTION * min(height, width)))
+    border = np.ones((height, width), bool)
+    border[band:-band, band:-band] = False
+    return border
+
+
+def _corners(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    side = max(3, round(CORNER_FRACTION * min(height, width)))
+    corners = np.zeros((height, width), bool)
+    for rows in (np.s_[:side], np.s_[-side:]):
+        for columns in (np.s_[:side], np.s_[-side:]):
+            corners[rows, columns] = True
+    return corners
+
+
+def _colour_centres(samples: np.ndarray, clusters: int) -> np.ndarray:
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(19)
+    _, _, centres = cv2.kmeans(samples.astype(np.float32), min(clusters, len(samples)), None, criteria, 2,
+                               cv2.KMEANS_PP_CENTERS)
+    return centres
+
+
+def _nearest_distance(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    pixels = (lab * LAB_WEIGHTS).reshape(-1, 1, 3)
+    return np.sqrt(((pixels - centres[None]) ** 2).sum(-1)).min(1).reshape(lab.shape[:2]).astype(np.float32)
+
+
+def background_samples(lab: np.ndarray) -> np.ndarray:
+    """Where the photo surely shows background: its corners, and the border pixels whose colour
+    matches a corner's (a tightly cropped product may touch the border, rarely a corner)."""
+    corners = _corners(lab.shape[:2])
+    corner_distance = _nearest_distance(lab, _colour_centres(lab[corners] * LAB_WEIGHTS, CORNER_CLUSTERS))
+    return corners | (_border_band(lab.shape[:2]) & (corner_distance < CORNER_MATCH))
+
+
+def background_distance(lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """Per pixel, the Lab distance to the nearest of the background samples' main colours."""
+    return _nearest_distance(lab, _colour_centres(lab[samples] * LAB_WEIGHTS, BACKGROUND_CLUSTERS))
+
+
+def _centre_prior(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return np.exp(-(((xs / width - 0.5) / 0.35) ** 2 + ((ys / height - 0.5) / 0.35) ** 2) / 2)
+
+
+def _seed_labels(lab: np.ndarray, samples: np.ndarray, distance: np.ndarray, *, rectangle) -> np.ndarray:
+    distance = cv2.GaussianBlur(distance, (0, 0), 1.0)
+    threshold = max(_otsu(distance), MIN_COLOUR_SEPARATION)
+    likely = distance * (0.5 + 0.5 * _centre_prior(lab.shape[:2])) > threshold
+    labels = np.where(likely, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    if rectangle is None:
+        labels[samples] = cv2.GC_BGD
+    else:
+        x0, y0, x1, y1 = rectangle
+        inside = np.zeros_like(labels, dtype=bool)
+        inside[y0:y1, x0:x1] = True
+        labels[~inside] = cv2.GC_BGD
+        if not likely[inside].any():  # the owner's rectangle holds nothing the prior sees: trust the rectangle
+            labels[inside] = cv2.GC_PR_FGD
+    return labels
+
+
+def _otsu(values: np.ndarray) -> float:
+    top = float(values.max()) or 1.0
+    scaled = np.clip(values / top * 255, 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return threshold / 255 * top
+
+
+def _scaled_rectangle(rectangle, scale: float, shape) -> tuple[int, int, int, int] | None:
+    if rectangle is None:
+        return None
+    x0, y0, x1, y1 = (float(value) * scale for value in rectangle)
+    x0, x1 = sorted((x0, x1))
+    y0, y1 = sorted((y0, y1))
+    height, width = shape[:2]
+    box = (max(0, int(x0)), max(0, int(y0)), min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1))))
+    if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+        raise NoClearProduct(f"The rectangle {tuple(rectangle)} is empty or outside the photo; {ASK_FOR_HELP} "
+                             "with a rectangle around the whole product.")
+    return box
+
+
+def _draw_strokes(labels: np.ndarray, strokes, value: int, scale: float) -> None:
+    thickness = max(3, round(min(labels.shape) / 60))
+    for stroke in strokes:
+        points = np.round(np.asarray(stroke, dtype=np.float64).reshape(-1, 2) * scale).astype(np.int32)
+        if len(points) == 1:
+            cv2.circle(labels, tuple(int(v) for v in points[0]), thickness, value, -1)
+        elif len(points):
+            cv2.polylines(labels, [points.reshape(-1, 1, 2)], False, value, thickness)
+
+
+def _grabcut(rgb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    fixed = np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    if fixed.all() or not fixed.any():
+        return fixed
+    mask = labels.copy()
+    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(19)  # GrabCut's colour models start from k-means: the same photo gives the same cut-out
+    cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), mask, None, background, foreground, GRABCUT_ITERATIONS,
+                cv2.GC_INIT_WITH_MASK)
+    return np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
+
+
+def _main_component(mask: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The largest component, and any component an owner's keep stroke touches."""
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, components, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(mask)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    chosen = {largest} | set(np.unique(components[kept & (components > 0)]).tolist())
+    return np.isin(components, list(chosen))
+
+
+def _fill_holes(mask: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Fill the holes that don't show the background's colours (those are the product's own)."""
+    inverse = (~mask).astype(np.uint8)
+    count, components = cv2.connectedComponents(inverse, connectivity=4)
+    border_labels = set(np.unique(np.concatenate([components[0], components[-1], components[:, 0], components[:, -1]])).tolist())
+    filled = mask.copy()
+    for label in range(1, count):
+        if label in border_labels:
+            continue
+        hole = components == label
+        if np.median(distance[hole]) > HOLE_BACKGROUND_DISTANCE:
+            filled |= hole
+    return filled
+
+
+# --- is there one clear product? ---------------------------------------------------------------
+
+def _check_clear_product(segmentation: "_Segmentation") -> None:
+    """Refuse what isn't one product on a background: nothing found, everything found, or a ragged
+    region that stands out from the border's colours no more than the background itself does (a
+    building in a landscape, a crowd, a screenshot)."""
+    product, distance = segmentation.small, segmentation.distance
+    fraction = float(product.mean())
+    if fraction < MIN_PRODUCT_FRACTION:
+        raise NoClearProduct(f"No product stands out from the background; {ASK_FOR_HELP}.")
+    if fraction > MAX_PRODUCT_FRACTION:
+        raise NoClearProduct(f"The product seems to fill the whole photo, so there is no background to replace; {ASK_FOR_HELP}.")
+    contrast = float(np.median(distance[product]) / (np.percentile(distance[~product], 90) + 1))
+    if _solidity(product) < MIN_SOLIDITY and contrast < MIN_CONTRAST:
+        raise NoClearProduct(f"The photo looks like a scene, not one product on a plain background; {ASK_FOR_HELP}.")
+
+
+def _solidity(mask: np.ndarray) -> float:
+    """The region's area over its convex hull's: near 1 for a vase or a plate, low for a skyline."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    area = sum(cv2.contourArea(contour) for contour in contours)
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return area / hull if hull else 0.0
+
+
+# --- soft edge at full size --------------------------------------------------------------------
+
+def refine_edge(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A soft matte from a hard mask: a guided filter on a band around the mask's edge."""
+    height, width = mask.shape
+    scale = min(1.0, REFINE_MAX_LONG_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    guide = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    hard = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    radius = max(2, round(max(size) / 256))
+    hard = cv2.GaussianBlur(hard, (0, 0), radius / 2)
+    soft = guided_filter(guide.astype(np.float32) / 255, hard, radius=radius, eps=1e-3)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    binary = (hard > 0.5).astype(np.uint8)
+    band = cv2.dilate(binary, kernel).astype(bool) & ~cv2.erode(binary, kernel).astype(bool)
+    alpha = np.where(band, np.clip(soft, 0, 1), binary.astype(np.float32))
+    alpha[alpha < ALPHA_CLIP] = 0
+    alpha[alpha > 1 - ALPHA_CLIP] = 1
+    if scale < 1:
+        alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
+    return alpha.astype(np.float32)
+
+
+def guided_filter(guide: np.ndarray, source: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a colour guide (edges follow the photo's colour edges)."""
+    def mean(array):
+        return cv2.boxFilter(array, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+    mean_i = mean(guide)
+    mean_p = mean(source)
+    cov_ip = mean(guide * source[..., None]) - mean_i * mean_p[..., None]
+    var = np.empty(guide.shape[:2] + (3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            var[..., i, j] = var[..., j, i] = mean(guide[..., i] * guide[..., j]) - mean_i[..., i] * mean_i[..., j]
+    var += eps * np.eye(3, dtype=np.float32)
+    a = np.linalg.solve(var, cov_ip[..., None])[..., 0]
+    b = mean_p - (a * mean_i).sum(-1)
+    return (mean(a) * guide).sum(-1) + mean(b)

@@ -1,0 +1,88 @@
+"""The imaging layer on real, licensed product photos (generation/real_photos/: sources and licences
+in its README.md and manifest.csv). Only split=test photos are used here; split=benchmark photos are
+scored by benchmarks/real_photos.py and never tuned on."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.imaging.composite import LUMA, composite
+from generation.imaging.cutout import NoClearProduct, cut_out, cutout_from_mask
+from generation.imaging.fidelity import masked_ssim
+from generation.imaging.layout import crop_to_box, place
+from generation.imaging.photo_input import load_photo
+
+REAL_PHOTOS = Path(__file__).resolve().parents[3] / "generation" / "real_photos"
+MIN_MEDIAN_IOU = 0.92
+MIN_IOU = 0.88
+
+
+def _rows(split: str) -> list[dict]:
+    with open(REAL_PHOTOS / "manifest.csv", newline="") as manifest:
+        return [row for row in csv.DictReader(manifest) if row["split"] == split]
+
+
+TEST_ROWS = _rows("test")
+REJECT_ROWS = _rows("reject")
+
+
+def real_photo(row: dict) -> Image.Image:
+    return load_photo((REAL_PHOTOS / "photos" / row["file"]).read_bytes())
+
+
+def true_mask(row: dict) -> Image.Image:
+    return Image.open(REAL_PHOTOS / "masks" / f"{Path(row['file']).stem}.png")
+
+
+@pytest.fixture(scope="module")
+def cut_outs():
+    return {row["file"]: cut_out(real_photo(row)) for row in TEST_ROWS}
+
+
+def _iou(alpha: np.ndarray, mask: Image.Image) -> float:
+    predicted, truth = alpha > 0.5, np.asarray(mask.convert("L")) > 127
+    return float((predicted & truth).sum() / (predicted | truth).sum())
+
+
+def test_there_are_test_photos_with_masks_and_licences():
+    assert len(TEST_ROWS) >= 3
+    for row in TEST_ROWS:
+        assert row["licence"] and row["source"]
+        assert true_mask(row).size == real_photo(row).size
+
+
+@pytest.mark.parametrize("row", TEST_ROWS, ids=[row["file"] for row in TEST_ROWS])
+def test_cut_out_iou_per_photo(row, cut_outs):
+    cutout = cut_outs[row["file"]]
+    assert cutout.source == "segmenter"
+    assert _iou(cutout.alpha, true_mask(row)) >= MIN_IOU
+
+
+def test_cut_out_median_iou(cut_outs):
+    ious = [_iou(cut_outs[row["file"]].alpha, true_mask(row)) for row in TEST_ROWS]
+    assert np.median(ious) >= MIN_MEDIAN_IOU
+
+
+@pytest.mark.parametrize("row", REJECT_ROWS, ids=[row["file"] for row in REJECT_ROWS])
+def test_photo_with_no_single_clear_product_asks_the_owner(row):
+    with pytest.raises(NoClearProduct, match="upload a cut-out or mark the product"):
+        cut_out(real_photo(row))
+
+
+@pytest.mark.parametrize("row", TEST_ROWS, ids=[row["file"] for row in TEST_ROWS])
+def test_compositor_keeps_the_real_products_pixels(row):
+    photo = real_photo(row)
+    cutout = cutout_from_mask(photo, true_mask(row))
+    placement = place(cutout.alpha, category=row["category"])
+    scene = Image.new("RGB", (256, 256), (214, 196, 170))
+    result = composite(photo, cutout, placement, scene, harmonise=False)
+    x0, y0, x1, y1 = placement.box
+    observed = np.asarray(result.image.crop((x0, y0, x1, y1)), dtype=np.float32) / 255
+    expected = crop_to_box(np.asarray(photo.convert("RGB"), dtype=np.float32) / 255, cutout.alpha, placement)
+    alpha = crop_to_box(cutout.alpha, cutout.alpha, placement)[..., None]
+    expected = alpha * expected + (1 - alpha) * observed  # SSIM windows at the edge also see the surroundings
+    assert masked_ssim(observed @ LUMA, expected @ LUMA, alpha[..., 0] > 0.99) >= 0.98
+    assert max(result.image.size) >= 1024
