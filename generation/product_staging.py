@@ -65,7 +65,7 @@ def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout) -
     for field in (staging.alpha, staging.cutout_preview):
         if field:
             field.delete(save=False)
-    alpha = Image.fromarray(np.round(np.clip(cutout.alpha, 0, 1) * 255).astype(np.uint8), mode="L")
+    alpha = Image.fromarray(np.round(np.clip(cutout.alpha, 0, 1) * 255).astype(np.uint8))
     staging.alpha.save("alpha.png", ContentFile(_png(alpha)), save=False)
     staging.cutout_preview.save("cutout.png", ContentFile(_png(_cutout_preview(photo.image, cutout.alpha))),
                                 save=False)

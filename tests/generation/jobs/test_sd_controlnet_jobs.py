@@ -1,7 +1,6 @@
-"""Generation jobs on the Stable Diffusion + ControlNet inpainting backend, from tiny random components on disk.
-
-The backend stages a scene around a product placed on the listing canvas (`SDInpaintStager.stage`); the job
-runner that places the product and calls it is issue 19's, so these tests call the stager as it will."""
+"""Generation jobs on the Stable Diffusion + ControlNet inpainting backend, from tiny random components on disk:
+the stager inpaints the scene around the product placed on the canvas, the runner composites the photo's
+own pixels over it at the listing's size."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may be downloaded
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generation import services
 from generation.backends.sd_controlnet import scene_prompt
@@ -22,15 +22,18 @@ from generation.generator import (
     persona_prompt_of,
     product_class_of,
 )
-from generation.model.pipeline_upcdm import SamplingCancelled
-from generation.models import GenerationJob, JobStatus
+from generation.imaging.cutout import cut_out
+from generation.imaging.layout import place
+from generation.models import GeneratedImage, GenerationJob, GenerationSettings, JobStatus, Listing
+from generation.product_staging import product_photo_load
 from generation.services import generation_job_cancel, generation_jobs_request, generation_jobs_run
+from generation.staging import placed_photo
 from profiles.services import product_upsert
-from tests.generation.backends.tiny_components import placed_product, save_tiny_blip2, save_tiny_sd_controlnet
+from tests.generation.backends.tiny_components import save_tiny_blip2, save_tiny_sd_controlnet
 from tests.generation.jobs.conftest import photo_upload
 
 pytestmark = pytest.mark.django_db
-PHOTO_SIZE = 96
+PHOTO_SIZE = 256
 WORKING_SIZE = 64  # the placed canvas the stager draws on (512 px for SD 1.5)
 
 
@@ -41,11 +44,12 @@ def sd_model_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def sd_settings(settings, sd_model_dir):
+def sd_settings(settings, sd_model_dir, monkeypatch):
     settings.GENERATION_BACKEND = "sd-controlnet"
     settings.GENERATION_MODEL_DIR = sd_model_dir
     settings.GENERATION_CAPTIONER_DIR = ""
     settings.GENERATION_STEPS = 2
+    monkeypatch.setattr("generation.generator.SD_WORKING_SIZE", WORKING_SIZE)
     load_generator.cache_clear()
     yield sd_model_dir
     load_generator.cache_clear()
@@ -69,46 +73,64 @@ def spy_on(monkeypatch, owner, name: str) -> list[tuple[tuple, dict]]:
     return calls
 
 
-def test_the_stager_draws_every_personas_scene_in_one_batch_around_the_kept_product(large_product, personas,
-                                                                                    sd_settings, monkeypatch):
+def staged_inputs(product):
+    photo = product_photo_load(product=product).image
+    cutout = cut_out(photo)
+    return {"photo": photo, "cutout": cutout, "placement": place(cutout.alpha, category="vase", long_side=1024)}
+
+
+def test_a_job_batch_inpaints_every_personas_scene_around_the_kept_product(shop, large_product, personas,
+                                                                          sd_settings, monkeypatch):
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
     stager = current_generator()
     assert isinstance(stager, SDInpaintStager)
     batches = spy_on(monkeypatch, stager.backend, "stage")
-    photo, matte = placed_product(WORKING_SIZE)
-    scenes = stager.stage(placed_photo=photo, placed_matte=matte, product=large_product, personas=personas, seed=3,
-                          steps=2, on_step=lambda step, total: True)
-    assert [len(persona_prompts) for (_, _, persona_prompts), _ in batches] == [2]
-    assert [scene.size for scene in scenes] == [(WORKING_SIZE, WORKING_SIZE)] * 2
+    ids = [job.id for job in generation_jobs_request(shop=shop, product=large_product, personas=personas).jobs]
+    generation_jobs_run(job_ids=ids)
+    assert [len(persona_prompts) for (_, _, persona_prompts), _ in batches] == [2]  # one batch a product
+    (canvas, matte, _), _ = batches[0]
+    assert canvas.size == (WORKING_SIZE, WORKING_SIZE) and matte.shape == (WORKING_SIZE, WORKING_SIZE)
+    assert Listing.objects.filter(job_id__in=ids).count() == 2
+    for image in GeneratedImage.objects.filter(job_id__in=ids):
+        with image.image.open("rb") as handle:
+            assert max(Image.open(handle).size) >= 1024
+        with image.scene.open("rb") as handle:
+            assert Image.open(handle).size == (WORKING_SIZE, WORKING_SIZE)
+
+
+def test_the_stager_keeps_the_product_where_it_was_placed(large_product, personas, sd_settings):
+    inputs = staged_inputs(large_product)
+    scenes = current_generator().stage(**inputs, product=large_product, personas=personas, seed=3, steps=2,
+                                       on_step=lambda step, total: True)
+    canvas, matte = placed_photo(inputs["photo"], inputs["cutout"], inputs["placement"], WORKING_SIZE)
     product = matte == 1.0
+    assert [scene.size for scene in scenes] == [(WORKING_SIZE, WORKING_SIZE)] * 2
     for scene in scenes:
-        assert np.array_equal(np.asarray(scene)[product], np.asarray(photo)[product])
+        assert np.array_equal(np.asarray(scene)[product], np.asarray(canvas)[product])
     assert not np.array_equal(np.asarray(scenes[0])[~product], np.asarray(scenes[1])[~product])
 
 
-def test_cancelling_the_job_mid_sampling_stops_the_stager(shop, large_product, personas, sd_settings):
+def test_cancelling_the_job_mid_sampling_stops_it(shop, large_product, personas, sd_settings, monkeypatch):
     job = generation_jobs_request(shop=shop, product=large_product, personas=personas[:1]).jobs[0]
-    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
-    report = services._progress_callback([job], start=10, span=20)
-    steps_seen = []
+    real, steps_seen = services._progress_callback, []
 
-    def on_step(step, total):
-        steps_seen.append(step)
-        if step == 2:
-            generation_job_cancel(job=job)
-        return report(step, total)
+    def cancel_at_step_2(jobs, start, span):
+        report = real(jobs, start, span)
 
-    photo, matte = placed_product(WORKING_SIZE)
-    with pytest.raises(SamplingCancelled):
-        current_generator().stage(placed_photo=photo, placed_matte=matte, product=large_product,
-                                  personas=personas[:1], seed=3, steps=6, on_step=on_step)
-    assert steps_seen == [1, 2, 3, 4, 5]  # the callback checks the job every 5 steps, then sampling stops
+        def on_step(step, total):
+            steps_seen.append(step)
+            if step == 2:
+                generation_job_cancel(job=job)
+            return report(step, total)
 
+        return on_step
 
-def test_until_the_runner_stages_scenes_a_job_fails_with_a_message(shop, product, personas, sd_settings):
-    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
+    monkeypatch.setattr(services, "_progress_callback", cancel_at_step_2)
+    monkeypatch.setattr(services.settings, "GENERATION_STEPS", 6)
     generation_jobs_run(job_ids=[job.id])
     job.refresh_from_db()
-    assert job.status == "failed" and "stages a scene around the product's cut-out" in job.error
+    assert job.status == JobStatus.CANCELLED and not GeneratedImage.objects.filter(job=job).exists()
+    assert steps_seen == [1, 2, 3, 4, 5]  # the callback checks the job every 5 steps, then sampling stops
 
 
 def test_a_wrong_model_directory_fails_the_job_naming_the_missing_files(shop, product, personas, sd_settings,
@@ -151,10 +173,11 @@ def test_a_configured_blip2_captioner_writes_the_base_caption_once_per_product(s
     assert isinstance(stager, SDInpaintStager) and stager.captioner is not None
     questions = spy_on(monkeypatch, stager.captioner, "caption")
     batches = spy_on(monkeypatch, stager.backend, "stage")
-    photo, matte = placed_product(WORKING_SIZE)
+    inputs = staged_inputs(large_product)
+    photo, _ = placed_photo(inputs["photo"], inputs["cutout"], inputs["placement"], WORKING_SIZE)
     for seed in (1, 2):  # a second staging after a failed fidelity check
-        stager.stage(placed_photo=photo, placed_matte=matte, product=large_product, personas=personas[:1],
-                     seed=seed, steps=1, on_step=lambda step, total: True)
+        stager.stage(**inputs, product=large_product, personas=personas[:1], seed=seed, steps=1,
+                     on_step=lambda step, total: True)
     captions = [kwargs["base_caption"] for _, kwargs in batches]
     assert [product_class for (_, product_class), _ in questions] == ["vase"]
     assert captions[0] == captions[1] and captions[0].startswith("a vase")

@@ -138,8 +138,8 @@ def test_a_rectangle_re_runs_the_segmenter_inside_it(api, real_product):
     truth = np.asarray(Image.open(TEST_PHOTO.mask_path)) > 127
     rows, cols = np.nonzero(truth)
     margin = 10
-    rectangle = [int(cols.min()) - margin, int(rows.min()) - margin, int(cols.max()) + margin,
-                 int(rows.max()) + margin]
+    rectangle = [int(cols.min()) - margin, int(rows.min()) - margin, int(cols.max()) + 1 + margin,
+                 int(rows.max()) + 1 + margin]  # x1, y1 exclusive
     response = api.put("/api/v1/products/bowl-1/cutout", data={"rectangle": rectangle}, format="json")
     assert response.status_code == 200 and response.json()["source"] == "owner-rectangle"
     alpha = np.asarray(stored_image(ProductStaging.objects.get(product=real_product).alpha)) > 127
