@@ -39,8 +39,12 @@ def product_photo_load(*, product: Product) -> ProductPhoto:
     if not product.image:
         raise PhotoRejected(f"Product {product.external_id!r} has no photo; upload one with "
                             f"PUT /api/v1/products/{product.external_id}.")
-    with product.image.open("rb") as handle:
-        data = handle.read()
+    try:
+        with product.image.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        raise PhotoRejected(f"The photo of product {product.external_id!r} is missing from storage; upload it "
+                            f"again with PUT /api/v1/products/{product.external_id}.") from None
     return ProductPhoto(image=load_photo(data), digest=hashlib.sha256(data).hexdigest())
 
 

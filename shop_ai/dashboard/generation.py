@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from generation.models import GenerationJob, ProductStaging
+from generation.models import GenerationJob
 from generation.product_staging import product_cutout_correct, product_staging_update
 from generation.services import ListingConflict, generation_job_regenerate, generation_jobs_request
 from shop_ai.dashboard.access import shop_view
@@ -62,7 +62,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request, job_id)
     images = sorted(job.images.all(), key=lambda image: (not image.accepted, -image.fidelity))
     listing = getattr(job, "listing", None)
-    staging = ProductStaging.objects.filter(product=job.product).first()
+    staging = getattr(job.product, "staging", None)
     return render(request, "dashboard/job.html", {"job": job, "images": images, "listing": listing,
                                                   "staging": staging, "cutout_form": CutoutForm(),
                                                   "section": "generation"})

@@ -152,8 +152,10 @@ def jobs_progress(*, shop: Shop, job_ids: list[int]) -> list[dict]:
 
 
 def job_detail(*, shop: Shop, job_id: int) -> GenerationJob | None:
-    """The job with its product, persona, listing and images, or None outside the shop."""
-    return (GenerationJob.objects.filter(shop=shop, id=job_id).select_related("product", "persona", "listing")
+    """The job with its product (and the product's cut-out), persona, listing and images, or None outside
+    the shop."""
+    return (GenerationJob.objects.filter(shop=shop, id=job_id)
+            .select_related("product", "product__staging", "persona", "listing")
             .prefetch_related("images").first())
 
 

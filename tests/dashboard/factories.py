@@ -3,14 +3,19 @@ jobs with images and listings, events and daily revenue. No model runs."""
 
 from __future__ import annotations
 
+import functools
+import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from analytics.models import DailyProductStats
 from generation.models import GeneratedImage, GenerationJob, Listing, ListingStatus
+from generation.rendering import render_original
 from profiles.models import Customer, CustomerProfile, Event, Persona, Product, Shop
 
 PASSWORD = "correct horse battery"
@@ -35,10 +40,20 @@ def persona_for(shop: Shop, name: str = "Heritage lovers", size: int = 12) -> Pe
                             "size": 3, "examples": ["扇骨容易断，包装也太简单了。"]}])
 
 
+@functools.cache
+def vase_png() -> bytes:
+    buffer = io.BytesIO()
+    render_original("vase", seed=3, size=256).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def product_for(shop: Shop, external_id: str, title: str | None = None, image: bool = True) -> Product:
+    """A product whose photo is a real 256 px file (a rendered vase), or none."""
+    path = ""
+    if image:
+        path = default_storage.save(f"shops/{shop.id}/products/{external_id}/photo.png", ContentFile(vase_png()))
     return Product.objects.create(shop=shop, external_id=external_id, title=title or f"青花瓷瓶 {external_id}",
-                                  category="vase", price=Decimal("199.00"),
-                                  image=f"shops/{shop.id}/products/{external_id}/photo.png" if image else "")
+                                  category="vase", price=Decimal("199.00"), image=path)
 
 
 def job_for(shop: Shop, product: Product, persona: Persona, *, status: str = "succeeded",
