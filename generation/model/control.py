@@ -119,3 +119,18 @@ def control_image(rgb: np.ndarray) -> np.ndarray:
     luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     edges = np.clip(np.hypot(sobel(luminance, axis=0), sobel(luminance, axis=1)) / 2.0, 0.0, 1.0)
     return np.stack([silhouette, edges]).astype(np.float32)
+
+
+def control_from_matte(matte: np.ndarray) -> np.ndarray:
+    """A placed product matte (H, W) in [0, 1] -> the staging model's control float32 (2, H, W): matte, edges.
+
+    The edges are the matte's Sobel gradient magnitude, 1 at a hard edge, so the model sees where the
+    outline runs even where the matte is soft."""
+    matte = np.asarray(matte, dtype=np.float32)
+    if matte.ndim != 2:
+        raise ValueError(f"matte must be a 2-D (H, W) array, got shape {matte.shape}")
+    if not np.all(np.isfinite(matte)):
+        raise ValueError("matte has NaN or infinite values")
+    matte = np.clip(matte, 0.0, 1.0)
+    edges = np.clip(np.hypot(sobel(matte, axis=0), sobel(matte, axis=1)) / 4.0, 0.0, 1.0)
+    return np.stack([matte, edges]).astype(np.float32)

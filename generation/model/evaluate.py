@@ -1,10 +1,10 @@
-"""Evaluate generator weights on the held-out test pairs against seed 000's Tables 1 and 2.
+"""Evaluate staging weights on the held-out (matte, persona) test pairs against seed 000's Tables 1 and 2.
 
     python -m generation.model.evaluate                      # shipped weights + any ablation runs found
     python -m generation.model.evaluate --model "M3=checkpoints/ablation_m3/weights" --json out.json
 
-PSNR and SSIM are always measured (20 DPM-Solver++ steps, 64x64, 8-bit
-images). LPIPS and FID need pretrained backbones (AlexNet/VGG, Inception) that
+PSNR and SSIM of the model's 64x64 scene against the renderer's scene (``render_scene``) are always
+measured (20 DPM-Solver++ steps, 8-bit images). LPIPS and FID need pretrained backbones (AlexNet/VGG, Inception) that
 are not on this machine and cannot be downloaded here, so those columns say
 "n/a" rather than disappearing.
 """
@@ -124,7 +124,8 @@ def format_tables(rows: list[dict], lpips_fid_note: str) -> str:
     lines += [header, "-" * len(header)]
     for name, *values in PAPER_TABLE_1 + PAPER_TABLE_2[:3]:
         lines.append(f"{'paper ' + name:<34} {values[0]:>7.2f} {values[1]:>7.3f} {values[2]:>7.3f} {values[3]:>6.2f}")
-    lines += ["", f"Ours, held-out test pairs ({rows[0]['pairs'] if rows else 0} images, 64x64, 20 DPM-Solver++ steps):", ""]
+    lines += ["", f"Ours, scene task, held-out (matte, persona) test pairs ({rows[0]['pairs'] if rows else 0} scenes, "
+              "64x64, 20 DPM-Solver++ steps):", ""]
     header = f"{'method':<34} {'PSNR':>7} {'SSIM':>7} {'LPIPS':>7} {'FID':>6}  training budget"
     lines += [header, "-" * len(header)]
     for row in rows:

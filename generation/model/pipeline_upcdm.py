@@ -1,13 +1,15 @@
-"""UPCDMPipeline: product photo + persona vector(s) -> persona-styled product images.
+"""UPCDMPipeline: placed product matte + persona vector -> the persona's scene around the product.
 
     pipe = UPCDMPipeline.from_weights("generation/weights")
-    images = pipe(photo, [persona_a, persona_b], num_inference_steps=20,
-                  generator=torch.Generator().manual_seed(0)).images
+    scenes = pipe.stage(mattes, personas, num_inference_steps=20,
+                        generator=torch.Generator().manual_seed(0))     # list of 64 px PIL scenes
+    scenes = pipe(photo, [persona_a, persona_b]).images                  # one photo's silhouette, many personas
 
-The pipeline derives the control image from the photo itself, batches all the
-personas of one product in one call, samples with DPM-Solver++ (thresholding,
-pixel space) by default, and runs the networks under bf16 autocast on CPUs that
-support it. It also drives the concat-conditioned ``UNet2DModel`` baseline.
+The control image is ``control_from_matte`` (the matte and its edges). The product's pixels never
+go through the model: a compositor pastes the real product over the scene. ``__call__`` takes a
+product photo, takes its silhouette (distance from the border colour) as the matte and stages a
+scene per persona. Sampling is DPM-Solver++ (thresholding, pixel space) by default, under bf16
+autocast on CPUs that support it. It also drives the concat-conditioned ``UNet2DModel`` baseline.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from diffusers.utils import BaseOutput
 from PIL import Image
 
 from generation.model.condition import validate_persona_batch
-from generation.model.control import control_image, load_product_image
+from generation.model.control import control_from_matte, control_image, load_product_image
 from generation.model.controlnet_upcdm import UPCDMControlNet
 from generation.model.unet_upcdm import UPCDMUNet
 
@@ -145,6 +147,24 @@ class UPCDMPipeline(DiffusionPipeline):
         return ((sample.clamp(-1, 1) + 1) / 2).float()
 
     @torch.no_grad()
+    def stage(self, mattes, persona_vectors, *, num_inference_steps: int = 20, generator=None, callback=None) -> list[Image.Image]:
+        """The persona's scene around each placed matte: ``mattes`` (N, H, W) in [0, 1] at the model's size,
+        ``persona_vectors`` (N, 13); returns N RGB scenes of the model's size (64 px)."""
+        mattes = np.asarray(mattes, dtype=np.float32)
+        size = self.sample_size
+        if mattes.ndim == 2:
+            mattes = mattes[None]
+        if mattes.ndim != 3 or mattes.shape[1:] != (size, size):
+            raise ValueError(f"mattes must be (N, {size}, {size}) at the model's size, got {mattes.shape}: "
+                             f"use generation.imaging.layout.placed_matte(alpha, placement, {size})")
+        personas = validate_persona_batch(persona_vectors)
+        if len(personas) != len(mattes):
+            raise ValueError(f"got {len(mattes)} mattes but {len(personas)} persona vectors: give one persona per matte")
+        controls = torch.from_numpy(np.stack([control_from_matte(matte) for matte in mattes]))
+        images = self.denoise(controls, torch.from_numpy(personas), num_inference_steps, generator, callback=callback)
+        return [Image.fromarray(image) for image in to_uint8(images)]
+
+    @torch.no_grad()
     def __call__(
         self,
         product_image,
@@ -155,12 +175,15 @@ class UPCDMPipeline(DiffusionPipeline):
         return_dict: bool = True,
         callback=None,
     ):
-        """Redraw one product photo for each persona vector (one (13,) vector or an (n, 13) batch)."""
+        """Stage one product photo's scene for each persona vector (one (13,) vector or an (n, 13) batch).
+
+        The photo's silhouette (distance from its border colour) is the matte, at the model's size."""
         if output_type not in ("pil", "np"):
             raise ValueError(f"output_type must be 'pil' or 'np', got {output_type!r}")
         personas = torch.from_numpy(validate_persona_batch(persona_vectors))
         rgb = load_product_image(product_image, size=self.sample_size)
-        control = torch.from_numpy(control_image(rgb))[None].expand(len(personas), -1, -1, -1)
+        matte = control_image(rgb)[0]
+        control = torch.from_numpy(control_from_matte(matte))[None].expand(len(personas), -1, -1, -1)
         images = self.denoise(control, personas, num_inference_steps, generator, show_progress=True,
                               callback=callback)
         array = images.permute(0, 2, 3, 1).numpy()
@@ -201,6 +224,11 @@ class UPCDMPipeline(DiffusionPipeline):
         train_scheduler = DDPMScheduler.from_pretrained(scheduler_dir)
         pipe = cls(unet=unet, scheduler=sampling_scheduler(sampler, train_scheduler), controlnet=controlnet)
         return pipe.optimize_for_cpu()
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [0, 1] -> (B, H, W, 3) uint8."""
+    return np.round(images.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)
 
 
 def _load_model(path: Path, classes: dict):

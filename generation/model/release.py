@@ -25,6 +25,7 @@ TEST_SLICE = 16
 
 
 def test_slice_psnr(weights: Path, cache_dir: str) -> float:
+    """PSNR on the first TEST_SLICE test pairs, which the slow test re-measures."""
     test = load_split("test", 2, cache_dir).subset(np.arange(TEST_SLICE))
     psnrs, _, _ = evaluate_pairs(UPCDMPipeline.from_weights(weights), test)
     return float(psnrs.mean())
@@ -43,9 +44,10 @@ def training_command(args: dict) -> str:
     skip = {"resume", "base_weights", "freeze_base", "no_bf16", "cache_dir"}
     parts = ["python -m generation.model.train"]
     for key, value in args.items():
-        if key in skip or value is None:
+        if key in skip or value is None or value == []:
             continue
-        parts.append(f"--{key.replace('_', '-')} {value}")
+        for item in value if isinstance(value, list) else [value]:
+            parts.append(f"--{key.replace('_', '-')} {item}")
     return " \\\n    ".join(parts)
 
 
@@ -54,13 +56,25 @@ def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psn
         f"| {h['step']} | {h['minutes']:.1f} | {h['val_psnr']:.2f} | {h['val_ssim']:.3f} |" for h in log["history"]
     )
     lines = [
-        "# UPCDM product generator: shipped weights",
+        "# UPCDM scene stager: shipped weights",
         "",
         f"Variant `{log['variant']}` (see `generation/model/variants.py`): UPCDMUNet + UPCDMControlNet, "
         "pixel space 64x64, x0 prediction, cosine noise schedule (1000 steps), sampled with 20 DPM-Solver++ steps.",
-        "Inputs: the product photo (the pipeline derives silhouette + edges) and the 13-value persona vector "
-        "(`generation/model/condition.py`). Data: `generation/rendering`, splits in `generation/model/dataset.py` "
-        "(test (shape, persona) pairs never seen in training).",
+        "Task: draw the persona's scene (backdrop, plinth or table or arch niche, motif, palette, light) around a "
+        "placed product. Inputs: the control image `control_from_matte(matte)` (the placed matte and its edges) and "
+        "the 13-value persona vector (`generation/model/condition.py`); `UPCDMPipeline.stage(mattes, personas)`. "
+        "The product's pixels never go through the model. Data: `generation/rendering/scenes.py`, splits in "
+        "`generation/model/dataset.py` (test personas and test mattes never seen in training).",
+        "",
+        "## Resolution of each stage",
+        "",
+        "| stage | works at | what it does |",
+        "|---|---|---|",
+        "| layout + placed matte | 64 px (the model's size) | `generation.imaging.layout.placed_matte` |",
+        "| this model (`stage`) | **64 px** scene | the persona's backdrop, set, motif, palette and light around the matte |",
+        "| x4 upscaler (`generation/upscaling`) | 64 -> 256 px | sharpens the scene's edges and motif |",
+        "| depth-of-field blur + resize (`generation.imaging.composite`) | 256 -> >= 1024 px | the backdrop behind a product is out of focus; the blur keeps it honest |",
+        "| composite | full size (>= 1024 px) | the product's own pixels pasted over the scene, contact shadow, light match |",
         "",
         "## How it was made",
         "",

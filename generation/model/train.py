@@ -1,6 +1,11 @@
-"""Train a UPCDM variant on rendered (product, persona) pairs. Runs without Django:
+"""Train a UPCDM variant to stage the persona's scene around a placed product matte. Runs without Django:
 
-    python -m generation.model.train --variant groupnorm --steps 4000 --output checkpoints/groupnorm
+    python -m generation.model.train --variant groupnorm --steps 4000 --output checkpoints/groupnorm \
+        --init-weights generation/weights
+
+``--init-weights DIR`` starts from earlier weights of the same architecture (every tensor whose
+shape matches, in the UNet and the control branch): the previous task's weights already know how
+a persona maps to palette, motif and density, so the scene task converges in far fewer steps.
 
 Trains the base UNet and the control branch jointly from the start: with a
 90-minute CPU budget a separate unconditional stage would spend half of it on
@@ -51,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss-weighting", default="uniform", choices=LOSS_WEIGHTINGS)
     parser.add_argument("--block-channels", default="32,64,128")
     parser.add_argument("--layers-per-block", type=int, default=1)
-    parser.add_argument("--samples-per-pair", type=int, default=12, help="product geometries per training (shape, persona) pair")
+    parser.add_argument("--samples-per-pair", type=int, default=10, help="mattes per training persona")
     parser.add_argument("--cache-dir", default="checkpoints/data")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -63,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop (and save) after this many steps, the learning rate still following --steps: "
                              "an ablation trained exactly as far along a longer run as one of its validations")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
+    parser.add_argument("--init-weights", default=None,
+                        help="initialise UNet and control branch from DIR/unet and DIR/controlnet (tensors of matching shape)")
+    parser.add_argument("--snapshot-at", type=int, action="append", default=[],
+                        help="also save the EMA weights at this step to OUTPUT/weights_step<N> (repeatable), "
+                             "so an ablation can be compared at a matched step")
     parser.add_argument("--base-weights", default=None, help="initialise the UNet from DIR/unet (two-stage recipe)")
     parser.add_argument("--freeze-base", action="store_true", help="train only the control branch")
     parser.add_argument("--no-bf16", action="store_true")
@@ -190,6 +200,8 @@ def _models(args):
         block_channels=[int(c) for c in args.block_channels.split(",")],
         layers_per_block=args.layers_per_block,
     )
+    if args.init_weights:
+        _initialise_from(Path(args.init_weights), unet, controlnet)
     if args.base_weights:
         base = UPCDMUNet.from_pretrained(Path(args.base_weights) / "unet")
         unet.load_state_dict(base.state_dict())
@@ -201,6 +213,25 @@ def _models(args):
             raise ValueError("--freeze-base needs a variant with a control branch")
         unet.requires_grad_(False)
     return unet, controlnet
+
+
+def load_matching(model: torch.nn.Module, source: torch.nn.Module) -> tuple[int, int]:
+    """Copy every tensor of ``source`` whose name and shape match into ``model``; (copied, total) counts."""
+    own = model.state_dict()
+    matching = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    own.update(matching)
+    model.load_state_dict(own)
+    return len(matching), len(own)
+
+
+def _initialise_from(directory: Path, unet, controlnet) -> None:
+    from generation.model.controlnet_upcdm import UPCDMControlNet
+
+    copied = load_matching(unet, UPCDMUNet.from_pretrained(directory / "unet"))
+    print(f"initialised the UNet from {directory / 'unet'}: {copied[0]} of {copied[1]} tensors")
+    if controlnet is not None and (directory / "controlnet").is_dir():
+        copied = load_matching(controlnet, UPCDMControlNet.from_pretrained(directory / "controlnet"))
+        print(f"initialised the control branch from {directory / 'controlnet'}: {copied[0]} of {copied[1]} tensors")
 
 
 def _trainable(unet, controlnet):
@@ -298,6 +329,9 @@ def train(args) -> dict:
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{learning_rate(step, args):.1e}")
         if step % args.validate_every == 0:
             validate()
+        if step in args.snapshot_at:
+            validation_pipeline(ema, scheduler).save_weights(output / f"weights_step{step}")
+            scheduler.save_pretrained(output / f"weights_step{step}" / "scheduler")
         if step % args.checkpoint_every == 0:
             checkpoint()
     bar.close()

@@ -20,6 +20,10 @@ Stable public API (the store simulator and the generator's training data use it)
   size x size). ``seed`` fixes the product's geometry (position, scale, proportions);
   the persona vector fixes the style; ``None`` gives the original photo. Same
   arguments, same pixels. ``render_array`` returns float32 (size, size, 3) in [0, 1].
+- Scenes (what the staging model learns, ``generation.rendering.scenes``):
+  ``render_scene(matte, persona_vector, seed, size=64)`` draws the persona's scene around a placed
+  product matte (backdrop, plinth/table/arch, motif, palette, light), ``scene_style_for(vector)``
+  names its style, ``random_placed_matte(seed, size=64)`` draws training mattes.
 - The persona vector layout (13 values: demand weights L0-L5, sentiment in [-1, 1],
   Kansei emotional, simple, light, fashionable, warm, effortless in [0, 1]) is
   documented in ``generation.model.condition``. Bad shapes, sizes or vectors raise
@@ -31,6 +35,7 @@ Imports numpy, scipy and Pillow only (no torch, no Django).
 from generation.model.condition import PERSONA_VECTOR_LENGTH, persona_vector_from, random_persona_vector
 from generation.rendering.motifs import DENSITY_PERIODS, MOTIF_FUNCTIONS
 from generation.rendering.render import render_array, render_original, render_product
+from generation.rendering.scenes import SceneStyle, random_placed_matte, render_scene, scene_style_for
 from generation.rendering.shapes import SHAPE_FUNCTIONS
 from generation.rendering.style import PALETTES, ProductStyle, style_for, style_similarity
 
@@ -46,11 +51,15 @@ __all__ = [
     "PERSONA_VECTOR_LENGTH",
     "PRODUCT_SHAPES",
     "ProductStyle",
+    "SceneStyle",
     "persona_vector_from",
     "random_persona_vector",
+    "random_placed_matte",
     "render_array",
     "render_original",
     "render_product",
+    "render_scene",
+    "scene_style_for",
     "style_for",
     "style_similarity",
 ]

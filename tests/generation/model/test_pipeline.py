@@ -104,3 +104,45 @@ def test_baseline_unet2d_runs_through_the_same_pipeline(photo, persona):
 def test_unknown_sampler_raises():
     with pytest.raises(ValueError, match="sampler"):
         sampling_scheduler("euler", training_scheduler())
+
+
+def _mattes(count, size=16):
+    from generation.rendering.scenes import random_placed_matte
+
+    return np.stack([random_placed_matte(seed, size) for seed in range(count)])
+
+
+def test_stage_gives_one_scene_per_matte_and_persona(tiny_pipeline, persona, other_persona):
+    steps = []
+    scenes = tiny_pipeline.stage(_mattes(3), [persona, other_persona, persona], num_inference_steps=3,
+                                 generator=torch.Generator().manual_seed(0), callback=lambda i, n: steps.append(i))
+    assert len(scenes) == 3 and all(isinstance(s, Image.Image) and s.size == (16, 16) and s.mode == "RGB" for s in scenes)
+    assert steps == [1, 2, 3]
+    again = tiny_pipeline.stage(_mattes(3), [persona, other_persona, persona], num_inference_steps=3,
+                                generator=torch.Generator().manual_seed(0))
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(scenes, again))
+    # the control matters: the same persona and noise around another matte give another scene
+    moved = tiny_pipeline.stage(_mattes(3)[::-1].copy(), [persona, other_persona, persona], num_inference_steps=3,
+                                generator=torch.Generator().manual_seed(0))
+    assert not np.array_equal(np.asarray(scenes[0]), np.asarray(moved[0]))
+
+
+def test_stage_takes_one_matte_for_one_persona(tiny_pipeline, persona):
+    assert len(tiny_pipeline.stage(_mattes(1)[0], persona, num_inference_steps=2)) == 1
+
+
+def test_a_cancelled_stage_stops_at_the_next_step(tiny_pipeline, persona):
+    from generation.model.pipeline_upcdm import SamplingCancelled
+
+    with pytest.raises(SamplingCancelled, match="after step 1 of 3"):
+        tiny_pipeline.stage(_mattes(1), persona, num_inference_steps=3, callback=lambda i, n: False)
+
+
+@pytest.mark.parametrize("mattes, personas, message", [
+    (np.zeros((2, 32, 32)), 2, "placed_matte"),
+    (np.zeros((2, 16)), 2, "placed_matte"),
+    (np.zeros((2, 16, 16)), 3, "one persona per matte"),
+])
+def test_stage_rejects_mattes_of_the_wrong_size_or_count(tiny_pipeline, persona, mattes, personas, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_pipeline.stage(mattes, np.stack([persona] * personas), num_inference_steps=2)

@@ -3,11 +3,13 @@ import argparse
 import numpy as np
 import torch
 
-from generation.model.dataset import PairSet, split_pairs
+from generation.model.dataset import TRAIN_PERSONA_SEED, PairSet, build_split, persona_bank, split_pairs
 from generation.model.pipeline_upcdm import UPCDMPipeline, training_scheduler
-from generation.model.train import EMA, batch_tensors, learning_rate, stop_reason, training_loss
-from generation.rendering import PRODUCT_SHAPES, random_persona_vector, render_array
-from generation.model.control import control_image
+from generation.model.train import EMA, batch_tensors, learning_rate, load_matching, stop_reason, training_loss
+from generation.model.variants import build_models
+from generation.rendering import random_persona_vector
+from generation.rendering.scenes import MATTE_KINDS, random_placed_matte, render_scene
+from generation.model.control import control_from_matte
 
 from .conftest import tiny_models
 
@@ -17,11 +19,11 @@ def _tiny_pairs(count=8, size=16):
     targets, controls, personas = [], [], []
     for i in range(count):
         persona = random_persona_vector(rng)
-        shape = PRODUCT_SHAPES[i % len(PRODUCT_SHAPES)]
-        targets.append(np.round(render_array(shape, persona, i, size) * 255).astype(np.uint8))
-        controls.append(control_image(render_array(shape, None, i, size)).astype(np.float16))
+        matte = random_placed_matte(i, size)
+        targets.append(np.round(render_scene(matte, persona, i, size) * 255).astype(np.uint8))
+        controls.append(control_from_matte(matte).astype(np.float16))
         personas.append(persona)
-    return PairSet(np.stack(targets), np.stack(targets), np.stack(controls), np.stack(personas), np.array([""] * count), np.arange(count))
+    return PairSet(np.stack(targets), np.stack(controls), np.stack(personas), np.array([""] * count), np.arange(count))
 
 
 def test_a_few_training_steps_reduce_the_loss():
@@ -48,12 +50,31 @@ def test_a_few_training_steps_reduce_the_loss():
     assert fixed_loss() < 0.7 * before
 
 
-def test_splits_hold_out_shape_persona_pairs():
+def test_test_pairs_are_new_on_both_sides():
     pairs = split_pairs()
-    train = set(pairs["train"])
-    assert not train & set(pairs["test"]) and not train & set(pairs["validation"])
     assert not set(pairs["test"]) & set(pairs["validation"])
-    assert len(pairs["test"]) == 60 and len(train) == 480
+    assert len(pairs["test"]) == 60 and {kind for kind, _ in pairs["test"]} <= set(MATTE_KINDS)
+    # training personas come from their own seed, never from the bank the test pairs use
+    train_rng = np.random.default_rng(TRAIN_PERSONA_SEED)
+    train_personas = np.stack([random_persona_vector(train_rng) for _ in range(200)])
+    distances = np.abs(train_personas[:, None] - persona_bank()[None]).sum(axis=-1)
+    assert distances.min() > 0.05
+    test = build_split("test", 1, workers=1)
+    assert len(test) == 60 and test.seeds.min() >= 2_000_000  # matte seeds from the test range only
+    assert test.targets.shape == (60, 64, 64, 3) and test.controls.shape == (60, 2, 64, 64)
+    assert np.array_equal(test.mattes[0], test.controls[0, 0].astype(np.float32))
+
+
+def test_init_weights_copy_every_tensor_of_matching_shape():
+    full_unet, full_controlnet = build_models("groupnorm", block_channels=(8, 16))
+    m3_unet, m3_controlnet = build_models("m3_groupnorm", block_channels=(8, 16))
+    copied, total = load_matching(m3_controlnet, full_controlnet)
+    assert copied == total - 1  # all but the condition embedding's first conv: it takes no persona channels
+    for name, parameter in m3_controlnet.named_parameters():
+        other = dict(full_controlnet.named_parameters())[name]
+        if other.shape == parameter.shape:
+            assert torch.equal(parameter, other), name
+    assert load_matching(m3_unet, full_unet) == (len(m3_unet.state_dict()),) * 2
 
 
 def test_learning_rate_warms_up_then_decays():
