@@ -1,4 +1,7 @@
-"""Subject fidelity (seed 001): does a generated image still show the product it came from?
+"""The OLD subject-fidelity check, kept only as benchmarks/real_photos.py's baseline: it compares
+silhouettes, so it passed every redraw of a real photo (issue 19). Jobs use generation.imaging.fidelity.
+
+Subject fidelity (seed 001): does a generated image still show the product it came from?
 
 A persona variant is meant to change colours and motifs, not the object, so fidelity compares
 shape: the silhouette overlap (IoU), the agreement of the silhouettes' outlines (F-score with a

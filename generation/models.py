@@ -17,7 +17,8 @@ class GenerationSettings(models.Model):
     auto_approve_threshold = models.FloatField(null=True, blank=True,
                                                help_text="Approve images whose fidelity is at least this; empty: never.")
     daily_job_budget = models.PositiveIntegerField(default=50)
-    fidelity_threshold = models.FloatField(default=0.65, help_text="Variants whose product fidelity is below "
+    # generation.imaging.fidelity.DEFAULT_THRESHOLD, calibrated on real photos
+    fidelity_threshold = models.FloatField(default=0.85, help_text="Variants whose product fidelity is below "
                                            "this are drawn again with a new seed (see generation.imaging.fidelity).")
 
     def __str__(self) -> str:

@@ -5,6 +5,14 @@ import generation.models
 from django.db import migrations, models
 
 
+def _new_fidelity_scale(apps, schema_editor):
+    """Thresholds left at the old silhouette check's default move to fidelity v2's calibrated one."""
+    apps.get_model("generation", "GenerationSettings").objects.filter(fidelity_threshold=0.65).update(
+        fidelity_threshold=0.85)
+    apps.get_model("generation", "GenerationSettings").objects.filter(auto_approve_threshold=0.65).update(
+        auto_approve_threshold=0.85)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -13,6 +21,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_new_fidelity_scale, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name='generatedimage',
             name='upscaled',
@@ -40,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='generationsettings',
             name='fidelity_threshold',
-            field=models.FloatField(default=0.65, help_text='Variants whose product fidelity is below this are drawn again with a new seed (see generation.imaging.fidelity).'),
+            field=models.FloatField(default=0.85, help_text='Variants whose product fidelity is below this are drawn again with a new seed (see generation.imaging.fidelity).'),
         ),
         migrations.CreateModel(
             name='ProductStaging',
