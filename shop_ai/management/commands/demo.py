@@ -92,18 +92,25 @@ class Command(BaseCommand):
         """Photographs nobody here made, staged per persona beside the rendered catalogue."""
         from django.core.exceptions import ValidationError
 
+        from generation.imaging.cutout import NoClearProduct
+        from generation.product_staging import product_cutout_get, product_photo_load
         from generation.services import generation_jobs_request
         from profiles.selectors import live_personas
         from shop_ai.simulator.real_products import real_products_import
 
         personas = list(live_personas(shop=shop).filter(is_new_visitors=False))
-        products = real_products_import(shop=shop, count=count) if personas else []
-        for product in products:
-            try:
+        staged = []
+        for product in real_products_import(shop=shop, count=count * 2) if personas else []:
+            if len(staged) == count:
+                break
+            try:  # the demo shows products the segmenter cuts out alone; the dashboard lets an owner mark the rest
+                product_cutout_get(product=product, photo=product_photo_load(product=product))
                 generation_jobs_request(shop=shop, product=product, personas=personas)
-            except ValidationError as exc:
-                self.stdout.write(self.style.WARNING(f"    {product.external_id}: {' '.join(exc.messages)}"))
-        self.stdout.write(f"    {len(products)} real products × {len(personas)} personas requested.")
+            except (NoClearProduct, ValidationError) as exc:
+                self.stdout.write(f"    {product.external_id} left for the owner to mark: {exc}")
+                continue
+            staged.append(product)
+        self.stdout.write(f"    {len(staged)} real products × {len(personas)} personas requested.")
 
     def _wait_for_queues(self, worker) -> None:
         if worker is None:
@@ -181,7 +188,9 @@ class Command(BaseCommand):
         generation = generation_settings_for(shop=shop)
         if generation.auto_approve_threshold is None:
             generation.auto_approve_threshold = generation.fidelity_threshold
-            generation.save(update_fields=["auto_approve_threshold"])
+        # the demo stages every persona's top products and the real photos in one day
+        generation.daily_job_budget = max(generation.daily_job_budget, 2000)
+        generation.save(update_fields=["auto_approve_threshold", "daily_job_budget"])
 
     @staticmethod
     def _owner(shop: Shop) -> str:
