@@ -69,6 +69,16 @@ def test_the_product_placed_elsewhere_is_rejected(staged):
     assert product_fidelity(photo, cutout, placement, result).score < DEFAULT_THRESHOLD
 
 
+def test_a_recoloured_or_blurred_product_is_rejected(staged):
+    photo, cutout, placement = staged[Path(TEST_ROWS[0]["file"]).stem]
+    rgb = np.asarray(photo.convert("RGB"))
+    recoloured = Image.fromarray(np.ascontiguousarray(rgb[..., [2, 0, 1]]))  # same shading, other colours
+    blurred = photo.convert("RGB").resize((64, 64), Image.Resampling.LANCZOS).resize(photo.size, Image.Resampling.BICUBIC)
+    for changed in (recoloured, blurred):
+        result = composite(changed, cutout, placement, SCENES[0]).image
+        assert product_fidelity(photo, cutout, placement, result).score < DEFAULT_THRESHOLD
+
+
 @pytest.mark.parametrize("stem", [Path(row["file"]).stem for row in TEST_ROWS])
 def test_print_mode_passes_a_printed_motif_that_keep_mode_refuses(stem, staged):
     photo, cutout, placement = staged[stem]

@@ -72,6 +72,21 @@ def test_photo_with_no_single_clear_product_asks_the_owner(row):
         cut_out(real_photo(row))
 
 
+def test_exif_orientation_of_a_real_photo_is_honoured():
+    import io
+
+    row = TEST_ROWS[0]
+    upright = real_photo(row)
+    exif = Image.Exif()
+    exif[0x0112] = 8  # stored turned 90° clockwise: the viewer must turn it back counter-clockwise
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_270).save(buffer, "JPEG", quality=95, exif=exif)
+    loaded = load_photo(buffer.getvalue())
+    assert loaded.size == upright.size
+    difference = np.abs(np.asarray(loaded, dtype=np.float32) - np.asarray(upright, dtype=np.float32))
+    assert difference.mean() < 4
+
+
 @pytest.mark.parametrize("row", TEST_ROWS, ids=[row["file"] for row in TEST_ROWS])
 def test_compositor_keeps_the_real_products_pixels(row):
     photo = real_photo(row)
