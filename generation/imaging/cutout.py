@@ -33,6 +33,7 @@ MIN_SOLIDITY = 0.9
 MIN_CONTRAST = 1.4
 MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's colours
 HOLE_BACKGROUND_DISTANCE = 10.0
+BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owner's rectangle, likely backdrop
 ALPHA_CLIP = 0.02
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
@@ -188,9 +189,8 @@ def _seed_labels(lab: np.ndarray, samples: np.ndarray, distance: np.ndarray, *, 
         x0, y0, x1, y1 = rectangle
         inside = np.zeros_like(labels, dtype=bool)
         inside[y0:y1, x0:x1] = True
-        labels[~inside] = cv2.GC_BGD
-        if not likely[inside].any():  # the owner's rectangle holds nothing the prior sees: trust the rectangle
-            labels[inside] = cv2.GC_PR_FGD
+        labels[~inside] = cv2.GC_BGD  # GrabCut's own start: what the owner boxed may be product,
+        labels[inside] = np.where(distance[inside] < BACKGROUND_LIKE, cv2.GC_PR_BGD, cv2.GC_PR_FGD)  # bar the backdrop's colours
     return labels
 
 
