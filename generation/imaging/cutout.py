@@ -20,7 +20,7 @@ WORK_LONG_SIDES = (384,)
 REFINE_MAX_LONG_SIDE = 2048
 BORDER_FRACTION = 0.03
 BACKGROUND_CLUSTERS = 5
-GRABCUT_ITERATIONS = 5
+GRABCUT_ITERATIONS = 3
 LAB_WEIGHTS = np.array([0.6, 1.0, 1.0], np.float32)  # a shadow or a lighting gradient changes lightness more than colour
 CORNER_FRACTION = 0.06
 CORNER_CLUSTERS = 4
@@ -35,6 +35,7 @@ MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's c
 HOLE_BACKGROUND_DISTANCE = 10.0
 BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owner's rectangle, likely backdrop
 ALPHA_CLIP = 0.02
+SECOND_PASS_SHARE = 0.35  # a first pass keeping less of the salient box than this gets a boxed second pass
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
 
@@ -61,14 +62,42 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
         if alpha.min() < 1:
             return Cutout(alpha=alpha, source="alpha-channel")
     rgb = np.asarray(photo.convert("RGB"))
-    segmentation = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or [])
-    mask = segmentation.full
-    if not corrected:
-        _check_clear_product(segmentation)
-    elif not mask.any():
-        raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
-    source = "owner-strokes" if keep or remove else "owner-rectangle" if rectangle is not None else "segmenter"
-    return Cutout(alpha=refine_edge(rgb, mask), source=source)
+    if corrected:
+        mask = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or []).full
+        if not mask.any():
+            raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
+        source = "owner-strokes" if keep or remove else "owner-rectangle"
+        return Cutout(alpha=refine_edge(rgb, mask), source=source)
+    return Cutout(alpha=refine_edge(rgb, _automatic_mask(rgb)), source="segmenter")
+
+
+def _automatic_mask(rgb: np.ndarray) -> np.ndarray:
+    """The segmenter's mask. When its first pass is refused, or keeps only a small part of the area
+    whose colours stand out from the backdrop (a scarf's medallion, a vase's neck), a second pass is
+    boxed to that area like an owner's rectangle, and is taken if it looks like one clear product."""
+    first = _segment(rgb, rectangle=None, keep=[], remove=[])
+    try:
+        _check_clear_product(first)
+        refusal = None
+    except NoClearProduct as error:
+        refusal = error
+    box = first.salient_box
+    if box is not None and (refusal is not None or first.small.sum() < SECOND_PASS_SHARE * _box_area(box, first)):
+        second = _segment(rgb, rectangle=box, keep=[], remove=[])
+        try:
+            _check_clear_product(second)
+            return second.full
+        except NoClearProduct:
+            pass
+    if refusal is not None:
+        raise refusal
+    return first.full
+
+
+def _box_area(box: tuple[int, int, int, int], segmentation: "_Segmentation") -> float:
+    """The photo-pixel box's area at the segmentation's working size."""
+    scale = segmentation.small.shape[0] / segmentation.full.shape[0]
+    return (box[2] - box[0]) * (box[3] - box[1]) * scale * scale
 
 
 def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
@@ -96,6 +125,7 @@ class _Segmentation:
     full: np.ndarray  # bool, the photo's size
     small: np.ndarray  # bool, the working size
     distance: np.ndarray  # colour distance to the background at the working size
+    salient_box: tuple[int, int, int, int] | None  # photo pixels: where colours stand out from the backdrop
 
 
 def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
@@ -121,7 +151,24 @@ def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
     product = _main_component(votes > len(WORK_LONG_SIDES) / 2, kept)
     product = _fill_holes(product, distance)
     full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _Segmentation(full=full, small=product, distance=distance)
+    return _Segmentation(full=full, small=product, distance=distance,
+                         salient_box=_salient_box(distance, width / reference[0]))
+
+
+def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
+    """The box (photo pixels) around the pixels whose colours stand out from the backdrop, as the
+    seeds see them, from their 2nd to 98th percentile and a 3 % margin; None if there are too few."""
+    blurred = cv2.GaussianBlur(distance, (0, 0), 1.0)
+    threshold = max(_otsu(blurred), MIN_COLOUR_SEPARATION)
+    likely = (blurred * (0.5 + 0.5 * _centre_prior(distance.shape)) > threshold).astype(np.uint8)
+    ys, xs = np.nonzero(cv2.morphologyEx(likely, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
+    if len(xs) < 20:
+        return None
+    height, width = distance.shape
+    pad = 0.03 * max(height, width)
+    (x0, x1), (y0, y1) = np.percentile(xs, [2, 98]), np.percentile(ys, [2, 98])
+    return (int(max(0, x0 - pad) * to_photo), int(max(0, y0 - pad) * to_photo),
+            int(min(width, x1 + pad) * to_photo), int(min(height, y1 + pad) * to_photo))
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:

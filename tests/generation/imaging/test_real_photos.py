@@ -17,21 +17,23 @@ from generation.imaging.photo_input import load_photo
 
 REAL_PHOTOS = Path(__file__).resolve().parents[3] / "generation" / "real_photos"
 # Measured on the test split (no photo of the benchmark split was looked at). The target is a
-# median of 0.92; the segmenter alone reaches 0.908 here (refusals count as 0), 0.926 once the owner
-# boxes the two photos it refuses. Photos it gets wrong are listed so a change that fixes or breaks
-# them shows; a new test photo must be cut out at MIN_IOU or refused.
+# median of 0.92; the segmenter alone reaches 0.908 here (a refusal counts as 0), 0.926 once the owner
+# boxes the photos it gets wrong (what the job page asks for). Those photos are listed, so that a change
+# that fixes or breaks them shows; a new test photo must be cut out at MIN_IOU or refused.
 MIN_IOU = 0.88
 MIN_MEDIAN_IOU = 0.90
 MIN_MEDIAN_IOU_WITH_OWNER_RECTANGLE = 0.92
 KNOWN_MISSES = {
-    # the scarf fills the frame and its navy reaches every corner: read as backdrop, only the centre medallion is kept
-    "batik_headscarf_studio.jpg": 0.143,
+    # the scarf fills the frame and its navy reaches every corner, so it reads as backdrop: the first
+    # pass keeps the centre medallion, the boxed second pass about a third of the scarf
+    "batik_headscarf_studio.jpg": 0.379,
+    # the dim famille-rose panel has the backdrop's colour: first pass refused (neck and stand apart),
+    # the boxed second pass keeps the vase and part of its stand
+    "famille_rose_hanging_vase_studio.jpg": 0.804,
 }
 REFUSED = {
     # grey bronze on a grey stone plinth (the mask leaves the plinth out) in front of a temple
     "bronze_incense_burner_outdoor.jpg",
-    # the dim famille-rose panel is the backdrop's colour; the cut-out falls apart into neck and stand
-    "famille_rose_hanging_vase_studio.jpg",
 }
 TOLERANCE = 0.02
 
@@ -97,9 +99,9 @@ def test_cut_out_median_iou(ious):
     assert np.median(list(ious.values())) >= MIN_MEDIAN_IOU
 
 
-def test_cut_out_median_iou_once_the_owner_boxes_the_refused_photos(ious):
+def test_cut_out_median_iou_once_the_owner_boxes_the_misses(ious):
     corrected = [_iou(cut_out(real_photo(row), rectangle=owner_rectangle(row)).alpha, true_mask(row))
-                 if row["file"] in REFUSED else ious[row["file"]] for row in TEST_ROWS]
+                 if ious[row["file"]] < MIN_IOU else ious[row["file"]] for row in TEST_ROWS]
     assert np.median(corrected) >= MIN_MEDIAN_IOU_WITH_OWNER_RECTANGLE
 
 
