@@ -24,7 +24,6 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 MAX_WHITE_BALANCE_SHIFT = 0.06  # per channel gain, at most ±6 %
 WHITE_BALANCE_STRENGTH = 0.3
 BACKDROP_BLUR = 0.006  # sigma as a share of the canvas side, far from the surface line
-SURFACE_BLUR = 0.0015
 SHADOW_OPACITY = 0.5
 LISTING_MAX_BYTES = 600 * 1024
 WEBP_QUALITIES = (88, 80, 70)

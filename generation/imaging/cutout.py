@@ -1,9 +1,11 @@
 """The product's alpha matte, computed on the CPU with no downloaded weights.
 
-GrabCut segments a reduced copy of the photo, seeded by how far each pixel's colour is from the
-colours along the photo's border (a product photo's border is background) and by a centre prior.
-The largest component is kept and its holes filled, unless a hole shows the background again (a
-mug's handle). A guided filter then refines the edge at full size, which gives a soft matte.
+GrabCut segments a reduced copy of the photo (384 px), seeded by how far each pixel's colour is from
+the backdrop's (the corner colours and the border pixels that match them: a tightly cropped product
+may touch the border, rarely a corner) and by a centre prior. The largest component is kept and its
+holes filled, unless a hole shows the backdrop again (a mug's handle). When that first pass is refused
+or keeps only a small part of the area that stands out, a second pass is boxed to that area. A
+colour guided filter then refines the edge at full size (up to 2048 px), which gives a soft matte.
 The owner can correct it: a mask, a rectangle, or keep/remove strokes that re-run GrabCut.
 """
 
@@ -35,6 +37,8 @@ MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's c
 HOLE_BACKGROUND_DISTANCE = 10.0
 BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owner's rectangle, likely backdrop
 ALPHA_CLIP = 0.02
+MIN_TRANSPARENT_SHARE = 0.05  # an alpha channel is a cut-out when this much of the picture is transparent
+MIN_TRANSPARENT_BORDER = 0.3  # ... and this much of its border
 SECOND_PASS_SHARE = 0.35  # a first pass keeping less of the salient box than this gets a boxed second pass
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
@@ -59,7 +63,7 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
     corrected = rectangle is not None or bool(keep) or bool(remove)
     if photo.mode == "RGBA" and not corrected:
         alpha = np.asarray(photo.getchannel("A"), dtype=np.float32) / 255
-        if alpha.min() < 1:
+        if is_cut_out(alpha):
             return Cutout(alpha=alpha, source="alpha-channel")
     rgb = np.asarray(photo.convert("RGB"))
     if corrected:
@@ -98,6 +102,14 @@ def _box_area(box: tuple[int, int, int, int], segmentation: "_Segmentation") -> 
     """The photo-pixel box's area at the segmentation's working size."""
     scale = segmentation.small.shape[0] / segmentation.full.shape[0]
     return (box[2] - box[0]) * (box[3] - box[1]) * scale * scale
+
+
+def is_cut_out(alpha: np.ndarray) -> bool:
+    """Whether an alpha channel is a product's cut-out: transparent around the product (most of the
+    border and some of the picture), not a photo with a few transparent pixels such as rounded corners."""
+    transparent = alpha < 0.5
+    border = np.concatenate([transparent[0], transparent[-1], transparent[:, 0], transparent[:, -1]])
+    return bool(transparent.mean() >= MIN_TRANSPARENT_SHARE and border.mean() >= MIN_TRANSPARENT_BORDER)
 
 
 def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
