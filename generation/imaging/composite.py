@@ -68,14 +68,30 @@ def _over(product: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray, placemen
 
 def placed_product(photo: Image.Image, cutout: Cutout, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
     """The product's edge-decontaminated colours (float RGB in [0, 1]) and matte, at its box's size."""
-    rgb = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255
-    if cutout.alpha.shape != rgb.shape[:2]:
+    if cutout.alpha.shape != (photo.height, photo.width):
         raise ValueError(f"The cut-out is {cutout.alpha.shape[1]}×{cutout.alpha.shape[0]} px but the photo is "
-                         f"{rgb.shape[1]}×{rgb.shape[0]} px; cut the product out of this photo again.")
-    foreground = rgb if cutout.source == "alpha-channel" else decontaminate(rgb, cutout.alpha)
-    product = np.clip(crop_to_box(foreground, cutout.alpha, placement), 0, 1)
+                         f"{photo.width}×{photo.height} px; cut the product out of this photo again.")
+    product = np.clip(crop_to_box(product_colours(photo, cutout), cutout.alpha, placement), 0, 1)
     alpha = np.clip(crop_to_box(cutout.alpha.astype(np.float32), cutout.alpha, placement), 0, 1)
     return product, alpha
+
+
+_recent_colours: list[tuple[Image.Image, Cutout, np.ndarray]] = []
+RECENT_COLOURS = 2
+
+
+def product_colours(photo: Image.Image, cutout: Cutout) -> np.ndarray:
+    """The photo's colours (float RGB) with the product's edge decontaminated. One product is staged for
+    several personas and checked after each, so the last few results are kept (by object identity)."""
+    for seen_photo, seen_cutout, colours in _recent_colours:
+        if seen_photo is photo and seen_cutout is cutout:
+            return colours
+    rgb = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255
+    colours = rgb if cutout.source == "alpha-channel" else decontaminate(rgb, cutout.alpha)
+    colours.setflags(write=False)
+    _recent_colours.insert(0, (photo, cutout, colours))
+    del _recent_colours[RECENT_COLOURS:]
+    return colours
 
 
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
