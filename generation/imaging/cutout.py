@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-WORK_LONG_SIDES = (384,)
+WORK_LONG_SIDE = 384
 REFINE_MAX_LONG_SIDE = 2048
 BORDER_FRACTION = 0.03
 BACKGROUND_CLUSTERS = 5
@@ -141,30 +141,19 @@ class _Segmentation:
 
 
 def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
-    """The product's mask at the photo's size: GrabCut at a few working sizes, by majority vote (one run's
-    colour models can tip a whole region, like a cup's dark coffee, to the wrong side)."""
+    """GrabCut at the working size from the seeds (and the owner's marks), then the main component."""
     height, width = rgb.shape[:2]
-    votes, reference = None, None
-    for long_side in WORK_LONG_SIDES:
-        scale = min(1.0, long_side / max(height, width))
-        small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
-        lab = _lab(small)
-        samples = background_samples(lab)
-        distance = background_distance(lab, samples)
-        labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
-        _draw_strokes(labels, keep, cv2.GC_FGD, scale)
-        _draw_strokes(labels, remove, cv2.GC_BGD, scale)
-        segmented = _grabcut(small, labels).astype(np.float32)
-        if votes is None:
-            votes, reference = segmented, (small.shape[1], small.shape[0], distance, labels == cv2.GC_FGD)
-        else:
-            votes += cv2.resize(segmented, reference[:2], interpolation=cv2.INTER_LINEAR)
-    _, _, distance, kept = reference
-    product = _main_component(votes > len(WORK_LONG_SIDES) / 2, kept)
-    product = _fill_holes(product, distance)
+    scale = min(1.0, WORK_LONG_SIDE / max(height, width))
+    small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    lab = _lab(small)
+    samples = background_samples(lab)
+    distance = background_distance(lab, samples)
+    labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
+    _draw_strokes(labels, keep, cv2.GC_FGD, scale)
+    _draw_strokes(labels, remove, cv2.GC_BGD, scale)
+    product = _fill_holes(_main_component(_grabcut(small, labels), labels == cv2.GC_FGD), distance)
     full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _Segmentation(full=full, small=product, distance=distance,
-                         salient_box=_salient_box(distance, width / reference[0]))
+    return _Segmentation(full=full, small=product, distance=distance, salient_box=_salient_box(distance, 1 / scale))
 
 
 def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
