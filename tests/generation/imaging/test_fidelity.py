@@ -49,6 +49,14 @@ def test_compositor_output_passes_over_any_scene_and_after_encoding(stem, staged
     assert product_fidelity(photo, cutout, placement, decoded).score >= DEFAULT_THRESHOLD
 
 
+def test_the_light_match_toward_a_saturated_scene_still_passes(staged):
+    photo, cutout, placement = staged["jade_bi_disc_studio"]  # a near-neutral green: the most sensitive
+    for colour in ((220, 30, 30), (40, 200, 60), (30, 60, 220)):
+        result = composite(photo, cutout, placement, Image.new("RGB", (64, 64), colour)).image
+        fidelity = product_fidelity(photo, cutout, placement, result)
+        assert fidelity.score >= DEFAULT_THRESHOLD, fidelity.as_dict()
+
+
 @pytest.mark.parametrize("path", REDRAWS, ids=[path.name for path in REDRAWS])
 def test_redrawn_product_is_rejected_as_listed_and_in_place(path, staged):
     photo, cutout, placement = staged[path.name.split("-redraw-")[0]]
