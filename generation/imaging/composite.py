@@ -87,18 +87,21 @@ def product_colours(photo: Image.Image, cutout: Cutout) -> np.ndarray:
         if seen_photo is photo and seen_cutout is cutout:
             return colours
     rgb = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255
-    colours = rgb if cutout.source == "alpha-channel" else decontaminate(rgb, cutout.alpha)
+    # A cut-out PNG's edge colours are already the product's own (straight alpha); only what lies
+    # under its transparent pixels, often black, must not bleed in when the product is resized.
+    colours = decontaminate(rgb, cutout.alpha, solve_edge=cutout.source != "alpha-channel")
     colours.setflags(write=False)
     _recent_colours.insert(0, (photo, cutout, colours))
     del _recent_colours[RECENT_COLOURS:]
     return colours
 
 
-def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray, *, solve_edge: bool = True) -> np.ndarray:
     """Edge colours with the old background taken out: I = αF + (1 − α)B solved for F, with B spread in
-    from the nearby background; where α is too small to solve, F is spread in from the product."""
-    edge = (alpha > 0) & (alpha < 1)
-    if not edge.any():
+    from the nearby background; where α is too small to solve, and outside the product, F is spread in
+    from the product. `solve_edge=False` only fills the outside (the edge colours are already F)."""
+    edge = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (alpha < 1)
+    if not edge.any():  # the product fills the photo
         return rgb
     ys, xs = np.nonzero(edge)
     pad = max(8, round(max(rgb.shape[:2]) / 64))
@@ -113,6 +116,8 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     outside = matte == 0
     result[y0:y1, x0:x1][outside] = foreground_spread[outside]
     inside = (matte > 0) & (matte < 1)
+    if not solve_edge:
+        return result
     pixels, weights = window[inside], matte[inside][:, None]
     solved = np.clip((pixels - (1 - weights) * background[inside]) / np.maximum(weights, 1e-3), 0, 1)
     trust = np.clip((weights - 0.1) / 0.4, 0, 1)
