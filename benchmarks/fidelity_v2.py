@@ -105,7 +105,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Fidelity v2 on real photos: compositor output vs redraws")
     parser.add_argument("--split", default="test")
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--photos", type=Path, default=REAL_PHOTOS, help="a real_photos folder (default: the repo's)")
     args = parser.parse_args()
+    globals()["REAL_PHOTOS"] = args.photos
     with open(REAL_PHOTOS / "manifest.csv", newline="") as manifest:
         rows = [row for row in csv.DictReader(manifest) if row["split"] == args.split]
     results = []

@@ -24,7 +24,6 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 MAX_WHITE_BALANCE_SHIFT = 0.06  # per channel gain, at most ±6 %
 WHITE_BALANCE_STRENGTH = 0.3
 BACKDROP_BLUR = 0.006  # sigma as a share of the canvas side, far from the surface line
-SURFACE_BLUR = 0.0015
 SHADOW_OPACITY = 0.5
 LISTING_MAX_BYTES = 600 * 1024
 WEBP_QUALITIES = (88, 80, 70)
@@ -69,21 +68,40 @@ def _over(product: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray, placemen
 
 def placed_product(photo: Image.Image, cutout: Cutout, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
     """The product's edge-decontaminated colours (float RGB in [0, 1]) and matte, at its box's size."""
-    rgb = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255
-    if cutout.alpha.shape != rgb.shape[:2]:
+    if cutout.alpha.shape != (photo.height, photo.width):
         raise ValueError(f"The cut-out is {cutout.alpha.shape[1]}×{cutout.alpha.shape[0]} px but the photo is "
-                         f"{rgb.shape[1]}×{rgb.shape[0]} px; cut the product out of this photo again.")
-    foreground = rgb if cutout.source == "alpha-channel" else decontaminate(rgb, cutout.alpha)
-    product = np.clip(crop_to_box(foreground, cutout.alpha, placement), 0, 1)
+                         f"{photo.width}×{photo.height} px; cut the product out of this photo again.")
+    product = np.clip(crop_to_box(product_colours(photo, cutout), cutout.alpha, placement), 0, 1)
     alpha = np.clip(crop_to_box(cutout.alpha.astype(np.float32), cutout.alpha, placement), 0, 1)
     return product, alpha
 
 
-def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+_recent_colours: list[tuple[Image.Image, Cutout, np.ndarray]] = []
+RECENT_COLOURS = 2
+
+
+def product_colours(photo: Image.Image, cutout: Cutout) -> np.ndarray:
+    """The photo's colours (float RGB) with the product's edge decontaminated. One product is staged for
+    several personas and checked after each, so the last few results are kept (by object identity)."""
+    for seen_photo, seen_cutout, colours in _recent_colours:
+        if seen_photo is photo and seen_cutout is cutout:
+            return colours
+    rgb = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255
+    # A cut-out PNG's edge colours are already the product's own (straight alpha); only what lies
+    # under its transparent pixels, often black, must not bleed in when the product is resized.
+    colours = decontaminate(rgb, cutout.alpha, solve_edge=cutout.source != "alpha-channel")
+    colours.setflags(write=False)
+    _recent_colours.insert(0, (photo, cutout, colours))
+    del _recent_colours[RECENT_COLOURS:]
+    return colours
+
+
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray, *, solve_edge: bool = True) -> np.ndarray:
     """Edge colours with the old background taken out: I = αF + (1 − α)B solved for F, with B spread in
-    from the nearby background; where α is too small to solve, F is spread in from the product."""
-    edge = (alpha > 0) & (alpha < 1)
-    if not edge.any():
+    from the nearby background; where α is too small to solve, and outside the product, F is spread in
+    from the product. `solve_edge=False` only fills the outside (the edge colours are already F)."""
+    edge = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (alpha < 1)
+    if not edge.any():  # the product fills the photo
         return rgb
     ys, xs = np.nonzero(edge)
     pad = max(8, round(max(rgb.shape[:2]) / 64))
@@ -98,6 +116,8 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     outside = matte == 0
     result[y0:y1, x0:x1][outside] = foreground_spread[outside]
     inside = (matte > 0) & (matte < 1)
+    if not solve_edge:
+        return result
     pixels, weights = window[inside], matte[inside][:, None]
     solved = np.clip((pixels - (1 - weights) * background[inside]) / np.maximum(weights, 1e-3), 0, 1)
     trust = np.clip((weights - 0.1) / 0.4, 0, 1)

@@ -1,9 +1,11 @@
 """The product's alpha matte, computed on the CPU with no downloaded weights.
 
-GrabCut segments a reduced copy of the photo, seeded by how far each pixel's colour is from the
-colours along the photo's border (a product photo's border is background) and by a centre prior.
-The largest component is kept and its holes filled, unless a hole shows the background again (a
-mug's handle). A guided filter then refines the edge at full size, which gives a soft matte.
+GrabCut segments a reduced copy of the photo (384 px), seeded by how far each pixel's colour is from
+the backdrop's (the corner colours and the border pixels that match them: a tightly cropped product
+may touch the border, rarely a corner) and by a centre prior. The largest component is kept and its
+holes filled, unless a hole shows the backdrop again (a mug's handle). When that first pass is refused
+or keeps only a small part of the area that stands out, a second pass is boxed to that area. A
+colour guided filter then refines the edge at full size (up to 2048 px), which gives a soft matte.
 The owner can correct it: a mask, a rectangle, or keep/remove strokes that re-run GrabCut.
 """
 
@@ -16,11 +18,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-WORK_LONG_SIDES = (384,)
+WORK_LONG_SIDE = 384
 REFINE_MAX_LONG_SIDE = 2048
 BORDER_FRACTION = 0.03
 BACKGROUND_CLUSTERS = 5
-GRABCUT_ITERATIONS = 5
+GRABCUT_ITERATIONS = 3
 LAB_WEIGHTS = np.array([0.6, 1.0, 1.0], np.float32)  # a shadow or a lighting gradient changes lightness more than colour
 CORNER_FRACTION = 0.06
 CORNER_CLUSTERS = 4
@@ -33,7 +35,11 @@ MIN_SOLIDITY = 0.9
 MIN_CONTRAST = 1.4
 MIN_COLOUR_SEPARATION = 12.0  # Lab units between the product and the border's colours
 HOLE_BACKGROUND_DISTANCE = 10.0
+BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owner's rectangle, likely backdrop
 ALPHA_CLIP = 0.02
+MIN_TRANSPARENT_SHARE = 0.05  # an alpha channel is a cut-out when this much of the picture is transparent
+MIN_TRANSPARENT_BORDER = 0.3  # ... and this much of its border
+SECOND_PASS_SHARE = 0.35  # a first pass keeping less of the salient box than this gets a boxed second pass
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
 
@@ -57,17 +63,53 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
     corrected = rectangle is not None or bool(keep) or bool(remove)
     if photo.mode == "RGBA" and not corrected:
         alpha = np.asarray(photo.getchannel("A"), dtype=np.float32) / 255
-        if alpha.min() < 1:
+        if is_cut_out(alpha):
             return Cutout(alpha=alpha, source="alpha-channel")
     rgb = np.asarray(photo.convert("RGB"))
-    segmentation = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or [])
-    mask = segmentation.full
-    if not corrected:
-        _check_clear_product(segmentation)
-    elif not mask.any():
-        raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
-    source = "owner-strokes" if keep or remove else "owner-rectangle" if rectangle is not None else "segmenter"
-    return Cutout(alpha=refine_edge(rgb, mask), source=source)
+    if corrected:
+        mask = _segment(rgb, rectangle=rectangle, keep=keep or [], remove=remove or []).full
+        if not mask.any():
+            raise NoClearProduct(f"Nothing was left inside the marks; {ASK_FOR_HELP} again with a larger area.")
+        source = "owner-strokes" if keep or remove else "owner-rectangle"
+        return Cutout(alpha=refine_edge(rgb, mask), source=source)
+    return Cutout(alpha=refine_edge(rgb, _automatic_mask(rgb)), source="segmenter")
+
+
+def _automatic_mask(rgb: np.ndarray) -> np.ndarray:
+    """The segmenter's mask. When its first pass is refused, or keeps only a small part of the area
+    whose colours stand out from the backdrop (a scarf's medallion, a vase's neck), a second pass is
+    boxed to that area like an owner's rectangle, and is taken if it looks like one clear product."""
+    first = _segment(rgb, rectangle=None, keep=[], remove=[])
+    try:
+        _check_clear_product(first)
+        refusal = None
+    except NoClearProduct as error:
+        refusal = error
+    box = first.salient_box
+    if box is not None and (refusal is not None or first.small.sum() < SECOND_PASS_SHARE * _box_area(box, first)):
+        second = _segment(rgb, rectangle=box, keep=[], remove=[])
+        try:
+            _check_clear_product(second)
+            return second.full
+        except NoClearProduct:
+            pass
+    if refusal is not None:
+        raise refusal
+    return first.full
+
+
+def _box_area(box: tuple[int, int, int, int], segmentation: "_Segmentation") -> float:
+    """The photo-pixel box's area at the segmentation's working size."""
+    scale = segmentation.small.shape[0] / segmentation.full.shape[0]
+    return (box[2] - box[0]) * (box[3] - box[1]) * scale * scale
+
+
+def is_cut_out(alpha: np.ndarray) -> bool:
+    """Whether an alpha channel is a product's cut-out: transparent around the product (most of the
+    border and some of the picture), not a photo with a few transparent pixels such as rounded corners."""
+    transparent = alpha < 0.5
+    border = np.concatenate([transparent[0], transparent[-1], transparent[:, 0], transparent[:, -1]])
+    return bool(transparent.mean() >= MIN_TRANSPARENT_SHARE and border.mean() >= MIN_TRANSPARENT_BORDER)
 
 
 def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
@@ -95,32 +137,39 @@ class _Segmentation:
     full: np.ndarray  # bool, the photo's size
     small: np.ndarray  # bool, the working size
     distance: np.ndarray  # colour distance to the background at the working size
+    salient_box: tuple[int, int, int, int] | None  # photo pixels: where colours stand out from the backdrop
 
 
 def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
-    """The product's mask at the photo's size: GrabCut at a few working sizes, by majority vote (one run's
-    colour models can tip a whole region, like a cup's dark coffee, to the wrong side)."""
+    """GrabCut at the working size from the seeds (and the owner's marks), then the main component."""
     height, width = rgb.shape[:2]
-    votes, reference = None, None
-    for long_side in WORK_LONG_SIDES:
-        scale = min(1.0, long_side / max(height, width))
-        small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
-        lab = _lab(small)
-        samples = background_samples(lab)
-        distance = background_distance(lab, samples)
-        labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
-        _draw_strokes(labels, keep, cv2.GC_FGD, scale)
-        _draw_strokes(labels, remove, cv2.GC_BGD, scale)
-        segmented = _grabcut(small, labels).astype(np.float32)
-        if votes is None:
-            votes, reference = segmented, (small.shape[1], small.shape[0], distance, labels == cv2.GC_FGD)
-        else:
-            votes += cv2.resize(segmented, reference[:2], interpolation=cv2.INTER_LINEAR)
-    _, _, distance, kept = reference
-    product = _main_component(votes > len(WORK_LONG_SIDES) / 2, kept)
-    product = _fill_holes(product, distance)
+    scale = min(1.0, WORK_LONG_SIDE / max(height, width))
+    small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    lab = _lab(small)
+    samples = background_samples(lab)
+    distance = background_distance(lab, samples)
+    labels = _seed_labels(lab, samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
+    _draw_strokes(labels, keep, cv2.GC_FGD, scale)
+    _draw_strokes(labels, remove, cv2.GC_BGD, scale)
+    product = _fill_holes(_main_component(_grabcut(small, labels), labels == cv2.GC_FGD), distance)
     full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _Segmentation(full=full, small=product, distance=distance)
+    return _Segmentation(full=full, small=product, distance=distance, salient_box=_salient_box(distance, 1 / scale))
+
+
+def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
+    """The box (photo pixels) around the pixels whose colours stand out from the backdrop, as the
+    seeds see them, from their 2nd to 98th percentile and a 3 % margin; None if there are too few."""
+    blurred = cv2.GaussianBlur(distance, (0, 0), 1.0)
+    threshold = max(_otsu(blurred), MIN_COLOUR_SEPARATION)
+    likely = (blurred * (0.5 + 0.5 * _centre_prior(distance.shape)) > threshold).astype(np.uint8)
+    ys, xs = np.nonzero(cv2.morphologyEx(likely, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
+    if len(xs) < 20:
+        return None
+    height, width = distance.shape
+    pad = 0.03 * max(height, width)
+    (x0, x1), (y0, y1) = np.percentile(xs, [2, 98]), np.percentile(ys, [2, 98])
+    return (int(max(0, x0 - pad) * to_photo), int(max(0, y0 - pad) * to_photo),
+            int(min(width, x1 + pad) * to_photo), int(min(height, y1 + pad) * to_photo))
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -188,9 +237,8 @@ def _seed_labels(lab: np.ndarray, samples: np.ndarray, distance: np.ndarray, *, 
         x0, y0, x1, y1 = rectangle
         inside = np.zeros_like(labels, dtype=bool)
         inside[y0:y1, x0:x1] = True
-        labels[~inside] = cv2.GC_BGD
-        if not likely[inside].any():  # the owner's rectangle holds nothing the prior sees: trust the rectangle
-            labels[inside] = cv2.GC_PR_FGD
+        labels[~inside] = cv2.GC_BGD  # GrabCut's own start: what the owner boxed may be product,
+        labels[inside] = np.where(distance[inside] < BACKGROUND_LIKE, cv2.GC_PR_BGD, cv2.GC_PR_FGD)  # bar the backdrop's colours
     return labels
 
 

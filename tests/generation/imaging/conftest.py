@@ -36,3 +36,18 @@ def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
 @pytest.fixture(scope="session")
 def vase_photo():
     return table_photo()
+
+
+@pytest.fixture(scope="session")
+def real_cut_outs():
+    """The segmenter's cut-out of every test-split real photo, once per session; None where it refuses."""
+    from generation.imaging.cutout import NoClearProduct, cut_out
+    from tests.generation.imaging.test_real_photos import TEST_ROWS, real_photo
+
+    cut_outs = {}
+    for row in TEST_ROWS:
+        try:
+            cut_outs[row["file"]] = cut_out(real_photo(row))
+        except NoClearProduct:
+            cut_outs[row["file"]] = None
+    return cut_outs

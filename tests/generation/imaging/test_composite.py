@@ -103,6 +103,24 @@ def test_edges_carry_no_halo_of_the_old_background():
     assert np.abs(naive_white[edge] - ideal[edge]).mean() > 0.1  # what a halo would have cost
 
 
+def test_a_cut_out_png_brings_no_dark_fringe_from_under_its_transparent_pixels():
+    _, truth = table_photo(width=2048, height=1536, seed=7)  # shrunk into its box: the resampling mixes neighbours
+    alpha = truth.astype(np.float32)  # a hard-edged cut-out
+    rgba = np.zeros(truth.shape + (4,), np.uint8)  # black under the transparent pixels, as many editors save
+    rgba[truth] = (200, 190, 60, 255)
+    photo = Image.fromarray(rgba)
+    cutout = Cutout(alpha=alpha, source="alpha-channel")
+    placement = place(alpha, category="ceramics")
+    result = composite(photo, cutout, placement, Image.new("RGB", (256, 256), (255, 255, 255)), harmonise=False)
+    edge = (result.alpha > 0.05) & (result.alpha < 0.95)
+    edge[(placement.box[1] + placement.box[3]) // 2 :] = False  # the upper half: no contact shadow there
+    luminance = np.asarray(result.image, dtype=np.float32) @ LUMA / 255
+    product_luminance = float(np.array([200, 190, 60], np.float32) @ LUMA / 255)
+    ideal = result.alpha * product_luminance + (1 - result.alpha)  # the product's colour over white
+    assert edge.sum() > 500
+    assert np.abs(luminance[edge] - ideal[edge]).max() < 0.03
+
+
 def test_a_photo_smaller_than_its_box_is_enlarged_to_it():
     photo, truth = table_photo(width=320, height=240, seed=6)
     cutout = cutout_from_mask(photo, Image.fromarray(np.where(truth, 255, 0).astype(np.uint8)))

@@ -51,6 +51,19 @@ def test_a_real_alpha_channel_is_used_as_it_is(vase_photo):
     np.testing.assert_array_equal(cutout.alpha, alpha / np.float32(255))
 
 
+def test_a_photo_with_only_rounded_transparent_corners_is_segmented(vase_photo):
+    photo, truth = vase_photo
+    rgba = photo.convert("RGBA")
+    alpha = np.full(truth.shape, 255, np.uint8)
+    for rows in (slice(0, 12), slice(-12, None)):
+        for columns in (slice(0, 12), slice(-12, None)):
+            alpha[rows, columns] = 0
+    rgba.putalpha(Image.fromarray(alpha))
+    cutout = cut_out(rgba)
+    assert cutout.source == "segmenter"
+    assert iou(cutout.alpha, truth) > 0.95
+
+
 def test_owner_mask_and_alpha_png(vase_photo):
     photo, truth = vase_photo
     mask = Image.fromarray(np.where(truth, 255, 0).astype(np.uint8))
