@@ -20,7 +20,7 @@ from PIL import Image
 
 from generation.imaging.cutout import Cutout, NoClearProduct, cut_out, cutout_from_mask
 from generation.imaging.photo_input import PhotoRejected, load_photo
-from generation.models import CutoutSource, GenerationJob, JobStatus, ProductStaging
+from generation.models import GenerationJob, JobStatus, ProductStaging
 from profiles.models import Product, Shop
 
 logger = logging.getLogger(__name__)
@@ -106,16 +106,14 @@ class CutoutCorrection:
 
 def _corrected_cutout(photo: Image.Image, *, mask: bytes | None, rectangle, keep, remove) -> Cutout:
     if mask is not None:
-        try:
+        try:  # the header only: a mask of the wrong size is refused before it is decoded
             mask_image = Image.open(io.BytesIO(mask))
-            mask_image.load()
-        except (OSError, SyntaxError, Image.DecompressionBombError):
-            raise ValidationError({"mask": "The mask is not a readable image: upload a PNG, white (or opaque) "
-                                           "where the product is."}) from None
-        try:
             return cutout_from_mask(photo, mask_image)
         except ValueError as exc:
             raise ValidationError({"mask": str(exc)}) from None
+        except (OSError, SyntaxError, Image.DecompressionBombError):
+            raise ValidationError({"mask": "The mask is not a readable image: upload a PNG, white (or opaque) "
+                                           "where the product is."}) from None
     if rectangle is None and not keep and not remove:
         raise ValidationError("Send a mask, a rectangle around the product, or keep/remove strokes.")
     try:
@@ -171,11 +169,3 @@ def _restage_product_jobs(*, product: Product, actor: str, user=None) -> list[Ge
         except ListingConflict as exc:  # a retired persona: nothing to draw for it
             logger.info("Job %s not staged again: %s", job.id, exc)
     return restaged
-
-
-def product_cutout_reason(*, product: Product) -> str:
-    staging = ProductStaging.objects.filter(product=product).only("error").first()
-    return staging.error if staging else ""
-
-
-CORRECTED_SOURCES = {CutoutSource.OWNER_MASK, CutoutSource.OWNER_RECTANGLE, CutoutSource.OWNER_STROKES}

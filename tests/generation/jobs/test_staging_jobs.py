@@ -164,6 +164,5 @@ def test_a_customisable_product_gets_the_persona_motif_printed_on_it(api, shop, 
     images = [stored_image(image.image) for image in GeneratedImage.objects.filter(job__in=request.jobs)]
     photo = Image.open(TEST_PHOTO.path)
     errors = [product_region_error(image, photo, TEST_PHOTO.category) for image in images]
-    print("print-mode errors", errors)
     assert min(errors) > 8  # printed on: not the photo's pixels any more
     assert all(GeneratedImage.objects.filter(job__in=request.jobs).values_list("accepted", flat=True))
