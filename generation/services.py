@@ -29,7 +29,7 @@ from generation.models import (
     WebhookTopic,
     generated_images_folder,
 )
-from generation.staging import KEEP, PRINT, StagedVariant, stage_variants
+from generation.staging import KEEP, PRINT, StagedVariant, fidelity_threshold_for, stage_variants
 from generation.webhooks import listing_announce
 from profiles.models import Persona, Product, Shop
 
@@ -245,6 +245,7 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
     if staged is None:
         return
     photo, cutout, placement, mode = staged
+    threshold = fidelity_threshold_for(threshold, mode)
     pending = list(jobs)
     for attempt in range(settings.GENERATION_MAX_TRIES):
         pending = [job for job in pending if _set_progress(job, 10 + 25 * attempt)]
@@ -271,7 +272,7 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
             accepted = variant.fidelity.score >= threshold
             stored = _store_image(job, seed, variant, accepted)
             if accepted:
-                _succeed(job, stored)
+                _succeed(job, stored, mode)
             else:
                 still_pending.append(job)
         pending = still_pending
@@ -367,7 +368,7 @@ def _fail(job: GenerationJob, reason: str) -> None:
 
 
 @transaction.atomic
-def _succeed(job: GenerationJob, image: GeneratedImage) -> None:
+def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP) -> None:
     title, description = personalised_copy(job.product, job.persona)
     listing, _ = Listing.objects.get_or_create(
         job=job, defaults={"shop_id": job.shop_id, "product_id": job.product_id, "persona_id": job.persona_id,
@@ -375,7 +376,8 @@ def _succeed(job: GenerationJob, image: GeneratedImage) -> None:
     GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), error="")
     threshold = generation_settings_for(shop=job.shop).auto_approve_threshold
-    if threshold is not None and listing.status == ListingStatus.DRAFT and listing.fidelity >= threshold:
+    if (threshold is not None and listing.status == ListingStatus.DRAFT
+            and listing.fidelity >= fidelity_threshold_for(threshold, mode)):
         listing_approve(listing=listing, actor="policy:auto-approve")
         listing_publish(listing=listing, actor="policy:auto-approve")
 

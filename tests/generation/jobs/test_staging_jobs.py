@@ -157,7 +157,7 @@ def test_another_shops_product_cut_out_is_not_found(other_api, real_product):
 
 def test_a_customisable_product_gets_the_persona_motif_printed_on_it(api, shop, real_product, personas,
                                                                      tiny_weights):
-    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0)
+    GenerationSettings.objects.create(shop=shop)  # the default threshold, lowered for prints
     assert api.put("/api/v1/products/bowl-1/cutout", data={"customisable": True}, format="json").json()["customisable"]
     request = generation_jobs_request(shop=shop, product=real_product, personas=personas)
     generation_jobs_run(job_ids=[job.id for job in request.jobs])
