@@ -30,7 +30,7 @@ from profiles.nlp.shop_sentiment import (
 MAX_RATED_REVIEWS = 20_000  # the newest; more adds little to a head of a few thousand n-grams and costs minutes
 READAPT_GROWTH = 2.0  # adapt again once the shop has this many times the rated reviews of its last attempt
 
-_loaded: dict[tuple[int, int], ShopSentimentModel] = {}
+_loaded: dict[tuple, ShopSentimentModel] = {}
 _loaded_lock = threading.Lock()
 
 
@@ -76,10 +76,11 @@ def _latest_used(shop: Shop) -> SentimentAdaptation | None:
 def shop_sentiment_model(*, shop: Shop):
     """This shop's adapted model when one beat the base model, else the shipped base model."""
     adaptation = (SentimentAdaptation.objects.filter(shop=shop, used=True).order_by("-version")
-                  .only("id", "version", "shop_id").first())
+                  .only("id", "version", "shop_id", "created_at").first())
     if adaptation is None:
         return SentimentModel.load()
-    key = (shop.pk, adaptation.version)
+    # The row's id and time too: SQLite can hand a deleted shop's ids to a new one, whose v1 is another head.
+    key = (shop.pk, adaptation.pk, adaptation.version, adaptation.created_at)
     with _loaded_lock:
         if key not in _loaded:
             head_bytes = SentimentAdaptation.objects.filter(pk=adaptation.pk).values_list("head", flat=True).get()
