@@ -7,8 +7,13 @@
   shipped model uses it: the convolutional part alone did not beat a TF-IDF + LR baseline.
 - ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``). Characters won
   on this machine: jieba alone segments only ~1-3 k reviews/s, below the throughput target.
-- ``SentimentModel``: the trained network and vocabulary loaded from ``weights/``;
-  ``SentimentModel.load()`` and ``predict_proba(texts) -> np.ndarray`` (probability positive).
+- ``SentimentModel``: the shipped ensemble loaded from ``weights/``: the trained network and
+  vocabulary, plus (``sentiment_linear.safetensors``) a hashed char 1-3-gram TF-IDF + logistic
+  regression and the three numbers that blend the two logits (``profiles.nlp.sentiment_linear``);
+  ``SentimentModel.load()``, ``predict_proba(texts) -> np.ndarray`` (probability positive) and
+  ``predict_logits`` (what a shop's own head builds on, ``profiles.nlp.shop_sentiment``).
+  ``weights/sentiment_manifest.json`` lists the files' SHA-256 and the corpora; ``MODEL_CARD.md``
+  says what it is and is not good for.
 - ``SentimentWeightsError``: raised when the shipped files are missing or corrupt, naming the
   file and the command that retrains them.
 

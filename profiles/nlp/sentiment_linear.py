@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from zlib import crc32
 
 import numpy as np
@@ -75,10 +76,12 @@ class HashedTfidf:
 
         grams = [char_ngrams("".join(split_units(clean_text(text), "char"))) for text in texts]
         lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        flat = np.fromiter((self._buckets[g] for text_grams in grams for g in text_grams), dtype=np.int64,
+        flat = np.fromiter(map(self._buckets.__getitem__, chain.from_iterable(grams)), dtype=np.int64,
                            count=int(lengths.sum()))
         keys = np.repeat(np.arange(len(texts), dtype=np.int64), lengths) * self.buckets + flat
-        unique, counts = np.unique(keys, return_counts=True)
+        keys.sort()  # in place: np.unique would sort a copy
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        unique, counts = keys[starts], np.diff(np.r_[starts, len(keys)])
         return unique // self.buckets, unique % self.buckets, counts
 
     def transform(self, texts: Sequence[object]) -> sparse.csr_matrix:

@@ -165,3 +165,16 @@ def test_adapt_sentiment_command_reports_and_refuses_unknown_shops(shop, capsys)
     assert "v1, now used for this shop" in capsys.readouterr().out
     with pytest.raises(CommandError, match="no shop named"):
         call_command("adapt_sentiment", "--shop", "Nowhere", "--no-progress")
+
+
+def test_the_dashboard_shows_which_sentiment_model_the_shop_uses_and_its_accuracy(shop, client, django_user_model):
+    user = django_user_model.objects.create_user("owner", password="pw")
+    shop.staff.add(user)
+    client.force_login(user)
+    assert "base model" in client.get("/dashboard/personas/").content.decode()
+    reviews = rated_reviews("food", 600, seed=SEED)
+    add_reviews(shop, reviews.texts, reviews.stars)
+    adaptation = shop_sentiment_adapt(shop=shop)
+    html = client.get("/dashboard/personas/").content.decode()
+    assert "shop model v1" in html
+    assert f"{round(100 * adaptation.validation_accuracy)} % right on {adaptation.held_out}" in html
