@@ -29,6 +29,7 @@ from profiles.nlp.shop_sentiment import (
 
 MAX_RATED_REVIEWS = 20_000  # the newest; more adds little to a head of a few thousand n-grams and costs minutes
 READAPT_GROWTH = 2.0  # adapt again once the shop has this many times the rated reviews of its last attempt
+MAX_LOADED_HEADS = 200  # heads kept in memory per process
 
 _loaded: dict[tuple, ShopSentimentModel] = {}
 _loaded_lock = threading.Lock()
@@ -84,6 +85,10 @@ def shop_sentiment_model(*, shop: Shop):
     with _loaded_lock:
         if key not in _loaded:
             head_bytes = SentimentAdaptation.objects.filter(pk=adaptation.pk).values_list("head", flat=True).get()
+            for stale in [k for k in _loaded if k[0] == shop.pk]:  # the shop's older versions
+                del _loaded[stale]
+            while len(_loaded) >= MAX_LOADED_HEADS:  # ~0.5 MB each: drop the longest-loaded
+                del _loaded[next(iter(_loaded))]
             _loaded[key] = ShopSentimentModel(SentimentModel.load(), ShopHead.from_bytes(head_bytes), adaptation.version)
         return _loaded[key]
 

@@ -178,3 +178,13 @@ def test_the_dashboard_shows_which_sentiment_model_the_shop_uses_and_its_accurac
     html = client.get("/dashboard/personas/").content.decode()
     assert "shop model v1" in html
     assert f"{round(100 * adaptation.validation_accuracy)} % right on {adaptation.held_out}" in html
+
+
+def test_a_new_version_replaces_the_loaded_one(shop):
+    reviews = rated_reviews("hotel", 600, seed=SEED)
+    add_reviews(shop, reviews.texts, reviews.stars)
+    shop_sentiment_adapt(shop=shop)
+    assert shop_sentiment_model(shop=shop).version == 1
+    shop_sentiment_adapt(shop=shop)
+    assert shop_sentiment_model(shop=shop).version == 2
+    assert shop_sentiment_status(shop=shop).model == "shop model v2"
