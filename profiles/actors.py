@@ -5,6 +5,7 @@ import dramatiq
 
 from profiles.personas.services import persona_refresh_request, personas_refresh_stale
 from profiles.services import customers_mark_stale
+from profiles.shop_sentiment import sentiment_adaptation_due, shop_sentiment_adapt
 
 PROFILES_QUEUE = "profiles"
 # The recompute has its own queue, for its own worker processes: it is CPU-bound Python that holds the
@@ -35,5 +36,19 @@ def customers_changed(shop_id: int, customer_ids: list[int], product_days: list 
 
 @dramatiq.actor(queue_name=PERSONAS_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
 def personas_refresh(shop_id: int) -> None:
-    """Recompute the shop's stale customers (incrementally, or fully when drift says so)."""
+    """Recompute the shop's stale customers (incrementally, or fully when drift says so); then, if the shop
+    has gathered enough new star ratings, ask the `profiles` queue for a shop sentiment model."""
     personas_refresh_stale(shop_id=shop_id)
+    if sentiment_adaptation_due(shop_id=shop_id):
+        sentiment_adapt.send(shop_id)
+
+
+@dramatiq.actor(queue_name=PROFILES_QUEUE, max_retries=2, min_backoff=10_000, time_limit=30 * 60_000)
+def sentiment_adapt(shop_id: int) -> None:
+    """Fit and judge the shop's own sentiment head from its star ratings. Idempotent: a repeated message
+    finds the adaptation no longer due and does nothing."""
+    from profiles.models import Shop
+
+    shop = Shop.objects.filter(id=shop_id).first()
+    if shop is not None and sentiment_adaptation_due(shop_id=shop_id):
+        shop_sentiment_adapt(shop=shop)

@@ -221,6 +221,35 @@ class ReviewAnalysis(models.Model):
         indexes = [models.Index(fields=["shop", "customer"])]
 
 
+class SentimentAdaptation(models.Model):
+    """One attempt to adapt the sentiment model to a shop from its star ratings: a versioned artefact.
+
+    ``head`` is the shop's safetensors head (profiles.nlp.shop_sentiment.ShopHead), empty when the attempt
+    was refused (``reason`` says why: too few ratings, all 4-5 stars) or lost to the base model on the
+    shop's held-out rated reviews. Only the shop's latest attempt with ``used`` is ever applied, and only
+    to that shop's reviews.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="sentiment_adaptations")
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    rated_reviews = models.PositiveIntegerField(help_text="Reviews rated 1-2 or 4-5 stars when it ran.")
+    trained_on = models.PositiveIntegerField(default=0)
+    held_out = models.PositiveIntegerField(default=0)
+    base_accuracy = models.FloatField(null=True, blank=True, help_text="Base model, held-out rated reviews.")
+    validation_accuracy = models.FloatField(null=True, blank=True, help_text="Shop model, same reviews.")
+    used = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300)
+    head = models.BinaryField(blank=True, default=b"")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "version"], name="uniq_sentiment_adaptation_version")]
+        ordering = ["shop", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.shop} sentiment v{self.version} ({'used' if self.used else 'not used'})"
+
+
 class StoreConnection(models.Model):
     """How a store reaches shop-ai without an API key: signed webhooks and the browser snippet.
 

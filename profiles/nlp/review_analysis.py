@@ -43,12 +43,16 @@ class ReviewAnalysis:
     keywords: list[str]
 
 
-def analyse_texts(texts: Sequence[object], *, keywords_per_text: int = KEYWORDS_PER_REVIEW) -> list[ReviewAnalysis]:
-    """Sentiment, demand and keywords of each text, in input order. Never raises on odd texts."""
+def analyse_texts(texts: Sequence[object], *, keywords_per_text: int = KEYWORDS_PER_REVIEW,
+                  sentiment_model=None) -> list[ReviewAnalysis]:
+    """Sentiment, demand and keywords of each text, in input order. Never raises on odd texts.
+
+    ``sentiment_model``: anything with ``predict_proba`` (a shop's own model); the shipped one when None."""
     cleaned = [clean_text(text) for text in texts]
     has_words = [bool(tokens(text)) for text in cleaned]
     worded = [text for text, ok in zip(cleaned, has_words) if ok]
-    probabilities = iter(SentimentModel.load().predict_proba(worded).tolist() if worded else [])
+    model = sentiment_model or SentimentModel.load()
+    probabilities = iter(model.predict_proba(worded).tolist() if worded else [])
     demands = DemandClassifier.load().predict_reviews(cleaned)
     results = []
     for text, ok, demand in zip(cleaned, has_words, demands):
@@ -102,6 +106,7 @@ def analyse_csv(
     output_path: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    sentiment_model=None,
 ) -> int:
     """Analyse every row's ``text`` and write the CSV with the added columns; returns the row count.
 
@@ -122,7 +127,7 @@ def analyse_csv(
         writer = csv.DictWriter(handle, fieldnames=output_columns, extrasaction="ignore")
         writer.writeheader()
         for chunk in _chunks(iter(reader), CSV_CHUNK_ROWS):
-            analyses = analyse_texts([row.get(TEXT_COLUMN) or "" for row in chunk])
+            analyses = analyse_texts([row.get(TEXT_COLUMN) or "" for row in chunk], sentiment_model=sentiment_model)
             for row, analysis in zip(chunk, analyses):
                 row = {key: ("" if value is None else value) for key, value in row.items() if key is not None}
                 writer.writerow({**row, **_csv_cells(analysis)})

@@ -7,8 +7,13 @@
   shipped model uses it: the convolutional part alone did not beat a TF-IDF + LR baseline.
 - ``Vocabulary``: text → token ids, character- or jieba-word-level (``unit``). Characters won
   on this machine: jieba alone segments only ~1-3 k reviews/s, below the throughput target.
-- ``SentimentModel``: the trained network and vocabulary loaded from ``weights/``;
-  ``SentimentModel.load()`` and ``predict_proba(texts) -> np.ndarray`` (probability positive).
+- ``SentimentModel``: the shipped ensemble loaded from ``weights/``: the trained network and
+  vocabulary, plus (``sentiment_linear.safetensors``) a hashed char 1-3-gram TF-IDF + logistic
+  regression and the three numbers that blend the two logits (``profiles.nlp.sentiment_linear``);
+  ``SentimentModel.load()``, ``predict_proba(texts) -> np.ndarray`` (probability positive) and
+  ``predict_logits`` (what a shop's own head builds on, ``profiles.nlp.shop_sentiment``).
+  ``weights/sentiment_manifest.json`` lists the files' SHA-256 and the corpora; ``MODEL_CARD.md``
+  says what it is and is not good for.
 - ``SentimentWeightsError``: raised when the shipped files are missing or corrupt, naming the
   file and the command that retrains them.
 
@@ -34,14 +39,19 @@ from zlib import crc32
 import numpy as np
 import torch
 from safetensors import SafetensorError
+from safetensors.numpy import load_file as load_numpy_file
+from safetensors.numpy import save_file as save_numpy_file
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from profiles.nlp.segmentation import clean_text, tokens
+from profiles.nlp.sentiment_linear import Blend, LinearSentiment, sigmoid
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_PATH = WEIGHTS_DIR / "sentiment_textcnn.safetensors"
 VOCAB_PATH = WEIGHTS_DIR / "sentiment_vocab.json"
+LINEAR_PATH = WEIGHTS_DIR / "sentiment_linear.safetensors"
+MANIFEST_PATH = WEIGHTS_DIR / "sentiment_manifest.json"
 RETRAIN_COMMAND = "python manage.py train_sentiment  (or: python -m profiles.nlp.train_sentiment)"
 
 PAD_ID = 0
@@ -316,15 +326,24 @@ def save_model(model: TextCNN, vocabulary: Vocabulary, metadata: dict, directory
 
 
 class SentimentModel:
-    """The shipped TextCNN: ``SentimentModel.load().predict_proba(["很好用", "太差了"])``."""
+    """The shipped ensemble: ``SentimentModel.load().predict_proba(["很好用", "太差了"])``.
 
-    _cache: dict[tuple[Path, Path], SentimentModel] = {}
+    The TextCNN's logit and the hashed char n-gram TF-IDF + LR's logit are blended by three numbers
+    fitted on the validation split (``sentiment_linear.safetensors``); without ``linear`` (and
+    ``blend``) it is the TextCNN alone. ``predict_proba(texts, cnn_only=True)`` reads the TextCNN
+    alone, for the benchmark.
+    """
+
+    _cache: dict[tuple, SentimentModel] = {}
     _cache_lock = threading.Lock()
 
-    def __init__(self, network: TextCNN, vocabulary: Vocabulary, metadata: dict) -> None:
+    def __init__(self, network: TextCNN, vocabulary: Vocabulary, metadata: dict,
+                 linear: LinearSentiment | None = None, blend: Blend | None = None) -> None:
         self.network = network.eval()
         self.vocabulary = vocabulary
         self.metadata = metadata
+        self.linear = linear
+        self.blend = blend
         self.min_length = max(network.config.kernel_sizes)
         # bf16 autocast at inference depends on the CPU: no clear gain on an AMX Xeon (the
         # convolutions are small; casts cost about what they save), 15 % more reviews per
@@ -338,17 +357,22 @@ class SentimentModel:
 
     @classmethod
     def load(
-        cls, weights_path: Path = WEIGHTS_PATH, vocab_path: Path = VOCAB_PATH, *, cached: bool = True
+        cls, weights_path: Path = WEIGHTS_PATH, vocab_path: Path = VOCAB_PATH, *, cached: bool = True,
+        linear_path: Path | None = LINEAR_PATH,
     ) -> SentimentModel:
-        """Load (once per process when ``cached``) the weights and vocabulary.
+        """Load (once per process when ``cached``) the weights, vocabulary and (unless ``linear_path``
+        is None) the linear model and blend of the ensemble.
 
         Raises ``SentimentWeightsError`` naming the missing or corrupt file and the retrain command.
         """
-        key = (Path(weights_path).resolve(), Path(vocab_path).resolve())
+        key = (Path(weights_path).resolve(), Path(vocab_path).resolve(),
+               None if linear_path is None else Path(linear_path).resolve())
         with cls._cache_lock:
             if cached and key in cls._cache:
                 return cls._cache[key]
             model = cls._load_uncached(Path(weights_path), Path(vocab_path))
+            if linear_path is not None:
+                model.linear, model.blend = read_linear_file(Path(linear_path))
             if cached:
                 cls._cache[key] = model
             return model
@@ -374,7 +398,7 @@ class SentimentModel:
         network.load_state_dict(_read_state_dict(weights_path, network))
         return cls(network, vocabulary, document.get("training", {}))
 
-    def predict_proba(self, texts: Sequence[object], batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[object], batch_size: int = 256, *, cnn_only: bool = False) -> np.ndarray:
         """Probability that each text is positive, shape (len(texts),), float32.
 
         Texts are sorted by length so each batch pads little, run in batches, and the results put
@@ -387,19 +411,37 @@ class SentimentModel:
         machine that is about 5,500 reviews/s in batches of 256, against 4,700 for one thread feeding a
         2-thread network (batches of 512: fewer, so the two threads finish less evenly).
         """
+        cnn_logits, linear_logits = self.logits(texts, batch_size, cnn_only=cnn_only)
+        if linear_logits is None:
+            return sigmoid(cnn_logits)
+        return sigmoid(self.blend.logits(cnn_logits, linear_logits))
+
+    def predict_logits(self, texts: Sequence[object], batch_size: int = 256) -> np.ndarray:
+        """The logit whose sigmoid ``predict_proba`` returns (the base of a shop's own head)."""
+        cnn_logits, linear_logits = self.logits(texts, batch_size)
+        return cnn_logits if linear_logits is None else self.blend.logits(cnn_logits, linear_logits)
+
+    def logits(self, texts: Sequence[object], batch_size: int = 256, *,
+               cnn_only: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """The TextCNN's logits and (for the ensemble, unless ``cnn_only``) the linear model's, in input order."""
         texts = list(texts)
-        probabilities = np.empty(len(texts), dtype=np.float32)
+        use_linear = self.linear is not None and self.blend is not None and not cnn_only
+        cnn_logits = np.empty(len(texts), dtype=np.float32)
+        linear_logits = np.empty(len(texts), dtype=np.float32) if use_linear else None
         # Characters approximate the encoded length well enough to sort by (whitespace aside).
         order = np.argsort([len(text) if isinstance(text, str) else 0 for text in texts], kind="stable")
         batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
         def score(rows: np.ndarray) -> None:
-            probabilities[rows] = self._forward(*self._inputs([texts[row] for row in rows]))
+            batch = [texts[row] for row in rows]
+            cnn_logits[rows] = self._forward(*self._inputs(batch))
+            if linear_logits is not None:
+                linear_logits[rows] = self.linear.logits(batch)
 
         if len(batches) <= 1:
             for rows in batches:
                 score(rows)
-            return probabilities
+            return cnn_logits, linear_logits
         threads = torch.get_num_threads()
         try:
             list(self._batch_pool(threads).map(score, batches))
@@ -407,7 +449,7 @@ class SentimentModel:
             # A new pool thread sets torch's process-wide default to 1 as it starts: put it back, so
             # threads started later elsewhere get the caller's setting (the pool's own keep 1).
             torch.set_num_threads(threads)
-        return probabilities
+        return cnn_logits, linear_logits
 
     def _batch_pool(self, threads: int) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -433,7 +475,7 @@ class SentimentModel:
     def _forward(self, ids: torch.Tensor, bigram_ids: torch.Tensor | None, ngrams) -> np.ndarray:
         with torch.inference_mode(), self._autocast():  # inference mode is per thread
             logits = self.network(ids, bigram_ids, ngrams)
-        return torch.sigmoid(logits.float()).numpy()
+        return logits.float().numpy()
 
     def _autocast(self):
         if self.bf16:
@@ -443,6 +485,23 @@ class SentimentModel:
     def predict_labels(self, texts: Sequence[object]) -> list[str]:
         """"pos" or "neg" per text (probability ≥ 0.5 is positive)."""
         return ["pos" if p >= 0.5 else "neg" for p in self.predict_proba(texts)]
+
+
+def save_linear_file(linear: LinearSentiment, blend: Blend, metadata: dict, path: Path) -> None:
+    """Write the ensemble's linear model and blend as one safetensors file (metadata as JSON strings)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {**linear.to_tensors(), "blend": blend.to_tensor()}
+    save_numpy_file(tensors, str(path), metadata={"training": json.dumps(metadata, ensure_ascii=False)})
+
+
+def read_linear_file(path: Path) -> tuple[LinearSentiment, Blend]:
+    if not path.is_file():
+        raise _weights_error(path, "is missing")
+    try:
+        tensors = load_numpy_file(str(path))
+        return LinearSentiment.from_tensors(tensors), Blend.from_tensor(tensors["blend"])
+    except (SafetensorError, OSError, ValueError, KeyError) as error:
+        raise _weights_error(path, f"is corrupt ({error})") from error
 
 
 def _weights_error(path: Path, problem: str) -> SentimentWeightsError:

