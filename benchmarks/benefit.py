@@ -159,7 +159,7 @@ def simulate_shop(seed: int, customers: int, products: int) -> dict:
     start_day, end_day = (switch_on - timedelta(weeks=WEEKS_BEFORE)).date(), (end - timedelta(days=1)).date()
     return {"seed": seed, "views": views, "eligible": eligible, "starts": starts,
             "panel": benefit_panel(shop=shop, start=start_day, end=end_day),
-            "visitors": exposed_visitors(shop=shop, start=start_day, end=end_day),
+            "visitors": exposed_visitors(shop=shop, start=start_day, end=end_day, pre_period=True),
             "assisted": {p.external_id for p in assisted}}
 
 
