@@ -184,7 +184,8 @@ def pre_period_spread(pairs: pd.DataFrame) -> float | None:
     revenue = per_customer.loc[per_customer["has"].astype(bool), "revenue"].to_numpy(float)
     if len(revenue) < 10 or revenue.mean() <= 0:
         return None
-    return float(revenue.var(ddof=1) / revenue.mean() ** 2)
+    spread = float(revenue.var(ddof=1) / revenue.mean() ** 2)
+    return spread if spread > 1e-6 else None
 
 
 __all__ = ["Adjusted", "COVARIATES", "METHOD_CUPED", "METHOD_HOLDOUT", "METHOD_PER_CUSTOMER", "cuped_comparison", "cuped_theta",

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from django.db.models import IntegerField, Max, Min
+from django.db.models import Count, IntegerField, Max, Min
 from django.db.models.functions import Cast
 
-from analytics.models import DailyProductStats
+from analytics.models import DailyProductStats, ExperimentSettings
 from analytics.rollup import day_bounds, shop_zone
-from generation.models import Exposure, Listing
+from generation.models import Exposure, GenerationSettings, Listing
 from profiles.models import Event, Product, Shop
 
 PANEL_COLUMNS = ["product_id", "category", "day", "net_revenue", "visitors", "assisted", "ever_assisted"]
@@ -189,3 +189,42 @@ def _purchase_outcomes(shop: Shop, pairs: list[dict], window_end) -> dict:
         outcome[0] += amount if kind == "purchase" else -amount
         outcome[1] = outcome[1] or kind == "purchase"
     return {key: (value[0], value[1]) for key, value in outcomes.items()}
+
+
+@dataclass(frozen=True)
+class ExposureSummary:
+    """Did the storefront serve what it should: variant images to the shown arm, originals to the holdout."""
+
+    exposures: int
+    customers: int
+    variant_served: int  # exposures of the shown arm that served the variant image
+    shown_arm: int  # exposures of customers not held out
+    holdout_served_variant: int  # must be 0
+    most_per_customer: int
+
+    @property
+    def per_customer(self) -> float:
+        return self.exposures / self.customers if self.customers else 0.0
+
+
+def exposure_summary(*, shop: Shop, start: date, end: date) -> ExposureSummary:
+    zone = shop_zone(shop)
+    exposures = Exposure.objects.filter(shop=shop, listing__isnull=False, shown_at__gte=day_bounds(start, zone)[0],
+                                        shown_at__lt=day_bounds(end, zone)[1])
+    per_customer = list(exposures.values("customer_external_id").annotate(n=Count("id")).values_list("n", flat=True))
+    shown = exposures.filter(holdout=False)
+    return ExposureSummary(
+        exposures=sum(per_customer), customers=len(per_customer),
+        variant_served=shown.exclude(variant="original").count(), shown_arm=shown.count(),
+        holdout_served_variant=exposures.filter(holdout=True).exclude(variant="original").count(),
+        most_per_customer=max(per_customer, default=0))
+
+
+def configured_holdout_share(*, shop: Shop) -> float:
+    settings = GenerationSettings.objects.filter(shop=shop).first()
+    return float(settings.holdout_share) if settings else float(GenerationSettings._meta.get_field("holdout_share").default)
+
+
+def smallest_lift_worth_having(*, shop: Shop) -> float:
+    settings = ExperimentSettings.objects.filter(shop=shop).first()
+    return float(settings.smallest_lift) if settings else 0.05

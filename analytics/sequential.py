@@ -35,17 +35,21 @@ KEEP, STOP, KEEP_TESTING = "keep", "stop", "keep testing"
 
 # --- mSPRT -------------------------------------------------------------------------------------
 
-def msprt_statistic(estimate: float, variance: float, tau2: float, null: float = 0.0) -> float:
-    """Λ: the mixture likelihood ratio of "the log lift is drawn from N(null, τ²)" against "it is null"."""
+def msprt_log_statistic(estimate: float, variance: float, tau2: float, null: float = 0.0) -> float:
+    """log Λ: the mixture likelihood ratio of "the log lift is drawn from N(null, τ²)" against "it is null"."""
     if variance <= 0 or tau2 <= 0:
         raise ValueError("variance and the mixture variance τ² must be positive")
     shrink = tau2 / (variance + tau2)
-    return math.sqrt(variance / (variance + tau2)) * math.exp((estimate - null) ** 2 * shrink / (2 * variance))
+    return 0.5 * math.log(variance / (variance + tau2)) + (estimate - null) ** 2 * shrink / (2 * variance)
+
+
+def msprt_statistic(estimate: float, variance: float, tau2: float, null: float = 0.0) -> float:
+    return math.exp(min(msprt_log_statistic(estimate, variance, tau2, null), 700.0))
 
 
 def msprt_p_value(estimate: float, variance: float, tau2: float) -> float:
     """The always-valid p-value at one look (1 / Λ, capped at 1)."""
-    return min(1.0, 1.0 / msprt_statistic(estimate, variance, tau2))
+    return math.exp(-max(msprt_log_statistic(estimate, variance, tau2), 0.0))
 
 
 def msprt_p_values(estimates: list[float], variances: list[float], tau2: float) -> list[float]:
