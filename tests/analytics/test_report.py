@@ -214,3 +214,27 @@ def test_a_broken_split_leads_with_a_warning_and_headlines_no_lift(simulated_sho
     report = benefit_report(shop=simulated_shop, **window)
     assert not report.experiment.trusted
     assert report.headline.startswith("Sample-ratio mismatch") and "No lift is headlined" in report.headline
+
+
+def test_the_page_shows_checks_cuped_side_by_side_the_toggle_decisions_and_the_aa_check(simulated_shop, client):
+    client.force_login(owner_of(simulated_shop))
+    html = client.get("/dashboard/reports/benefit/", _window()).content.decode()
+    assert "Variant vs holdout: checks, CUPED and what to do" in html and "Sample ratio as configured" in html
+    assert "Variance removed" in html and "Unadjusted lift" in html and "Safe to peek" in html
+    assert "Show always-valid intervals" in html and "Run the A/A check" in html
+    assert html.count('class="decision"') >= 11  # pooled + each of the 10 assisted products
+    html = client.get("/dashboard/reports/benefit/", {**_window(), "sequential": "on"}).content.decode()
+    assert "Always-valid 95 % interval" in html and "show fixed-horizon ones" in html and "Mixture of" in html
+    html = client.get("/dashboard/reports/benefit/", {**_window(), "aa": "on"}).content.decode()
+    assert "A/A check (held-out customers split in two" in html and "Back to the variant-vs-holdout report" in html
+
+
+def test_the_aa_command_prints_the_check(simulated_shop):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("aa_check", shop=simulated_shop.name, start=date.fromisoformat(_window()["start"]),
+                 end=date.fromisoformat(_window()["end"]), stdout=out)
+    assert "A/A check" in out.getvalue() and "Sample ratio" in out.getvalue()
+    with pytest.raises(CommandError, match="No shop called"):
+        call_command("aa_check", shop="nobody")
