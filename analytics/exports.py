@@ -72,6 +72,7 @@ def report_as_dict(report: BenefitReport) -> dict:
         "end": report.end.isoformat(), "category": report.category, "headline": report.headline,
         "estimates": _plain(report.estimates), "power": _plain(report.power),
         "products": [_plain(row) for row in report.products], "kansei": kansei_as_dict(report.kansei),
+        "kansei_profiles": _plain(report.kansei_profiles),
         "notes": report.notes, "sequential": report.sequential, "experiment": experiment_as_dict(report),
         "decisions": decisions_as_list(report),
     }

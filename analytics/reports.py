@@ -16,6 +16,7 @@ from analytics import estimators
 from analytics.estimators import BenefitDataError, Estimate
 from analytics.experiments import Experiment, ProductTest, experiment_read
 from analytics.kansei import KanseiMatrix, kansei_matrix
+from analytics.kansei_surveys import DesignProfile, kansei_profiles
 from analytics.rollup import MIXED_CURRENCIES, shop_zone
 from analytics.selectors import (
     AssistedPeriod,
@@ -75,6 +76,7 @@ class BenefitReport:
     panel: pd.DataFrame | None = None  # for the charts; not serialised
     experiment: Experiment | None = None
     sequential: bool = False  # the headline reads the always-valid interval
+    kansei_profiles: list[DesignProfile] = field(default_factory=list)
 
 
 def report_window(*, shop: Shop, start: date | None, end: date | None) -> tuple[date, date]:
@@ -126,7 +128,7 @@ def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = 
     report = BenefitReport(shop=shop.name, currency=currency, start=start, end=end, category=category,
                            headline="", estimates=estimates, power=power, products=products,
                            kansei=kansei_matrix(shop=shop), notes=notes, panel=panel, experiment=experiment,
-                           sequential=sequential)
+                           sequential=sequential, kansei_profiles=kansei_profiles(shop=shop))
     report.headline = headline_sentence(report)
     return report
 

@@ -69,6 +69,19 @@ def _without(request: HttpRequest, name: str) -> str:
     return query.urlencode()
 
 
+GROUP_NAMES = {"expert": "experts", "shopper": "customers"}
+
+
+def _profile_rows(report: BenefitReport) -> list:
+    """(design, group name, raters, [word profile or None per word]) for the Kansei profile table."""
+    rows = []
+    for design in report.kansei_profiles:
+        for kind, words in sorted(design.groups.items()):
+            rows.append((design, GROUP_NAMES.get(kind, kind), design.raters[kind],
+                         [words.get(word) for word in report.kansei.words]))
+    return rows
+
+
 def _cuped_rows(report: BenefitReport) -> list:
     """(measure, unadjusted, adjusted, share of variance removed) for the side-by-side table."""
     experiment = report.experiment
@@ -95,6 +108,7 @@ def benefit_report_page(request: HttpRequest) -> HttpResponse:
                          for design in report.kansei.designs],
             csv_query=request.GET.urlencode(),
             experiment=report.experiment,
+            profile_rows=_profile_rows(report),
             cuped_rows=_cuped_rows(report),
             aa_query=_with(request, aa="1"), sequential_query=_with(request, sequential="1"),
             fixed_query=_without(request, "sequential"), real_query=_without(request, "aa"),

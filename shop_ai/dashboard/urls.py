@@ -1,6 +1,16 @@
 from django.urls import path
 
-from shop_ai.dashboard import connections, dead_letters, generation, listings, overview, personas, reports, settings
+from shop_ai.dashboard import (
+    connections,
+    dead_letters,
+    generation,
+    kansei,
+    listings,
+    overview,
+    personas,
+    reports,
+    settings,
+)
 
 app_name = "dashboard"
 
@@ -17,6 +27,8 @@ urlpatterns = [
     path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
     path("reports/benefit/", reports.benefit_report_page, name="report-benefit"),
     path("reports/benefit.csv", reports.benefit_report_csv, name="report-benefit-csv"),
+    path("kansei/", kansei.kansei_survey_list, name="kansei-surveys"),
+    path("kansei/<int:survey_id>/close/", kansei.kansei_survey_close_view, name="kansei-survey-close"),
     path("failed-jobs/", dead_letters.dead_letter_list, name="dead-letters"),
     path("failed-jobs/replay-all/", dead_letters.dead_letters_replay_all_view, name="dead-letters-replay-all"),
     path("failed-jobs/<int:letter_id>/replay/", dead_letters.dead_letter_replay_view, name="dead-letter-replay"),
