@@ -188,5 +188,6 @@ def pre_period_spread(pairs: pd.DataFrame) -> float | None:
     return spread if spread > 1e-6 else None
 
 
-__all__ = ["Adjusted", "COVARIATES", "METHOD_CUPED", "METHOD_HOLDOUT", "METHOD_PER_CUSTOMER", "cuped_comparison", "cuped_theta",
+__all__ = ["Adjusted", "COVARIATES", "METHOD_CUPED", "METHOD_HOLDOUT", "METHOD_PER_CUSTOMER", "cuped_comparison",
+           "cuped_theta",
            "cuped_variant_vs_holdout", "customer_totals", "pre_period_spread"]

@@ -212,4 +212,5 @@ def surveys_of(*, shop: Shop) -> list[KanseiSurvey]:
 def survey_products(*, shop: Shop) -> list[Product]:
     """Products worth a survey: those with a published variant first, then the rest."""
     with_variants = Product.objects.filter(shop=shop).filter(Q(listings__published_at__isnull=False)).distinct()
-    return list(with_variants.order_by("external_id")) or list(Product.objects.filter(shop=shop).order_by("external_id")[:200])
+    return (list(with_variants.order_by("external_id"))
+            or list(Product.objects.filter(shop=shop).order_by("external_id")[:200]))

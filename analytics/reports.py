@@ -7,7 +7,7 @@ before/after is reported per product beside them, for comparison only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -31,6 +31,10 @@ from profiles.models import Shop
 DEFAULT_WEEKS = 8
 MAX_DAYS = 731
 CHOSEN_LIFT = 0.10
+# Issue 21 asked to use products' pre-period levels for difference-in-differences "where it helps".
+DID_PRE_PERIOD = ("no CUPED here: the product fixed effects already subtract each product's own level, its days "
+                  "before AI included, which is CUPED with a slope of 1; fitting the slope instead would let the "
+                  "choice of which products got AI listings (often the best sellers) bias the lift")
 
 
 # Days a report may ask about: any shop's, and inside what pandas' nanosecond timestamps hold
@@ -157,7 +161,7 @@ def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[s
             estimates[f"variant_vs_holdout_{name}"] = estimate
     did = _attempt(notes, "difference-in-differences", lambda: estimators.difference_in_differences(panel))
     if did is not None:
-        estimates["difference_in_differences"] = did
+        estimates["difference_in_differences"] = replace(did, note="; ".join(filter(None, (did.note, DID_PRE_PERIOD))))
     return estimates
 
 
@@ -245,7 +249,8 @@ def headline_sentence(report: BenefitReport) -> str:
             else "net revenue per visitor" if "visitor" in estimate.estimand else "net revenue per product-day")
     low, high, kind = estimate.ci_low, estimate.ci_high, "95 % CI"
     always_valid = experiment.sequential if experiment is not None else None
-    if report.sequential and always_valid is not None and estimate is report.estimates.get("variant_vs_holdout_revenue_cuped"):
+    cuped = report.estimates.get("variant_vs_holdout_revenue_cuped")
+    if report.sequential and always_valid is not None and estimate is cuped:
         low, high, kind = always_valid.ci_low, always_valid.ci_high, "always-valid 95 % interval, safe to peek"
     interval = f"{kind} {_percent(low)} to {_percent(high)}"
     money = _money_per_day(report)

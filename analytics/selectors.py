@@ -158,8 +158,8 @@ def _with_pre_period(shop: Shop, visitors: pd.DataFrame, pairs: list[dict], leng
             elif kind == "view":
                 seen[2].add(product_id)
                 own[1] += 1
-    internal = {external_id: id_ for id_, external_id in
-                Product.objects.filter(shop=shop, external_id__in=set(visitors["product_id"])).values_list("id", "external_id")}
+    products = Product.objects.filter(shop=shop, external_id__in=set(visitors["product_id"]))
+    internal = {external_id: id_ for id_, external_id in products.values_list("id", "external_id")}
     columns = {name: [] for name in PRE_PERIOD_COLUMNS}
     for customer, product in zip(visitors["customer_id"], visitors["product_id"]):
         revenue, bought, viewed, present = behaviour.get(customer, (0.0, False, set(), False))
@@ -222,7 +222,9 @@ def exposure_summary(*, shop: Shop, start: date, end: date) -> ExposureSummary:
 
 def configured_holdout_share(*, shop: Shop) -> float:
     settings = GenerationSettings.objects.filter(shop=shop).first()
-    return float(settings.holdout_share) if settings else float(GenerationSettings._meta.get_field("holdout_share").default)
+    if settings is None:
+        return float(GenerationSettings._meta.get_field("holdout_share").default)
+    return float(settings.holdout_share)
 
 
 def smallest_lift_worth_having(*, shop: Shop) -> float:

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from analytics.kansei_surveys import (
@@ -41,9 +42,11 @@ def kansei_survey_list(request: HttpRequest) -> HttpResponse:
         except KanseiSurveyError as problem:
             form.add_error(None, str(problem))
         else:
-            messages.success(request, f"Survey “{survey.title}” made with {survey.designs.count()} designs: share its link.")
+            messages.success(request, f"Survey “{survey.title}” made with {survey.designs.count()} designs: "
+                                      "share its link.")
             return redirect("dashboard:kansei-surveys")
-    surveys = [(survey, request.build_absolute_uri(f"/kansei/{survey.token}/")) for survey in surveys_of(shop=request.shop)]
+    surveys = [(survey, request.build_absolute_uri(reverse("kansei-survey", args=[survey.token])))
+               for survey in surveys_of(shop=request.shop)]
     return render(request, "dashboard/kansei_surveys.html", {"form": form, "surveys": surveys, "section": "kansei"},
                   status=400 if form.errors else 200)
 
