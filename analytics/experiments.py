@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
+from django.db import transaction
 
 from analytics.cuped import Adjusted, cuped_variant_vs_holdout, pre_period_spread
 from analytics.estimators import BenefitDataError, Estimate
+from analytics.models import ExperimentSettings
 from analytics.selectors import (
     ExposureSummary,
     configured_holdout_share,
@@ -65,6 +67,16 @@ class Experiment:
     @property
     def trusted(self) -> bool:
         return not self.sample_ratio.mismatch
+
+
+@transaction.atomic
+def experiment_settings_update(*, shop: Shop, smallest_lift: float) -> ExperimentSettings:
+    """The smallest lift worth having, as a share (0.05 = +5 %)."""
+    if not 0 < smallest_lift <= 1:
+        raise ValueError("the smallest lift worth having is a share above 0 and at most 1 (0.05 for +5 %)")
+    settings, _ = ExperimentSettings.objects.update_or_create(shop=shop,
+                                                              defaults={"smallest_lift": round(smallest_lift, 3)})
+    return settings
 
 
 def aa_split(visitors: pd.DataFrame, holdout_share: float) -> pd.DataFrame:

@@ -34,6 +34,7 @@ urlpatterns = [
     path("failed-jobs/<int:letter_id>/replay/", dead_letters.dead_letter_replay_view, name="dead-letter-replay"),
     path("settings/", settings.settings_page, name="settings"),
     path("settings/api-keys/", settings.api_key_new, name="api-key-create"),
+    path("settings/experiment/", settings.experiment_settings_view, name="experiment-settings"),
     path("settings/api-keys/new/", settings.api_key_shown, name="api-key-shown"),
     path("settings/api-keys/<int:key_id>/revoke/", settings.api_key_revoke_view, name="api-key-revoke"),
     path("settings/webhook-secret/rotate/", connections.webhook_secret_rotate_view, name="webhook-secret-rotate"),

@@ -127,3 +127,16 @@ def test_profiles_give_cis_rater_counts_and_the_difference_from_the_original_per
     assert profiles[listing_key].raters == {"expert": 3, "shopper": 1}
     customer_warm = profiles[listing_key].groups["shopper"]["warm"]
     assert customer_warm.ci_low is None and customer_warm.difference is None  # one rater, no original rated
+
+
+@pytest.mark.django_db
+def test_the_owner_sets_the_smallest_lift_worth_having(shop, client):
+    from analytics.selectors import smallest_lift_worth_having
+
+    client.force_login(owner_of(shop))
+    assert smallest_lift_worth_having(shop=shop) == 0.05
+    assert "Smallest lift worth having" in client.get("/dashboard/settings/").content.decode()
+    assert client.post("/dashboard/settings/experiment/", {"smallest_lift": "8"}).status_code == 302
+    assert smallest_lift_worth_having(shop=shop) == pytest.approx(0.08)
+    refused = client.post("/dashboard/settings/experiment/", {"smallest_lift": "0"})
+    assert refused.status_code == 400 and smallest_lift_worth_having(shop=shop) == pytest.approx(0.08)
