@@ -54,7 +54,7 @@ CHECKED = tuple(f"{estimator}, {scope}" for scope in ("pooled per shop", f"poole
                                   "variant vs holdout (conversion)")) + ("difference-in-differences, per product",)
 CUPED_UNADJUSTED = "variant vs holdout per customer, unadjusted (revenue)"
 CUPED = "variant vs holdout per customer, CUPED (revenue)"
-CUPED_CEILING = "… CUPED on the simulator's true expected revenue (ceiling)"
+CUPED_CEILING = "… CUPED + the simulator's expected revenue (ceiling)"
 CHECKED += tuple(f"{CUPED}, {scope}" for scope in ("pooled per shop", f"pooled per {GROUP_SIZE} products"))
 WEEKS_BEFORE, WEEKS_AFTER = 4, 4  # equal windows: the simulator spreads each period's sessions over its weeks
 STAGGER_DAYS = 7  # assisted products go live over the first week after the switch: ≥ 3 weeks after each
@@ -238,8 +238,9 @@ def _pooled_rows(shop: dict, live: list, group: set[str], scope: str) -> list[tu
 
 
 def _cuped_rows(shop: dict, live: list, visitors, truth: dict, scope: str) -> list[tuple]:
-    """Per exposed customer: unadjusted, CUPED, and CUPED with the simulator's own expected revenue
-    of each customer's exposed views as the covariate: the most any covariate could remove (ceiling)."""
+    """Per exposed customer: unadjusted, CUPED, and CUPED given also the simulator's own expected
+    revenue of each customer's exposed views (no purchase noise): near the most any covariate could
+    remove, since what is left is whether each view happened to end in a purchase."""
     from analytics.cuped import cuped_comparison
     from analytics.estimators import BenefitDataError
     from shop_ai.simulator.truth import expected_net_revenue
@@ -248,9 +249,8 @@ def _cuped_rows(shop: dict, live: list, visitors, truth: dict, scope: str) -> li
     for view in live:
         key = (view.customer.customer_id, view.product.product_id)
         expected[key] = expected.get(key, 0.0) + expected_net_revenue(view, view.house_style)
-    oracle = visitors.assign(pre_revenue=0.0, pre_converted=0.0, pre_views=0.0, pre_product_views=0.0,
-                             has_pre_period=True,
-                             pre_product_revenue=[expected.get(key, 0.0) for key in
+    # The pair's own pre-period revenue makes way for the truth: what its views would earn on average.
+    oracle = visitors.assign(pre_product_revenue=[expected.get(key, 0.0) for key in
                                                   zip(visitors["customer_id"], visitors["product_id"])])
     rows = []
     for label, frame, adjust in ((CUPED_UNADJUSTED, visitors, False), (CUPED, visitors, True),
