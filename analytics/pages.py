@@ -42,10 +42,11 @@ def kansei_survey_page(request: HttpRequest, token: str) -> HttpResponse:
     rater, new = _rater(request)
     problem, status = "", 200
     if request.method == "POST":
+        design_id = request.POST.get("design", "")
         try:
-            kansei_survey_submit(survey=survey, design_id=int(request.POST.get("design", "0") or 0), rater=rater,
+            kansei_survey_submit(survey=survey, design_id=int(design_id) if design_id.isdigit() else 0, rater=rater,
                                  scores={word: request.POST.get(word) for word in WORD_LABELS})
-        except (KanseiSurveyError, ValueError) as error:
+        except KanseiSurveyError as error:
             problem, status = str(error), 400
         else:
             response = redirect("kansei-survey", token=token)

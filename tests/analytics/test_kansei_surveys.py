@@ -83,6 +83,9 @@ def test_closed_surveys_unknown_tokens_and_another_shops_designs_are_refused(sho
     wrong = rater.post(f"/kansei/{ours.token}/", {"design": their_design, **_scores()})
     assert wrong.status_code == 400 and "not part of this survey" in wrong.content.decode()
     assert rater.get("/kansei/no-such-token/").status_code == 404
+    for junk in ("abc", "", "-1", "99999999999999999999"):
+        answer = rater.post(f"/kansei/{ours.token}/", {"design": junk, **_scores()})
+        assert answer.status_code == 400 and "not part of this survey" in answer.content.decode()
     # The owner can close their own survey, not another shop's.
     client.force_login(owner_of(shop))
     assert client.post(f"/dashboard/kansei/{theirs.id}/close/").status_code == 404
