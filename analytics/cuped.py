@@ -41,6 +41,7 @@ PAIR_COVARIATES = ("pre_product_revenue", "pre_product_views")  # summed over th
 COVARIATES = CUSTOMER_COVARIATES + PAIR_COVARIATES
 METHOD_CUPED = ("variant vs randomised holdout, CUPED: regression-adjusted for each customer's own pre-period "
                 "revenue, conversion and views (delta method, log scale)")
+MIN_CUSTOMERS_PER_ARM = 30
 METHOD_PER_CUSTOMER = "variant vs randomised holdout per exposed customer, unadjusted (log scale)"
 
 
@@ -59,7 +60,7 @@ class Adjusted:
 
     unadjusted: Estimate
     adjusted: Estimate
-    variance_removed: float | None  # share of the lift's variance: 0.3 = the interval is √0.7 as wide
+    variance_removed: float | None  # of the difference of means: 0.3 = that interval is √0.7 as wide
     without_pre_period: int  # exposed customers who got the covariate mean (flagged)
     customers: int
 
@@ -135,24 +136,28 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
     if len(shown.value) < 2 or len(held.value) < 2:
         raise BenefitDataError("CUPED needs at least two exposed customers in each arm")
     theta = cuped_theta([_linearised(shown)[1], _linearised(held)[1]], [shown.covariates, held.covariates])
-    if not adjust:
+    too_few = min(len(shown.value), len(held.value)) < MIN_CUSTOMERS_PER_ARM
+    if not adjust or too_few:
         theta = np.zeros_like(theta)
     grand_mean = np.vstack([shown.covariates, held.covariates]).mean(axis=0)
     mean_v, se_v, raw_se_v = _adjusted_arm(shown, theta, grand_mean)
     mean_h, se_h, raw_se_h = _adjusted_arm(held, theta, grand_mean)
     n = len(shown.value) + len(held.value)
     note = f"{mean_v:.4f} vs {mean_h:.4f} per exposed {unit}" + (" after adjustment" if adjust else "")
+    if adjust and too_few:
+        note += (f"; not adjusted: CUPED needs {MIN_CUSTOMERS_PER_ARM} exposed customers in each arm, or its "
+                 "fitted covariates add noise instead of removing it")
     if mean_v <= 0 or mean_h <= 0:
         return Estimate(METHOD_CUPED, estimand, None, None, None, None, None, n,
                         note + "; too few purchases on one side for a relative lift"), None
     se_log = math.sqrt((se_v / mean_v) ** 2 + (se_h / mean_h) ** 2)
-    raw_means = (shown.value.sum() / shown.pairs.sum(), held.value.sum() / held.pairs.sum())
-    raw_se_log = math.sqrt((raw_se_v / raw_means[0]) ** 2 + (raw_se_h / raw_means[1]) ** 2) \
-        if min(raw_means) > 0 else None
     log_ratio = math.log(mean_v / mean_h)
     low, high = _lift_interval(log_ratio, se_log)
     p_value = float(2 * stats.norm.sf(abs(log_ratio) / se_log)) if se_log > 0 else None
-    removed = 1 - (se_log / raw_se_log) ** 2 if raw_se_log else None
+    # On the scale of the difference of means, as CUPED is usually reported: on the log scale a
+    # shifted mean would count as variance removed or added.
+    raw_variance = raw_se_v**2 + raw_se_h**2
+    removed = 1 - (se_v**2 + se_h**2) / raw_variance if raw_variance > 0 and not too_few else None
     method = METHOD_CUPED if adjust else METHOD_PER_CUSTOMER
     return Estimate(method, estimand, _mean_unbiased_lift(log_ratio, se_log), low, high, p_value, None, n,
                     note), removed

@@ -178,18 +178,26 @@ def decide(*, ci_low: float | None, ci_high: float | None, se_log: float | None,
     if ci_low is None or ci_high is None:
         return Decision(KEEP_TESTING, "keep testing: no estimate yet (too few purchases in one arm)")
     kind = "always-valid" if sequential else "fixed-horizon"
+    interval = f"the {kind} 95 % interval ({_percent(ci_low)} to {_percent(ci_high)})"
     if ci_low > 0:
-        return Decision(KEEP, f"keep: the {kind} 95 % interval is above 0 ({ci_low:+.0%} to {ci_high:+.0%})")
+        return Decision(KEEP, f"keep: {interval} is above 0")
     if ci_high < 0:
-        return Decision(STOP, f"stop: the {kind} 95 % interval is below 0 ({ci_low:+.0%} to {ci_high:+.0%})")
+        return Decision(STOP, f"stop: {interval} is below 0")
     if ci_high < smallest_lift:
-        return Decision(STOP, f"stop: the {kind} 95 % interval ({ci_low:+.0%} to {ci_high:+.0%}) excludes the smallest "
-                              f"lift worth having ({smallest_lift:+.0%})")
+        return Decision(STOP, f"stop: {interval} excludes the smallest lift worth having ({_percent(smallest_lift)})")
     days = days_to_settle(se_log=se_log, tau2=tau2 if sequential else None, days_observed=days_observed,
                           smallest_lift=smallest_lift)
-    when = f", about {days} more days at current traffic" if days is not None else ""
-    return Decision(KEEP_TESTING, f"keep testing{when}: the {kind} 95 % interval ({ci_low:+.0%} to {ci_high:+.0%}) "
-                                  f"includes both 0 and {smallest_lift:+.0%}", days)
+    if days is not None and days > 365:
+        when = (", but settling it would take more than a year at current traffic (a larger holdout share or a "
+                "bigger smallest lift worth having would shorten it)")
+    else:
+        when = f", about {days} more days at current traffic" if days is not None else ""
+    return Decision(KEEP_TESTING, f"keep testing{when}: {interval} includes both 0 and {_percent(smallest_lift)}",
+                    days)
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:+.0f} %"
 
 
 def days_to_settle(*, se_log: float | None, tau2: float | None, days_observed: int,

@@ -17,7 +17,15 @@ Shortcuts, because the benchmark measures the estimators, not the other layers: 
 placed in the persona of their true archetype (no clustering), and a variant shows the style of
 the archetype's prototype (no diffusion run) — a style near, not equal to, each shopper's taste.
 
-Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--json out.json]
+Issue 21, in the same run (`benchmarks/benefit_experiments.py`): the width of the 95 % interval of
+revenue per exposed customer with CUPED against today's per-visitor one (median log-scale
+half-width, `half-w`, beside bias and coverage), with a ceiling that also knows the simulator's
+expected revenue of each view; daily peeking at A/A shops, always-valid against naive; the day of a
+correct keep on shops with the true lift; the sample-ratio check's flag rates; and the report's
+headline MDE on demo-shaped shops (the demo's seed, 400 customers, 60 products, 6 + 3 weeks).
+
+Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--aa-shops 20 --aa-splits 10] [--lift-shops 20]
+      [--srm-runs 10000] [--demo-shops 3] [--json out.json]
 """
 
 from __future__ import annotations

@@ -129,7 +129,22 @@ def test_sample_ratio_mismatch_flags_a_split_broken_by_three_points():
 @pytest.mark.parametrize(("low", "high", "action"), [
     (0.02, 0.30, KEEP), (-0.30, -0.02, STOP), (-0.10, 0.04, STOP), (-0.10, 0.30, KEEP_TESTING)])
 def test_decision(low, high, action):
-    decision = decide(ci_low=low, ci_high=high, se_log=0.1, tau2=0.08, days_observed=28)
+    decision = decide(ci_low=low, ci_high=high, se_log=0.02, tau2=8 * 0.02**2, days_observed=28)
     assert decision.action == action
     if action == KEEP_TESTING:
-        assert decision.days_more > 0 and f"about {decision.days_more} more days" in decision.sentence
+        assert 0 < decision.days_more <= 365 and f"about {decision.days_more} more days" in decision.sentence
+
+
+def test_a_test_that_would_take_years_says_so_rather_than_counting_the_days():
+    decision = decide(ci_low=-0.5, ci_high=2.0, se_log=0.4, tau2=0.5, days_observed=21)
+    assert decision.action == KEEP_TESTING and decision.days_more > 365
+    assert "more than a year at current traffic" in decision.sentence and str(decision.days_more) not in decision.sentence
+
+
+def test_cuped_leaves_small_arms_unadjusted_and_says_why():
+    rng = np.random.default_rng(6)
+    pre = rng.gamma(2.0, 50.0, 120)
+    holdout = np.arange(120) < 20  # 20 held out: too few to fit six covariates on
+    result = cuped_variant_vs_holdout(_pairs(pre, pre + rng.normal(0, 1, 120), holdout))["revenue"]
+    assert result.variance_removed is None and "not adjusted" in result.adjusted.note
+    assert result.adjusted.lift == pytest.approx(result.unadjusted.lift)
