@@ -267,7 +267,8 @@ def headline_sentence(report: BenefitReport) -> str:
 def _aa_sentence(report: BenefitReport) -> str:
     estimate = report.estimates.get("aa_revenue_adjusted")
     if estimate is None or estimate.lift is None:
-        return "A/A check: not enough held-out customers yet to split. " + " ".join(report.notes[:1])
+        return ("A/A check: no estimate yet, too few held-out customers, or purchases among them, to split in two. "
+                + " ".join(report.notes[:1])).strip()
     always_valid = report.experiment.sequential
     found = always_valid is not None and (always_valid.ci_low > 0 or always_valid.ci_high < 0)
     verdict = ("it finds a difference where none exists: check the pipeline and the split before trusting a lift"

@@ -226,7 +226,9 @@ def test_the_page_shows_checks_cuped_side_by_side_the_toggle_decisions_and_the_a
     html = client.get("/dashboard/reports/benefit/", {**_window(), "sequential": "on"}).content.decode()
     assert "Always-valid 95 % interval" in html and "show fixed-horizon ones" in html and "Mixture of" in html
     html = client.get("/dashboard/reports/benefit/", {**_window(), "aa": "on"}).content.decode()
-    assert "A/A check (held-out customers split in two" in html and "Back to the variant-vs-holdout report" in html
+    # 24 held-out shoppers split 20/80: whether both halves bought anything depends on the simulated days.
+    assert "A/A check (held-out customers split in two" in html or "A/A check: no estimate yet" in html
+    assert "Back to the variant-vs-holdout report" in html
 
 
 def test_the_aa_command_prints_the_check(simulated_shop):
