@@ -19,7 +19,7 @@ from generation.models import WebhookDelivery, WebhookTopic
 from generation.webhooks import webhook_subscribers, webhooks_announce
 from profiles.models import Shop
 
-SUMMARY_FIELDS = ("currency", "start", "end", "headline", "estimates", "power", "notes")
+SUMMARY_FIELDS = ("currency", "start", "end", "headline", "estimates", "power", "notes", "experiment", "decisions")
 
 
 def benefit_report_announce(*, shop: Shop, end: date | None = None) -> list[WebhookDelivery]:

@@ -31,6 +31,10 @@ class ReportQuery(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First day (shop time zone). Default: 8 weeks before end.")
     end = serializers.DateField(required=False, help_text="Last day, inclusive. Default: yesterday.")
     category = serializers.CharField(required=False, max_length=100)
+    sequential = serializers.BooleanField(required=False, default=False,
+                                          help_text="1: headline the always-valid interval (mSPRT), safe to read daily.")
+    aa = serializers.BooleanField(required=False, default=False,
+                                  help_text="1: the A/A check: the same pipeline on a split of held-out customers.")
 
 
 class BenefitReportView(APIView):
@@ -54,7 +58,10 @@ class BenefitReportView(APIView):
         responses={200: dict, 400: ErrorSchema},
         description="Per product: days before/after AI, mean net revenue per day before/after, lift with a 95 % "
                     "CI, p-value and the method; pooled estimates (variant vs holdout, difference-in-differences), "
-                    "power, and the Kansei matrix. `?format=csv` gives the per-product table.",
+                    "power, and the Kansei matrix; the checks (sample ratio, exposures), CUPED beside unadjusted, "
+                    "always-valid intervals and a keep / stop / keep-testing decision pooled and per product. "
+                    "`?sequential=1` headlines the always-valid interval; `?aa=1` runs the A/A check. "
+                    "`?format=csv` gives the per-product table.",
     )
     def get(self, request):
         if getattr(self, "unknown_format", False):

@@ -362,7 +362,7 @@ def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None, did: Estima
     if both_arms:
         revenue = variant_vs_holdout(visitors)["revenue"] if holdout_revenue is COMPUTE else holdout_revenue
         if revenue is not None and revenue.lift is not None:
-            bases.append(("variant vs holdout, revenue per exposed visitor", _se_of_lift(revenue)))
+            bases.append((f"variant vs holdout, {revenue.estimand}", _se_of_lift(revenue)))
     if did is COMPUTE:
         try:
             did = difference_in_differences(panel)

@@ -7,6 +7,7 @@ import io
 from dataclasses import asdict, is_dataclass
 from datetime import date
 
+from analytics.experiments import ProductTest
 from analytics.kansei import KanseiMatrix
 from analytics.reports import BenefitReport, ProductBenefit
 
@@ -16,7 +17,11 @@ CSV_COLUMNS = [
     "before_after_lift", "before_after_ci_low", "before_after_ci_high", "before_after_p_value",
     "did_lift", "did_ci_low", "did_ci_high", "did_p_value", "did_effect_per_day", "did_method",
     "days_in_window", "mean_net_revenue_per_day",
+    "holdout_cuped_lift", "holdout_cuped_ci_low", "holdout_cuped_ci_high", "holdout_cuped_p_value",
+    "always_valid_ci_low", "always_valid_ci_high", "always_valid_p_value", "decision", "decision_days_more",
+    "decision_sentence",
 ]
+POOLED_ROW_ID = "pooled"
 
 
 def _plain(value):
@@ -45,14 +50,44 @@ def kansei_as_dict(matrix: KanseiMatrix) -> dict:
     }
 
 
+def experiment_as_dict(report: BenefitReport) -> dict:
+    """Checks, CUPED beside unadjusted, the always-valid interval and the pooled decision."""
+    experiment = report.experiment
+    if experiment is None:
+        return {}
+    return {
+        "mode": "a/a" if experiment.aa else "variant vs holdout",
+        "sample_ratio": {**_plain(experiment.sample_ratio), "message": experiment.sample_ratio.message},
+        "trusted": experiment.trusted,
+        "exposures": _plain(experiment.exposures), "exposure_notes": experiment.exposure_notes,
+        "cuped": {name: _plain(adjusted) for name, adjusted in experiment.adjusted.items()},
+        "always_valid": _plain(experiment.sequential), "decision": _plain(experiment.decision),
+        "smallest_lift_worth_having": experiment.smallest_lift, "safe_to_peek": experiment.peek_note,
+    }
+
+
 def report_as_dict(report: BenefitReport) -> dict:
     return {
         "shop": report.shop, "currency": report.currency, "start": report.start.isoformat(),
         "end": report.end.isoformat(), "category": report.category, "headline": report.headline,
         "estimates": _plain(report.estimates), "power": _plain(report.power),
         "products": [_plain(row) for row in report.products], "kansei": kansei_as_dict(report.kansei),
-        "notes": report.notes,
+        "kansei_profiles": _plain(report.kansei_profiles),
+        "notes": report.notes, "sequential": report.sequential, "experiment": experiment_as_dict(report),
+        "decisions": decisions_as_list(report),
     }
+
+
+def decisions_as_list(report: BenefitReport) -> list[dict]:
+    """keep / stop / keep testing, pooled first, then per product (from the always-valid intervals)."""
+    experiment = report.experiment
+    rows = []
+    if experiment is not None and experiment.decision is not None:
+        rows.append({"product_id": POOLED_ROW_ID, **_plain(experiment.decision)})
+    for row in report.products:
+        if row.holdout_test is not None:
+            rows.append({"product_id": row.product_id, **_plain(row.holdout_test.decision)})
+    return rows
 
 
 def _estimate_cells(estimate) -> list:
@@ -78,7 +113,18 @@ def _csv_row(row: ProductBenefit) -> list:
             *_estimate_cells(row.before_after), *_estimate_cells(did),
             "" if did is None or did.effect_per_day is None else f"{did.effect_per_day:.2f}",
             "" if did is None else did.method,
-            row.days_in_window, "" if row.mean_per_day is None else f"{row.mean_per_day:.2f}"]
+            row.days_in_window, "" if row.mean_per_day is None else f"{row.mean_per_day:.2f}",
+            *_test_cells(row.holdout_test)]
+
+
+def _test_cells(test) -> list:
+    if test is None:
+        return ["", "", "", "", "", "", "", "", "", ""]
+    always_valid = test.sequential
+    return [*_estimate_cells(test.estimate),
+            *([_rounded(always_valid.ci_low), _rounded(always_valid.ci_high), _rounded(always_valid.p_value)]
+              if always_valid else ["", "", ""]),
+            test.decision.action, _blank(test.decision.days_more), test.decision.sentence]
 
 
 def report_as_csv(report: BenefitReport) -> str:
@@ -89,4 +135,10 @@ def report_as_csv(report: BenefitReport) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in report.products:
         writer.writerow(_csv_row(row))
+    experiment = report.experiment
+    if experiment is not None and experiment.decision is not None:  # the pooled test, in the same columns
+        pooled = experiment.adjusted["revenue"].adjusted
+        cells = _test_cells(ProductTest(pooled, experiment.sequential, experiment.decision))
+        writer.writerow([POOLED_ROW_ID, "all exposed products (pooled)", *[""] * (len(CSV_COLUMNS) - 2 - len(cells)),
+                         *cells])
     return buffer.getvalue()

@@ -109,3 +109,48 @@ class RollupState(models.Model):
     recounted_at = models.DateTimeField(null=True, blank=True)
     drained_through_id = models.BigIntegerField(
         default=0, help_text="The last pending cell id the drain recounted: the next slice starts after it.")
+
+
+class ExperimentSettings(models.Model):
+    """The owner's knobs for reading the variant-vs-holdout test."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="experiment_settings")
+    smallest_lift = models.DecimalField(
+        max_digits=4, decimal_places=3, default=0.05,
+        help_text="The smallest lift worth having (0.05 = +5 %): a test whose interval excludes it says stop.")
+
+
+class KanseiSurvey(models.Model):
+    """Designs (an original and its persona variants) put before raters through a link with a token."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="kansei_surveys")
+    title = models.CharField(max_length=200)
+    token = models.CharField(max_length=64, unique=True, help_text="The secret in the shareable link.")
+    rater_kind = models.CharField(max_length=16, choices=RaterKind.choices, default=RaterKind.SHOPPER)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KanseiSurveyDesign(models.Model):
+    survey = models.ForeignKey(KanseiSurvey, on_delete=models.CASCADE, related_name="designs")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                help_text="Empty: the original design.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class KanseiSurveySubmission(models.Model):
+    """One rater's six sliders for one design of a survey: at most one per rater and design."""
+
+    design = models.ForeignKey(KanseiSurveyDesign, on_delete=models.CASCADE, related_name="submissions")
+    rater = models.CharField(max_length=100)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["design", "rater"], name="one_submission_per_rater_design")]

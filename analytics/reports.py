@@ -7,14 +7,16 @@ before/after is reported per product beside them, for comparison only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 
 from analytics import estimators
 from analytics.estimators import BenefitDataError, Estimate
+from analytics.experiments import Experiment, ProductTest, experiment_read
 from analytics.kansei import KanseiMatrix, kansei_matrix
+from analytics.kansei_surveys import DesignProfile, kansei_profiles
 from analytics.rollup import MIXED_CURRENCIES, shop_zone
 from analytics.selectors import (
     AssistedPeriod,
@@ -29,6 +31,10 @@ from profiles.models import Shop
 DEFAULT_WEEKS = 8
 MAX_DAYS = 731
 CHOSEN_LIFT = 0.10
+# Issue 21 asked to use products' pre-period levels for difference-in-differences "where it helps".
+DID_PRE_PERIOD = ("no CUPED here: the product fixed effects already subtract each product's own level, its days "
+                  "before AI included, which is CUPED with a slope of 1; fitting the slope instead would let the "
+                  "choice of which products got AI listings (often the best sellers) bias the lift")
 
 
 # Days a report may ask about: any shop's, and inside what pandas' nanosecond timestamps hold
@@ -55,6 +61,7 @@ class ProductBenefit:
     difference_in_differences: Estimate | None
     days_in_window: int = 0
     mean_per_day: float | None = None  # over the whole window, assisted or not
+    holdout_test: ProductTest | None = None  # CUPED variant vs holdout, always-valid interval and decision
 
 
 @dataclass
@@ -71,6 +78,9 @@ class BenefitReport:
     kansei: KanseiMatrix
     notes: list[str] = field(default_factory=list)
     panel: pd.DataFrame | None = None  # for the charts; not serialised
+    experiment: Experiment | None = None
+    sequential: bool = False  # the headline reads the always-valid interval
+    kansei_profiles: list[DesignProfile] = field(default_factory=list)
 
 
 def report_window(*, shop: Shop, start: date | None, end: date | None) -> tuple[date, date]:
@@ -89,7 +99,10 @@ def report_window(*, shop: Shop, start: date | None, end: date | None) -> tuple[
 
 
 def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = None,
-                   category: str | None = None, chosen_lift: float = CHOSEN_LIFT) -> BenefitReport:
+                   category: str | None = None, chosen_lift: float = CHOSEN_LIFT, sequential: bool = False,
+                   aa: bool = False) -> BenefitReport:
+    """`sequential`: headline the always-valid interval (safe to peek); `aa`: the A/A check, the same
+    pipeline on a split of the held-out customers, who saw no variant."""
     start, end = report_window(shop=shop, start=start, end=end)
     currencies = window_currencies(shop=shop, start=start, end=end)
     if len(currencies) > 1 or MIXED_CURRENCIES in currencies:
@@ -98,16 +111,28 @@ def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = 
                                  "in one currency per shop: pick a window with one currency or split the shop")
     currency = currencies.pop() if currencies else shop.currency
     panel = benefit_panel(shop=shop, start=start, end=end, category=category)
-    visitors = exposed_visitors(shop=shop, start=start, end=end)
+    visitors = exposed_visitors(shop=shop, start=start, end=end, pre_period=True)
     if category:
         visitors = visitors[visitors["product_id"].isin(set(panel["product_id"]))]
     notes: list[str] = []
-    estimates = _pooled_estimates(panel, visitors, notes)
     products = _product_rows(shop, start, end, category, panel, notes)
-    power = _power(panel, visitors, chosen_lift, estimates, notes)
+    starts = {row.product_id: max(row.assisted_from, start) for row in products if row.assisted_from}
+    experiment = experiment_read(shop=shop, start=start, end=end, visitors=visitors, aa=aa,
+                                 first_day=min(starts.values(), default=None), product_starts=starts)
+    if aa:
+        estimates = _aa_estimates(experiment, notes)
+    else:
+        estimates = _pooled_estimates(panel, visitors, notes)
+        for name, adjusted in experiment.adjusted.items():
+            estimates[f"variant_vs_holdout_{name}_per_customer"] = adjusted.unadjusted
+            estimates[f"variant_vs_holdout_{name}_cuped"] = adjusted.adjusted
+    for row in products:
+        row.holdout_test = experiment.products.get(row.product_id)
+    power = _power(panel, visitors, chosen_lift, estimates, notes) if not aa else None
     report = BenefitReport(shop=shop.name, currency=currency, start=start, end=end, category=category,
                            headline="", estimates=estimates, power=power, products=products,
-                           kansei=kansei_matrix(shop=shop), notes=notes, panel=panel)
+                           kansei=kansei_matrix(shop=shop), notes=notes, panel=panel, experiment=experiment,
+                           sequential=sequential, kansei_profiles=kansei_profiles(shop=shop))
     report.headline = headline_sentence(report)
     return report
 
@@ -136,8 +161,16 @@ def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[s
             estimates[f"variant_vs_holdout_{name}"] = estimate
     did = _attempt(notes, "difference-in-differences", lambda: estimators.difference_in_differences(panel))
     if did is not None:
-        estimates["difference_in_differences"] = did
+        estimates["difference_in_differences"] = replace(did, note="; ".join(filter(None, (did.note, DID_PRE_PERIOD))))
     return estimates
+
+
+def _aa_estimates(experiment: Experiment, notes: list[str]) -> dict[str, Estimate]:
+    if not experiment.adjusted:
+        notes.append("A/A check: too few held-out customers to split (they are the ones who saw no variant).")
+        return {}
+    return {f"aa_{name}_{kind}": getattr(adjusted, kind) for name, adjusted in experiment.adjusted.items()
+            for kind in ("unadjusted", "adjusted")}
 
 
 def _product_rows(shop: Shop, start: date, end: date, category: str | None, panel: pd.DataFrame,
@@ -183,12 +216,17 @@ def _power(panel: pd.DataFrame, visitors: pd.DataFrame, chosen_lift: float, esti
     known = {}
     if panel["ever_assisted"].any():  # `_pooled_estimates` tried both: pass on what it found (None: no answer)
         known = {"did": estimates.get("difference_in_differences"),
-                 "holdout_revenue": estimates.get("variant_vs_holdout_revenue")}
+                 "holdout_revenue": estimates.get("variant_vs_holdout_revenue_cuped",
+                                                  estimates.get("variant_vs_holdout_revenue"))}
     return _attempt(notes, "power", lambda: estimators.power(panel, visitors, chosen_lift=chosen_lift, **known))
 
 
+HEADLINE_ORDER = ("aa_revenue_adjusted", "variant_vs_holdout_revenue_cuped", "variant_vs_holdout_revenue",
+                  "difference_in_differences")
+
+
 def headline_estimate(report: BenefitReport) -> Estimate | None:
-    for name in ("variant_vs_holdout_revenue", "difference_in_differences"):
+    for name in HEADLINE_ORDER:
         estimate = report.estimates.get(name)
         if estimate is not None and estimate.lift is not None:
             return estimate
@@ -196,23 +234,49 @@ def headline_estimate(report: BenefitReport) -> Estimate | None:
 
 
 def headline_sentence(report: BenefitReport) -> str:
+    experiment = report.experiment
+    if experiment is not None and not experiment.trusted:
+        return experiment.sample_ratio.message + " No lift is headlined until the split is fixed."
+    if experiment is not None and experiment.aa:
+        return _aa_sentence(report)
     estimate = headline_estimate(report)
     if estimate is None:
         return "Not enough data yet to say what the AI listings earned: " + (
             report.notes[0] if report.notes else "publish AI listings and collect a few weeks of sales.")
     weeks = round(((report.end - report.start).days + 1) / 7)
     assisted = sum(1 for row in report.products if row.days_after)
-    what = ("net revenue per visitor" if "visitor" in estimate.estimand else "net revenue per product-day")
-    interval = f"95 % CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}"
+    what = ("net revenue per exposed customer" if "customer" in estimate.estimand
+            else "net revenue per visitor" if "visitor" in estimate.estimand else "net revenue per product-day")
+    low, high, kind = estimate.ci_low, estimate.ci_high, "95 % CI"
+    always_valid = experiment.sequential if experiment is not None else None
+    cuped = report.estimates.get("variant_vs_holdout_revenue_cuped")
+    if report.sequential and always_valid is not None and estimate is cuped:
+        low, high, kind = always_valid.ci_low, always_valid.ci_high, "always-valid 95 % interval, safe to peek"
+    interval = f"{kind} {_percent(low)} to {_percent(high)}"
     money = _money_per_day(report)
-    if estimate.ci_low is not None and estimate.ci_low > 0:
+    if low is not None and low > 0:
         verb = f"raised {what} by {_percent(estimate.lift)}"
-    elif estimate.ci_high is not None and estimate.ci_high < 0:
+    elif high is not None and high < 0:
         verb = f"lowered {what} by {_percent(-estimate.lift)}"
     else:
         return (f"Personalised listings changed {what} by {_percent(estimate.lift)} over {weeks} weeks, but the "
                 f"{interval} includes no change: keep collecting data{_days_needed(report)}.")
     return f"Personalised listings {verb} ({interval}) over {weeks} weeks{money} across {assisted} products."
+
+
+def _aa_sentence(report: BenefitReport) -> str:
+    estimate = report.estimates.get("aa_revenue_adjusted")
+    if estimate is None or estimate.lift is None:
+        return ("A/A check: no estimate yet, too few held-out customers, or purchases among them, to split in two. "
+                + " ".join(report.notes[:1])).strip()
+    always_valid = report.experiment.sequential
+    found = always_valid is not None and (always_valid.ci_low > 0 or always_valid.ci_high < 0)
+    verdict = ("it finds a difference where none exists: check the pipeline and the split before trusting a lift"
+               if found else "it finds no difference, as it should")
+    interval = (f"always-valid 95 % interval {_percent(always_valid.ci_low)} to {_percent(always_valid.ci_high)}"
+                if always_valid else f"95 % CI {_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}")
+    return (f"A/A check (held-out customers split in two, nobody saw a variant): {_percent(estimate.lift)} "
+            f"({interval}); {verdict}.")
 
 
 def _money_per_day(report: BenefitReport) -> str:

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from django.db.models import IntegerField, Max, Min
+from django.db.models import Count, IntegerField, Max, Min
 from django.db.models.functions import Cast
 
-from analytics.models import DailyProductStats
+from analytics.models import DailyProductStats, ExperimentSettings
 from analytics.rollup import day_bounds, shop_zone
-from generation.models import Exposure, Listing
+from generation.models import Exposure, GenerationSettings, Listing
 from profiles.models import Event, Product, Shop
 
 PANEL_COLUMNS = ["product_id", "category", "day", "net_revenue", "visitors", "assisted", "ever_assisted"]
 VISITOR_COLUMNS = ["customer_id", "product_id", "holdout", "revenue", "converted"]
+PRE_PERIOD_COLUMNS = ["pre_revenue", "pre_converted", "pre_views", "pre_product_revenue", "pre_product_views",
+                      "has_pre_period"]
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,15 @@ def benefit_panel(*, shop: Shop, start: date, end: date, category: str | None = 
     return panel
 
 
-def exposed_visitors(*, shop: Shop, start: date, end: date) -> pd.DataFrame:
+def exposed_visitors(*, shop: Shop, start: date, end: date, pre_period: bool = False,
+                     pre_days: int | None = None) -> pd.DataFrame:
     """One row per (customer, product) shown — or held out from — a live variant in the window.
 
     Revenue is that customer's net revenue on that product from their first exposure to the end of
     the window. Pairs whose holdout flag changed (the owner changed the holdout share) are left out.
+    With `pre_period`, each row also carries the customer's own behaviour in the `pre_days` (default:
+    the window's length) before their first exposure to any variant: net revenue, whether they
+    bought, products viewed, and whether they had any event then (`PRE_PERIOD_COLUMNS`, for CUPED).
     """
     zone = shop_zone(shop)
     window_start, window_end = day_bounds(start, zone)[0], day_bounds(end, zone)[1]
@@ -115,7 +121,53 @@ def exposed_visitors(*, shop: Shop, start: date, end: date) -> pd.DataFrame:
         revenue, converted = outcomes.get((pair["customer_external_id"], pair["product_id"]), (0.0, False))
         rows.append((pair["customer_external_id"], external[pair["product_id"]], bool(pair["held_max"]),
                      revenue, converted))
-    return pd.DataFrame(rows, columns=VISITOR_COLUMNS)
+    visitors = pd.DataFrame(rows, columns=VISITOR_COLUMNS)
+    if pre_period:
+        length = timedelta(days=pre_days or (end - start).days + 1)
+        visitors = _with_pre_period(shop, visitors, pairs, length)
+    return visitors
+
+
+def _with_pre_period(shop: Shop, visitors: pd.DataFrame, pairs: list[dict], length: timedelta) -> pd.DataFrame:
+    first_exposure: dict[str, object] = {}
+    for pair in pairs:
+        customer = pair["customer_external_id"]
+        first_exposure[customer] = min(pair["first"], first_exposure.get(customer, pair["first"]))
+    behaviour: dict = defaultdict(lambda: [0.0, False, set(), False])
+    on_product: dict = defaultdict(lambda: [0.0, 0])  # (customer, product id) -> [net revenue, views]
+    if first_exposure:
+        events = Event.objects.filter(
+            shop=shop, customer__external_id__in=set(first_exposure),
+            occurred_at__gte=min(first_exposure.values()) - length, occurred_at__lt=max(first_exposure.values()),
+        ).values_list("customer__external_id", "product_id", "type", "occurred_at", "quantity", "unit_price")
+        for customer, product_id, kind, occurred_at, quantity, unit_price in events.iterator(chunk_size=5000):
+            exposed_at = first_exposure[customer]
+            if not exposed_at - length <= occurred_at < exposed_at:
+                continue
+            seen = behaviour[customer]
+            seen[3] = True
+            amount = float((quantity or 1) * (unit_price or 0))
+            own = on_product[(customer, product_id)]
+            if kind == "purchase":
+                seen[0] += amount
+                seen[1] = True
+                own[0] += amount
+            elif kind == "refund":
+                seen[0] -= amount
+                own[0] -= amount
+            elif kind == "view":
+                seen[2].add(product_id)
+                own[1] += 1
+    products = Product.objects.filter(shop=shop, external_id__in=set(visitors["product_id"]))
+    internal = {external_id: id_ for id_, external_id in products.values_list("id", "external_id")}
+    columns = {name: [] for name in PRE_PERIOD_COLUMNS}
+    for customer, product in zip(visitors["customer_id"], visitors["product_id"]):
+        revenue, bought, viewed, present = behaviour.get(customer, (0.0, False, set(), False))
+        own_revenue, own_views = on_product.get((customer, internal[product]), (0.0, 0))
+        values = (revenue, float(bought), float(len(viewed)), own_revenue, float(own_views), present)
+        for name, value in zip(PRE_PERIOD_COLUMNS, values):
+            columns[name].append(value)
+    return visitors.assign(**columns)
 
 
 def _purchase_outcomes(shop: Shop, pairs: list[dict], window_end) -> dict:
@@ -137,3 +189,44 @@ def _purchase_outcomes(shop: Shop, pairs: list[dict], window_end) -> dict:
         outcome[0] += amount if kind == "purchase" else -amount
         outcome[1] = outcome[1] or kind == "purchase"
     return {key: (value[0], value[1]) for key, value in outcomes.items()}
+
+
+@dataclass(frozen=True)
+class ExposureSummary:
+    """Did the storefront serve what it should: variant images to the shown arm, originals to the holdout."""
+
+    exposures: int
+    customers: int
+    variant_served: int  # exposures of the shown arm that served the variant image
+    shown_arm: int  # exposures of customers not held out
+    holdout_served_variant: int  # must be 0
+    most_per_customer: int
+
+    @property
+    def per_customer(self) -> float:
+        return self.exposures / self.customers if self.customers else 0.0
+
+
+def exposure_summary(*, shop: Shop, start: date, end: date) -> ExposureSummary:
+    zone = shop_zone(shop)
+    exposures = Exposure.objects.filter(shop=shop, listing__isnull=False, shown_at__gte=day_bounds(start, zone)[0],
+                                        shown_at__lt=day_bounds(end, zone)[1])
+    per_customer = list(exposures.values("customer_external_id").annotate(n=Count("id")).values_list("n", flat=True))
+    shown = exposures.filter(holdout=False)
+    return ExposureSummary(
+        exposures=sum(per_customer), customers=len(per_customer),
+        variant_served=shown.exclude(variant="original").count(), shown_arm=shown.count(),
+        holdout_served_variant=exposures.filter(holdout=True).exclude(variant="original").count(),
+        most_per_customer=max(per_customer, default=0))
+
+
+def configured_holdout_share(*, shop: Shop) -> float:
+    settings = GenerationSettings.objects.filter(shop=shop).first()
+    if settings is None:
+        return float(GenerationSettings._meta.get_field("holdout_share").default)
+    return float(settings.holdout_share)
+
+
+def smallest_lift_worth_having(*, shop: Shop) -> float:
+    settings = ExperimentSettings.objects.filter(shop=shop).first()
+    return float(settings.smallest_lift) if settings else 0.05

@@ -17,7 +17,15 @@ Shortcuts, because the benchmark measures the estimators, not the other layers: 
 placed in the persona of their true archetype (no clustering), and a variant shows the style of
 the archetype's prototype (no diffusion run) — a style near, not equal to, each shopper's taste.
 
-Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--json out.json]
+Issue 21, in the same run (`benchmarks/benefit_experiments.py`): the width of the 95 % interval of
+revenue per exposed customer with CUPED against today's per-visitor one (median log-scale
+half-width, `half-w`, beside bias and coverage), with a ceiling that also knows the simulator's
+expected revenue of each view; daily peeking at A/A shops, always-valid against naive; the day of a
+correct keep on shops with the true lift; the sample-ratio check's flag rates; and the report's
+headline MDE on demo-shaped shops (the demo's seed, 400 customers, 60 products, 6 + 3 weeks).
+
+Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--aa-shops 20 --aa-splits 10] [--lift-shops 20]
+      [--srm-runs 10000] [--demo-shops 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -52,6 +60,10 @@ GROUP_SIZE = 5
 CHECKED = tuple(f"{estimator}, {scope}" for scope in ("pooled per shop", f"pooled per {GROUP_SIZE} products")
                 for estimator in ("difference-in-differences", "variant vs holdout (revenue)",
                                   "variant vs holdout (conversion)")) + ("difference-in-differences, per product",)
+CUPED_UNADJUSTED = "variant vs holdout per customer, unadjusted (revenue)"
+CUPED = "variant vs holdout per customer, CUPED (revenue)"
+CUPED_CEILING = "… CUPED + the simulator's expected revenue (ceiling)"
+CHECKED += tuple(f"{CUPED}, {scope}" for scope in ("pooled per shop", f"pooled per {GROUP_SIZE} products"))
 WEEKS_BEFORE, WEEKS_AFTER = 4, 4  # equal windows: the simulator spreads each period's sessions over its weeks
 STAGGER_DAYS = 7  # assisted products go live over the first week after the switch: ≥ 3 weeks after each
 PROMOTION_TRAFFIC = 0.15  # the promotion brings 15 % more sessions to the after window, for every product
@@ -121,7 +133,8 @@ def _variant_hook(shop, archetype_style, starts):
     return shown, eligible
 
 
-def simulate_shop(seed: int, customers: int, products: int) -> dict:
+def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = WEEKS_BEFORE,
+                  weeks_after: int = WEEKS_AFTER, name: str = "benefit-bench") -> dict:
     from analytics.rollup import daily_stats_rebuild
     from analytics.selectors import benefit_panel, exposed_visitors
     from generation.models import GenerationSettings
@@ -132,15 +145,15 @@ def simulate_shop(seed: int, customers: int, products: int) -> dict:
     from shop_ai.simulator.personas import ARCHETYPES, archetype_vector
     from shop_ai.simulator.store import _style_key
 
-    shop = shop_create(name=f"benefit-bench-{seed}", timezone_name="UTC")
+    shop = shop_create(name=f"{name}-{seed}", timezone_name="UTC")
     GenerationSettings.objects.create(shop=shop, holdout_share=HOLDOUT_SHARE)
     end = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    switch_on = end - timedelta(weeks=WEEKS_AFTER)
+    switch_on = end - timedelta(weeks=weeks_after)
     base = dict(customers=customers, products=products, seed=seed, images=False)
     truth_dir = Path(tempfile.mkdtemp())
-    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=WEEKS_BEFORE, end=switch_on, promotion=False),
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_before, end=switch_on, promotion=False),
                    progress=False, truth_path=truth_dir / "before.json")
-    sim_customers = StoreSimulation(SimulationConfig(**base, weeks=WEEKS_BEFORE, end=switch_on)).customers
+    sim_customers = StoreSimulation(SimulationConfig(**base, weeks=weeks_before, end=switch_on)).customers
     personas = _personas_by_archetype(shop, sim_customers)
     rng = np.random.default_rng(seed)
     catalogue = list(Product.objects.filter(shop=shop).order_by("external_id"))
@@ -151,15 +164,15 @@ def simulate_shop(seed: int, customers: int, products: int) -> dict:
     archetype_style = {index: _style_key(archetype_vector(a)) for index, a in enumerate(ARCHETYPES)}
     hook, eligible = _variant_hook(shop, archetype_style, {p.external_id: starts[p.external_id] for p in assisted})
     views: list = []
-    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=WEEKS_AFTER, end=end, period=1,
+    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_after, end=end, period=1,
                                                       promotion_traffic=PROMOTION_TRAFFIC),
                    progress=False, truth_path=truth_dir / "after.json", shown_style=hook, view_log=views)
     exposure_log.flush()
     daily_stats_rebuild(shop=shop)
-    start_day, end_day = (switch_on - timedelta(weeks=WEEKS_BEFORE)).date(), (end - timedelta(days=1)).date()
+    start_day, end_day = (switch_on - timedelta(weeks=weeks_before)).date(), (end - timedelta(days=1)).date()
     return {"seed": seed, "views": views, "eligible": eligible, "starts": starts,
             "panel": benefit_panel(shop=shop, start=start_day, end=end_day),
-            "visitors": exposed_visitors(shop=shop, start=start_day, end=end_day),
+            "visitors": exposed_visitors(shop=shop, start=start_day, end=end_day, pre_period=True),
             "assisted": {p.external_id for p in assisted}}
 
 
@@ -228,6 +241,34 @@ def _pooled_rows(shop: dict, live: list, group: set[str], scope: str) -> list[tu
         return rows
     for measure, estimate in by_visitor.items():
         rows.append((f"variant vs holdout ({measure}), {scope}", estimate, truth_visitor[measure]))
+    rows += _cuped_rows(shop, live, visitors[visitors["product_id"].isin(group)], truth_visitor, scope)
+    return rows
+
+
+def _cuped_rows(shop: dict, live: list, visitors, truth: dict, scope: str) -> list[tuple]:
+    """Per exposed customer: unadjusted, CUPED, and CUPED given also the simulator's own expected
+    revenue of each customer's exposed views (no purchase noise): near the most any covariate could
+    remove, since what is left is whether each view happened to end in a purchase."""
+    from analytics.cuped import cuped_comparison
+    from analytics.estimators import BenefitDataError
+    from shop_ai.simulator.truth import expected_net_revenue
+
+    expected = {}
+    for view in live:
+        key = (view.customer.customer_id, view.product.product_id)
+        expected[key] = expected.get(key, 0.0) + expected_net_revenue(view, view.house_style)
+    # The pair's own pre-period revenue makes way for the truth: what its views would earn on average.
+    oracle = visitors.assign(pre_product_revenue=[expected.get(key, 0.0) for key in
+                                                  zip(visitors["customer_id"], visitors["product_id"])])
+    rows = []
+    for label, frame, adjust in ((CUPED_UNADJUSTED, visitors, False), (CUPED, visitors, True),
+                                 (CUPED_CEILING, oracle, True)):
+        try:
+            estimate, _ = cuped_comparison(frame, "revenue", estimand="net revenue per exposed customer",
+                                           adjust=adjust)
+        except BenefitDataError:
+            continue
+        rows.append((f"{label}, {scope}", estimate, truth["revenue"]))
     return rows
 
 
@@ -268,8 +309,16 @@ def summarise(rows: list[tuple]) -> dict[str, dict]:
                          if scale and len(errors) > 1 else None,
                          "rmse": float(np.sqrt(np.mean(errors ** 2))),
                          "coverage": float(covered.mean()),
+                         "median_half_width": _median_half_width(usable),
                          "coverage_interval": wilson_interval(int(covered.sum()), len(covered))}
     return summary
+
+
+def _median_half_width(rows: list[tuple]) -> float | None:
+    from benchmarks.benefit_experiments import half_width
+
+    widths = [w for w in (half_width(r[2], r[3]) for r in rows) if w is not None]
+    return float(np.median(widths)) if widths else None
 
 
 def wilson_interval(hits: int, n: int) -> tuple[float, float]:
@@ -298,7 +347,7 @@ def verdict(name: str, figures: dict) -> str:
 
 def table(summary: dict) -> str:
     header = (f"{'estimator':<58} {'n':>4} {'none':>4} {'mean est':>9} {'mean true':>9} {'bias':>8} "
-              f"{'bias/true':>15} {'RMSE':>7} {'95% cover':>9} {'(its 95% CI)':>13}  target")
+              f"{'bias/true':>15} {'RMSE':>7} {'95% cover':>9} {'(its 95% CI)':>13} {'half-w':>6}  target")
     lines = [header, "-" * len(header)]
     for name, f in summary.items():
         relative = "n/a" if f["relative_bias"] is None else f"{f['relative_bias']:+.1%}"
@@ -307,8 +356,12 @@ def table(summary: dict) -> str:
         low, high = f["coverage_interval"]
         lines.append(f"{name:<58} {f['n']:>4} {f['no_estimate']:>4} {f['mean_estimate']:>+9.3f} "
                      f"{f['mean_truth']:>+9.3f} {f['bias']:>+8.3f} {relative:>15} {f['rmse']:>7.3f} "
-                     f"{f['coverage']:>9.1%} {f'{low:.0%}-{high:.0%}':>13}  {verdict(name, f)}")
+                     f"{f['coverage']:>9.1%} {f'{low:.0%}-{high:.0%}':>13} {_width(f):>6}  {verdict(name, f)}")
     return "\n".join(lines)
+
+
+def _width(figures: dict) -> str:
+    return "" if figures.get("median_half_width") is None else f"{figures['median_half_width']:.3f}"
 
 
 def promotion_sentence(summary: dict) -> str:
@@ -321,6 +374,92 @@ def promotion_sentence(summary: dict) -> str:
             f"small, noisy means.")
 
 
+DEMO_SEED = 2026  # the demo's own seed (shop_ai/management/commands/demo.py)
+TODAY = "variant vs holdout (revenue)"
+
+
+def demo_mde(seed: int) -> dict:
+    """The report's headline MDE on a demo-shaped shop, with today's basis and with CUPED."""
+    from analytics.cuped import cuped_variant_vs_holdout
+    from analytics.estimators import BenefitDataError, difference_in_differences, power, variant_vs_holdout
+
+    shop = simulate_shop(seed, 400, 60, weeks_before=6, weeks_after=3, name="demo-shaped")
+    panel, visitors = shop["panel"], shop["visitors"]
+    try:
+        did = difference_in_differences(panel)
+    except BenefitDataError:
+        did = None
+    today = power(panel, visitors, did=did, holdout_revenue=variant_vs_holdout(visitors)["revenue"])
+    cuped = power(panel, visitors, did=did, holdout_revenue=cuped_variant_vs_holdout(visitors)["revenue"].adjusted)
+    return {"seed": seed, "today": today.minimum_detectable_lift, "today_basis": today.basis,
+            "cuped": cuped.minimum_detectable_lift, "cuped_basis": cuped.basis}
+
+
+def run_experiments(args) -> dict:
+    from tqdm import tqdm
+
+    from benchmarks.benefit_experiments import aa_peeking, lift_peeking, srm_rates
+
+    with tqdm(total=args.aa_shops + args.lift_shops, desc="sequential shops", unit="shop") as bar:
+        aa = aa_peeking(args.aa_shops, args.aa_splits, args.customers, args.products, 500, progress=bar.update)
+        lift = lift_peeking(args.lift_shops, args.customers, args.products, 700, progress=bar.update)
+    return {"aa": aa, "lift": lift, "srm": srm_rates(args.srm_runs)}
+
+
+def _narrower(summary: dict, ours: str, scope: str) -> float | None:
+    today, new = summary.get(f"{TODAY}, {scope}"), summary.get(f"{ours}, {scope}")
+    if not today or not new or not today["median_half_width"] or new["median_half_width"] is None:
+        return None
+    return 1 - new["median_half_width"] / today["median_half_width"]
+
+
+def issue21_figures(summary: dict, experiments: dict, demo: list[dict]) -> dict:
+    scopes = ("pooled per shop", f"pooled per {GROUP_SIZE} products")
+    widths = {scope: {"cuped_narrower": _narrower(summary, CUPED, scope),
+                      "per_customer_unadjusted_narrower": _narrower(summary, CUPED_UNADJUSTED, scope),
+                      "ceiling_narrower": _narrower(summary, CUPED_CEILING, scope)} for scope in scopes}
+    today_mde = float(np.median([d["today"] for d in demo])) if demo else None
+    cuped_mde = float(np.median([d["cuped"] for d in demo])) if demo else None
+    return {"cuped_widths": widths, "demo_mde": {"shops": demo, "median_today": today_mde, "median_cuped": cuped_mde,
+                                                 "fall": 1 - cuped_mde / today_mde if demo else None},
+            **experiments}
+
+
+def issue21_table(figures: dict) -> str:
+    lines = ["", "issue 21: CUPED, always-valid intervals, sample-ratio check (today beside ours, same run)", "-" * 100]
+    for scope, widths in figures["cuped_widths"].items():
+        parts = [f"{name.replace('_narrower', '').replace('_', ' ')} {value:+.1%}" for name, value in widths.items()
+                 if value is not None]
+        ok = widths["cuped_narrower"] is not None and widths["cuped_narrower"] >= 0.30
+        lines.append(f"95 % interval of revenue per exposed customer vs today's, {scope}: narrower by "
+                     f"{', '.join(parts)}  (target CUPED >= 30 %: {'PASS' if ok else 'FAIL'})")
+    aa = figures["aa"]
+    lines.append(f"A/A, daily looks over 8 weeks, stop at the first significant look ({aa['tests']} tests = "
+                 f"{aa['shops']} shops x {aa['splits_per_shop']} splits): always-valid {aa['false_positive_always_valid']:.1%}"
+                 f" (target <= 5 %: {'PASS' if aa['false_positive_always_valid'] <= 0.05 else 'FAIL'}), "
+                 f"naive fixed-horizon peeking {aa['false_positive_naive_peeking']:.1%}, the fixed interval read once "
+                 f"at 8 weeks {aa['false_positive_read_once_at_8_weeks']:.1%}")
+    lift = figures["lift"]
+    lines.append(f"shops with the true lift (mean {lift['mean_true_lift']:+.0%}): median day of a correct keep "
+                 f"{lift['median_day_of_keep']}, kept within 8 weeks {lift['kept_within_8_weeks']:.0%}, wrong stops "
+                 f"{lift['wrong_stop']}")
+    srm = figures["srm"]
+    broken = next(v for k, v in srm["flagged"].items() if k != "correct split")
+    correct = srm["flagged"]["correct split"]
+    lines.append(f"sample-ratio check, {srm['customers']:,} exposed customers, {srm['runs']:,} runs: broken by 3 points "
+                 f"flagged {broken:.1%} (target >= 95 %: {'PASS' if broken >= 0.95 else 'FAIL'}), correct split "
+                 f"flagged {correct:.2%} (target <= 0.2 %: {'PASS' if correct <= 0.002 else 'FAIL'})")
+    demo = figures["demo_mde"]
+    if demo["shops"]:
+        lines.append(f"demo-shaped shops' headline MDE (median of {len(demo['shops'])}): today {demo['median_today']:.0%}, "
+                     f"with CUPED {demo['median_cuped']:.0%}, fall {demo['fall']:.0%} (target >= 33 %: "
+                     f"{'PASS' if demo['fall'] >= 1 / 3 else 'FAIL'})")
+        for shop in demo["shops"]:
+            lines.append(f"  seed {shop['seed']}: {shop['today']:.0%} ({shop['today_basis']}) -> {shop['cuped']:.0%} "
+                         f"({shop['cuped_basis']})")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shops", type=int, default=10, help="simulated shops, one seed each (default 10)")
@@ -328,6 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=60, help="products per shop (default 60; a third assisted)")
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures as JSON here")
+    parser.add_argument("--aa-shops", type=int, default=20, help="simulated A/A shops for daily peeking (default 20)")
+    parser.add_argument("--aa-splits", type=int, default=10, help="A/A splits of each of them (default 10)")
+    parser.add_argument("--lift-shops", type=int, default=20, help="shops with the true lift (default 20)")
+    parser.add_argument("--srm-runs", type=int, default=10_000, help="runs of the sample-ratio check (default 10,000)")
+    parser.add_argument("--demo-shops", type=int, default=3,
+                        help="demo-shaped shops for the headline MDE (400 customers, 60 products, 6 + 3 weeks)")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -338,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[tuple] = []
         for seed in tqdm(range(args.first_seed, args.first_seed + args.shops), desc="shops", unit="shop"):
             rows += estimate_shop(simulate_shop(seed, args.customers, args.products))
+        demo = [demo_mde(seed) for seed in tqdm(range(DEMO_SEED, DEMO_SEED + args.demo_shops), desc="demo-shaped shops",
+                                                 unit="shop")]
     summary = summarise(rows)
+    experiments = run_experiments(args)
     print(f"\nshop-ai benefit estimators vs the simulator's truth: {args.shops} shops × {args.products} products "
           f"({ASSISTED_SHARE:.0%} assisted, going live over {STAGGER_DAYS} days), {args.customers} customers each, "
           f"holdout {HOLDOUT_SHARE}, {WEEKS_BEFORE} weeks before + {WEEKS_AFTER} after with a promotion "
@@ -349,9 +497,11 @@ def main(argv: list[str] | None = None) -> int:
           f"|bias| <= {TARGETS['max_relative_bias']:.0%} of the true lift for difference-in-differences and variant "
           "vs holdout; before/after is the paper's naive view, shown beside them. The ± after bias/true and the "
           "interval after coverage are the benchmark's own 95 % uncertainty (too few estimates: widen with --shops).")
+    issue21 = issue21_figures(summary, experiments, demo)
+    print(issue21_table(issue21))
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps({"summary": summary, "targets": TARGETS, "args": vars(args)},
-                                                   indent=1), encoding="utf-8")
+        Path(args.json_path).write_text(json.dumps({"summary": summary, "targets": TARGETS, "issue21": issue21,
+                                                    "args": vars(args)}, indent=1, default=float), encoding="utf-8")
         print(f"figures written to {args.json_path}")
     return 0
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics import pages as kansei_pages
 from generation import pages as store_pages
 from shop_ai import pages
 from shop_ai.integrations.browser.views import snippet
@@ -27,6 +28,7 @@ urlpatterns = [
     path("store/<int:shop_id>/", store_pages.store_index, name="store-index"),
     path("store/<int:shop_id>/products/<str:product_id>", store_pages.store_product, name="store-product"),
     path("snippet/shop-ai.js", snippet, name="snippet"),
+    path("kansei/<str:token>/", kansei_pages.kansei_survey_page, name="kansei-survey"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "shop_ai.pages.not_found"

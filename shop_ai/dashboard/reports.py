@@ -19,6 +19,10 @@ class ReportWindowForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
                           help_text="Default: yesterday.")
     category = forms.ChoiceField(required=False)
+    sequential = forms.BooleanField(required=False, label="Always-valid intervals",
+                                    help_text="Safe to read every day (mSPRT); wider than fixed-horizon ones.")
+    aa = forms.BooleanField(required=False, label="A/A check",
+                            help_text="The same pipeline on held-out shoppers split in two: should find nothing.")
 
     def __init__(self, *args, categories: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,7 +38,8 @@ def _report_from_request(request: HttpRequest) -> tuple[ReportWindowForm, Benefi
     window = form.cleaned_data if request.GET else {}
     try:
         report = benefit_report(shop=request.shop, start=window.get("start"), end=window.get("end"),
-                                category=window.get("category") or None)
+                                category=window.get("category") or None, sequential=bool(window.get("sequential")),
+                                aa=bool(window.get("aa")))
     except BenefitReportError as problem:
         return form, None, str(problem)
     return form, report, ""
@@ -50,6 +55,40 @@ def _forest_rows(report: BenefitReport) -> tuple[list, tuple | None]:
     pooled_row = ("all assisted (pooled)", pooled.lift, pooled.ci_low, pooled.ci_high) \
         if pooled is not None and pooled.lift is not None else None
     return rows, pooled_row
+
+
+def _with(request: HttpRequest, **values: str) -> str:
+    query = request.GET.copy()
+    query.update(values)
+    return query.urlencode()
+
+
+def _without(request: HttpRequest, name: str) -> str:
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
+GROUP_NAMES = {"expert": "experts", "shopper": "customers"}
+
+
+def _profile_rows(report: BenefitReport) -> list:
+    """(design, group name, raters, [word profile or None per word]) for the Kansei profile table."""
+    rows = []
+    for design in report.kansei_profiles:
+        for kind, words in sorted(design.groups.items()):
+            rows.append((design, GROUP_NAMES.get(kind, kind), design.raters[kind],
+                         [words.get(word) for word in report.kansei.words]))
+    return rows
+
+
+def _cuped_rows(report: BenefitReport) -> list:
+    """(measure, unadjusted, adjusted, share of variance removed) for the side-by-side table."""
+    experiment = report.experiment
+    if experiment is None:
+        return []
+    return [(name, adjusted.unadjusted, adjusted.adjusted, adjusted.variance_removed, adjusted.without_pre_period,
+             adjusted.customers) for name, adjusted in experiment.adjusted.items()]
 
 
 @shop_view
@@ -68,6 +107,11 @@ def benefit_report_page(request: HttpRequest) -> HttpResponse:
             kansei_rows=[(design, [design.cells.get(word) for word in report.kansei.words])
                          for design in report.kansei.designs],
             csv_query=request.GET.urlencode(),
+            experiment=report.experiment,
+            profile_rows=_profile_rows(report),
+            cuped_rows=_cuped_rows(report),
+            aa_query=_with(request, aa="1"), sequential_query=_with(request, sequential="1"),
+            fixed_query=_without(request, "sequential"), real_query=_without(request, "aa"),
         )
     return render(request, "dashboard/report_benefit.html", context, status=200 if not problem else 400)
 

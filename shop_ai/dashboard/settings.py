@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from analytics.experiments import experiment_settings_update
+from analytics.selectors import smallest_lift_worth_having
 from generation.services import generation_settings_update
 from profiles.models import ApiKey
 from profiles.services import api_key_create, api_key_revoke
@@ -19,8 +24,19 @@ from shop_ai.dashboard.selectors import api_keys, generation_settings_current
 NEW_KEY_SESSION_KEY = "dashboard_new_api_key"
 
 
-def _page(request: HttpRequest, form: GenerationSettingsForm, status: int = 200) -> HttpResponse:
+class ExperimentSettingsForm(forms.Form):
+    smallest_lift = forms.DecimalField(
+        label="Smallest lift worth having (%)", min_value=Decimal("0.1"), max_value=100, decimal_places=1,
+        help_text="A test whose always-valid interval lies below this lift says stop: the variants are not worth "
+                  "keeping even if they help a little.")
+
+
+def _page(request: HttpRequest, form: GenerationSettingsForm, status: int = 200,
+          experiment_form: ExperimentSettingsForm | None = None) -> HttpResponse:
+    current = smallest_lift_worth_having(shop=request.shop)
+    experiment_form = experiment_form or ExperimentSettingsForm(initial={"smallest_lift": round(current * 100, 1)})
     context = {"form": form, "key_form": ApiKeyForm(), "api_keys": api_keys(shop=request.shop),
+               "experiment_form": experiment_form,
                "section": "settings", **connection_context(request=request)}
     return render(request, "dashboard/settings.html", context, status=status)
 
@@ -40,6 +56,19 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Settings saved.")
             return redirect("dashboard:settings")
     return _page(request, form, status=400)
+
+
+@require_POST
+@shop_view
+def experiment_settings_view(request: HttpRequest) -> HttpResponse:
+    form = ExperimentSettingsForm(request.POST)
+    if not form.is_valid():
+        current = generation_settings_current(shop=request.shop)
+        return _page(request, GenerationSettingsForm(initial=GenerationSettingsForm.initial_from(current)),
+                     status=400, experiment_form=form)
+    experiment_settings_update(shop=request.shop, smallest_lift=float(form.cleaned_data["smallest_lift"]) / 100)
+    messages.success(request, "Smallest lift worth having saved.")
+    return redirect("dashboard:settings")
 
 
 @require_POST

@@ -60,7 +60,7 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
     assert "clustered by product" in did["method"] and did["ci_low"] <= did["lift"] <= did["ci_high"]
     assert "variant_vs_holdout_revenue" in body["estimates"] and body["power"]["minimum_detectable_lift"] > 0
     if body["estimates"]["variant_vs_holdout_revenue"]["lift"] is not None:  # the headline names its unit
-        assert "per visitor" in body["headline"] and "product-day" not in body["headline"]
+        assert "per exposed customer" in body["headline"] and "product-day" not in body["headline"]
     assisted = [row for row in body["products"] if row["assisted_from"]]
     assert len(assisted) == 10 and all(row["days_after"] > 0 and row["days_before"] > 0 for row in assisted)
     # Power reuses the report's own estimates (each computed once) and gives what it computes afresh.
@@ -71,13 +71,18 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
         report = benefit_report(shop=shop, **window)
     assert did_calls.call_count == 1 and holdout_calls.call_count == 1
     visitors = exposed_visitors(shop=shop, **window)
-    assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT)
+    cuped = report.estimates["variant_vs_holdout_revenue_cuped"]
+    assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT, holdout_revenue=cuped)
+    assert report.power.basis in (f"variant vs holdout, {cuped.estimand}", "difference-in-differences")
     assert body["power"]["minimum_detectable_lift"] == pytest.approx(report.power.minimum_detectable_lift)
     response = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     by_id = {row["product_id"]: row for row in rows}
-    assert set(by_id) == {row["product_id"] for row in body["products"]}
+    assert set(by_id) == {row["product_id"] for row in body["products"]} | {"pooled"}
+    pooled = body["decisions"][0]
+    assert pooled["product_id"] == "pooled" and by_id["pooled"]["decision"] == pooled["action"]
+    assert by_id["pooled"]["decision_sentence"] == body["experiment"]["decision"]["sentence"]
     for row in assisted:
         line = by_id[row["product_id"]]
         assert float(line["mean_net_revenue_per_day_before"]) == pytest.approx(row["mean_before"], abs=0.005)
@@ -165,3 +170,73 @@ def test_a_window_with_two_currencies_is_refused_rather_than_summed(api, shop):
     daily_stats_rebuild(shop=shop)
     response = api.get("/api/v1/reports/benefit")
     assert response.status_code == 400 and "CNY, USD" in str(response.json()) and "one currency" in str(response.json())
+
+
+def test_checks_cuped_always_valid_intervals_and_decisions_in_the_api_the_csv_and_the_webhook(simulated_shop):
+    from analytics.announcements import benefit_report_announce
+    from analytics.models import ExperimentSettings
+    from generation.webhooks import webhook_endpoint_create
+
+    shop = simulated_shop
+    ExperimentSettings.objects.create(shop=shop, smallest_lift="0.100")
+    body = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "sequential": "1"}).json()
+    experiment = body["experiment"]
+    assert experiment["mode"] == "variant vs holdout" and experiment["smallest_lift_worth_having"] == 0.1
+    ratio = experiment["sample_ratio"]
+    assert ratio["holdout"] > 0 and ratio["variant"] > 0 and ratio["expected_holdout_share"] == 0.2
+    assert experiment["trusted"] == (ratio["p_value"] >= 0.001)
+    revenue = experiment["cuped"]["revenue"]
+    fixed, always = revenue["adjusted"], experiment["always_valid"]
+    assert fixed["estimand"] == "net revenue per exposed customer" and revenue["unadjusted"]["n"] == fixed["n"]
+    assert always["ci_low"] < fixed["ci_low"] and always["ci_high"] > fixed["ci_high"]  # peeking costs width
+    assert "pre-period revenue" in always["tau2_basis"] and "Safe to peek" in experiment["safe_to_peek"]
+    assert experiment["decision"]["action"] in ("keep", "stop", "keep testing")
+    assert body["sequential"] is True and "always-valid" in body["headline"]
+    assert "Variant images served on 100.0%" in " ".join(experiment["exposure_notes"])
+    per_product = [d for d in body["decisions"] if d["product_id"] != "pooled"]
+    assert len(per_product) == 10  # every assisted product was exposed
+    aa = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "aa": "1"}).json()
+    assert aa["experiment"]["mode"] == "a/a" and aa["headline"].startswith("A/A check")
+    assert set(aa["estimates"]) <= {"aa_revenue_adjusted", "aa_revenue_unadjusted", "aa_conversion_adjusted",
+                                    "aa_conversion_unadjusted"}
+    webhook_endpoint_create(shop=shop, url="https://example.com/hook", topics=["report.ready"])
+    delivery, = benefit_report_announce(shop=shop, end=date.fromisoformat(_window()["end"]))
+    data = delivery.payload["data"]
+    assert data["decisions"][0]["product_id"] == "pooled" and data["experiment"]["decision"]["action"]
+
+
+def test_a_broken_split_leads_with_a_warning_and_headlines_no_lift(simulated_shop):
+    # Three quarters of the variant arm's exposures vanish (a cache serving originals without logging, say).
+    shown = Exposure.objects.filter(shop=simulated_shop, holdout=False, listing__isnull=False)
+    customers = [c for i, c in enumerate(sorted(set(shown.values_list("customer_external_id", flat=True)))) if i % 4]
+    shown.filter(customer_external_id__in=customers).delete()
+    window = {name: date.fromisoformat(day) for name, day in _window().items()}
+    report = benefit_report(shop=simulated_shop, **window)
+    assert not report.experiment.trusted
+    assert report.headline.startswith("Sample-ratio mismatch") and "No lift is headlined" in report.headline
+
+
+def test_the_page_shows_checks_cuped_side_by_side_the_toggle_decisions_and_the_aa_check(simulated_shop, client):
+    client.force_login(owner_of(simulated_shop))
+    html = client.get("/dashboard/reports/benefit/", _window()).content.decode()
+    assert "Variant vs holdout: checks, CUPED and what to do" in html and "Sample ratio as configured" in html
+    assert "Variance removed" in html and "Unadjusted lift" in html and "Safe to peek" in html
+    assert "Show always-valid intervals" in html and "Run the A/A check" in html
+    assert html.count('class="decision"') >= 11  # pooled + each of the 10 assisted products
+    html = client.get("/dashboard/reports/benefit/", {**_window(), "sequential": "on"}).content.decode()
+    assert "Always-valid 95 % interval" in html and "show fixed-horizon ones" in html and "Mixture of" in html
+    html = client.get("/dashboard/reports/benefit/", {**_window(), "aa": "on"}).content.decode()
+    # 24 held-out shoppers split 20/80: whether both halves bought anything depends on the simulated days.
+    assert "A/A check (held-out customers split in two" in html or "A/A check: no estimate yet" in html
+    assert "Back to the variant-vs-holdout report" in html
+
+
+def test_the_aa_command_prints_the_check(simulated_shop):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("aa_check", shop=simulated_shop.name, start=date.fromisoformat(_window()["start"]),
+                 end=date.fromisoformat(_window()["end"]), stdout=out)
+    assert "A/A check" in out.getvalue() and "Sample ratio" in out.getvalue()
+    with pytest.raises(CommandError, match="No shop called"):
+        call_command("aa_check", shop="nobody")

@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from analytics.actors import events_rollup
+from analytics.kansei_surveys import kansei_survey_create
 from analytics.models import DailyProductStats
 from generation.actors import plan_generation
 from generation.models import GenerationJob, WebhookEndpoint
@@ -37,13 +38,15 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # matrix by itself; anything else must be named here, or the classification test fails.
 PUBLIC = {"", "accounts/login/", "accounts/logout/", "snippet/shop-ai.js", "api/v1/schema/", "api/v1/docs/",
           # the storefront pages are public by design: anyone may see a shop's published listings
-          "store/<int:shop_id>/", "store/<int:shop_id>/products/<str:product_id>"}
+          "store/<int:shop_id>/", "store/<int:shop_id>/products/<str:product_id>",
+          # a Kansei survey's link: whoever holds its random token may rate its designs, no login
+          "kansei/<str:token>/"}
 BROWSER = {"api/v1/browser/events", "api/v1/browser/products/<str:product_id>"}  # publishable key
 WEBHOOK = {"api/v1/webhooks/<str:source>"}  # signed with the shop's webhook secret
 PREFIXES = {"api/v1/": "api", "dashboard/": "dashboard", "admin/": "admin"}
 # Path parameters whose value is a database id of A's object: B must get 403/404/405. The others
 # are ids the shop chooses itself (product, event, customer): B may own the same id in its own shop.
-DATABASE_IDS = {"persona_id", "job_id", "listing_id", "key_id", "endpoint_id", "letter_id"}
+DATABASE_IDS = {"persona_id", "job_id", "listing_id", "key_id", "endpoint_id", "letter_id", "survey_id"}
 
 
 def url_patterns(resolver=None, prefix: str = ""):
@@ -97,6 +100,7 @@ def tenants(db):
                                               secret="azurite-endpoint-secret")
     letter = DeadLetter.objects.create(message_id="azurite-message", queue_name="gpu", actor_name="run_generation_jobs",
                                        shop=a, args=[[job.id]], reason="azurite poison reason")
+    survey = kansei_survey_create(shop=a, product_external_id=product.external_id)
     owner_a = owner_of(a, username="azurite-owner")
     owner_a.email = "owner@azurite.example.com"
     owner_a.save(update_fields=["email"])
@@ -113,6 +117,7 @@ def tenants(db):
     ids = {"product_id": product.external_id, "event_id": "azurite-event-9", "customer_id": customer.external_id,
            "persona_id": persona.id, "job_id": job.id, "listing_id": job.listing.id, "key_id": key_a.api_key.id,
            "endpoint_id": endpoint.id, "letter_id": letter.id, "shop_id": a.id, "source": ["generic", "shopify"],
+           "survey_id": survey.id, "token": survey.token,
            "action": ["approve", "publish", "retire"]}
     yield {"a": a, "b": b, "secrets": secrets, "ids": ids, "key_b": api_key_create(shop=b).raw_key,
             "owner_b": owner_b, "connection_b": connection_b, "customer": customer, "product": product,
