@@ -11,6 +11,7 @@ from profiles.models import (
     PersonaClustering,
     Product,
     ReviewAnalysis,
+    SentimentAdaptation,
     Shop,
     StoreConnection,
 )
@@ -98,6 +99,16 @@ class ReviewAnalysisAdmin(admin.ModelAdmin):
     search_fields = ("customer__external_id", "event__event_id")
     list_select_related = ("event", "customer", "shop")
     raw_id_fields = ("event", "customer")
+
+
+@admin.register(SentimentAdaptation)
+class SentimentAdaptationAdmin(admin.ModelAdmin):
+    list_display = ("shop", "version", "rated_reviews", "base_accuracy", "validation_accuracy", "used", "created_at")
+    list_filter = ("used", "shop")
+    list_select_related = ("shop",)
+    exclude = ("head",)
+    readonly_fields = ("shop", "version", "rated_reviews", "trained_on", "held_out", "base_accuracy",
+                       "validation_accuracy", "used", "reason", "created_at")
 
 
 @admin.register(StoreConnection)

@@ -41,7 +41,7 @@ def staged(db, tiny_weights):  # noqa: F811 - tiny_weights is the fixture
 def test_the_storefront_shows_the_persona_the_real_product_staged_at_listing_size(page, live_server, staged):
     listing = staged["listing"]
     assert listing.status == "published"
-    page.goto(f"{live_server.url}/store/{staged['shop'].id}/bowl-1/?customer={staged['viewer']}")
+    page.goto(f"{live_server.url}/store/{staged['shop'].id}/products/bowl-1?customer={staged['viewer']}")
     image = page.get_by_alt_text(listing.title)
     image.wait_for()
     assert "/generated/" in image.get_attribute("src")

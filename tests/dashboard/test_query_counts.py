@@ -73,7 +73,7 @@ def first_job(shop) -> str:
 
 PAGES = {
     "overview": (add_activity, lambda shop: "/dashboard/", 9),
-    "personas": (add_personas, lambda shop: "/dashboard/personas/", 4),
+    "personas": (add_personas, lambda shop: "/dashboard/personas/", 7),  # + the shop sentiment model: used, latest, count
     "persona": (add_activity, first_persona, 8),
     "generation": (add_jobs, lambda shop: "/dashboard/generation/", 7),
     "job": (add_images, first_job, 5),
