@@ -2,10 +2,10 @@
 
     python benchmarks/generator_speed.py [--weights generation/weights] [--json out.json]
 
-One test product redrawn for 8 personas (one batch) at 64x64. DPM-Solver++ is
-timed over ``--repeats`` runs after a warm-up (median); DDPM over one run.
-PSNR/SSIM are against the renderer's ground truth for those 8 (product, persona)
-pairs, which come from the held-out test split.
+One held-out test matte staged for 6 personas (one batch, as a job stages one product for a
+shop's personas) at 64x64. DPM-Solver++ is timed over ``--repeats`` runs after a warm-up
+(median); DDPM over one run. PSNR/SSIM are against the renderer's scenes for those 6
+(matte, persona) pairs (test personas, a test matte).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generation.model.dataset import load_split, persona_bank, split_pairs  # noqa: E402
 from generation.model.metrics import psnr, quantize, ssim  # noqa: E402
 from generation.model.pipeline_upcdm import UPCDMPipeline  # noqa: E402
-from generation.model.train import batch_tensors  # noqa: E402
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "generation" / "weights"
 
@@ -34,7 +33,7 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "generation" / "weigh
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--ddpm-steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -45,17 +44,17 @@ def parse_args():
 
 
 def one_product_many_personas(batch: int, cache_dir: str):
-    """The first test product geometry, drawn for ``batch`` personas of the bank (targets rendered fresh)."""
-    from generation.model.control import control_image
-    from generation.rendering import render_array
+    """The first test matte, staged for ``batch`` personas of the bank (truth rendered fresh)."""
+    from generation.model.control import control_from_matte
+    from generation.rendering.scenes import render_scene
 
     test = load_split("test", 2, cache_dir)
-    shape, seed = str(test.shapes[0]), int(test.seeds[0])
-    test_personas = [p for s, p in split_pairs()["test"]]
+    matte, kind, seed = test.mattes[0], str(test.kinds[0]), int(test.seeds[0])
+    test_personas = [p for _, p in split_pairs()["test"]]
     personas = persona_bank()[test_personas[:batch]]
-    control = torch.from_numpy(control_image(render_array(shape, None, seed)))[None].expand(batch, -1, -1, -1)
-    truth = torch.from_numpy(np.stack([render_array(shape, p, seed) for p in personas])).permute(0, 3, 1, 2)
-    return shape, seed, control, torch.from_numpy(personas), quantize(truth)
+    control = torch.from_numpy(control_from_matte(matte))[None].expand(batch, -1, -1, -1)
+    truth = torch.from_numpy(np.stack([render_scene(matte, p, seed) for p in personas])).permute(0, 3, 1, 2)
+    return kind, seed, control, torch.from_numpy(personas), quantize(truth)
 
 
 def run(pipe, control, personas, steps, seed=0):
@@ -88,14 +87,14 @@ def main():
     ours = measure("dpmsolver++", args.steps, args, inputs, args.repeats)
     baseline = measure("ddpm", args.ddpm_steps, args, inputs, 1)
     result = {
-        "product": {"shape": inputs[0], "seed": inputs[1]}, "threads": args.threads,
+        "matte": {"kind": inputs[0], "seed": inputs[1]}, "threads": args.threads,
         "rows": [ours, baseline],
         "speedup": baseline["seconds"] / ours["seconds"],
         "psnr_difference_db": ours["psnr"] - baseline["psnr"],
         "torch": torch.__version__, "bf16_autocast": UPCDMPipeline.from_weights(args.weights).use_bf16,
     }
-    print(f"Generator speed, 64x64, batch {args.batch}, {args.threads} thread(s), product {inputs[0]} seed {inputs[1]}")
-    print(f"{'sampler':<22} {'steps':>5} {'seconds':>8} {'images/s':>9} {'PSNR':>7} {'SSIM':>6}")
+    print(f"Stager speed, 64x64 scenes, batch {args.batch}, {args.threads} thread(s), test matte {inputs[0]} seed {inputs[1]}")
+    print(f"{'sampler':<22} {'steps':>5} {'seconds':>8} {'scenes/s':>9} {'PSNR':>7} {'SSIM':>6}")
     for row in result["rows"]:
         name = "ours: DPM-Solver++" if row["sampler"] == "dpmsolver++" else "baseline: DDPM"
         print(f"{name:<22} {row['steps']:>5} {row['seconds']:>8.2f} {row['images_per_second']:>9.2f} {row['psnr']:>7.2f} {row['ssim']:>6.3f}")

@@ -8,7 +8,7 @@ from generation.model import train
 
 
 class Command(BaseCommand):
-    help = "Train the UPCDM product generator on rendered (product, persona) pairs (see generation/model/train.py)."
+    help = "Train the UPCDM scene stager on rendered (placed matte, persona) -> scene examples (see generation/model/train.py)."
 
     def add_arguments(self, parser):
         train.add_arguments(parser)
