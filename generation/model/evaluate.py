@@ -44,6 +44,7 @@ ABLATION_RUNS = [  # label, run directory under checkpoints/
     ("UPCDM/M1 (plain ResBlock)", "ablation_m1"),
     ("UPCDM/M2 (no CBAM)", "ablation_m2"),
     ("UPCDM/M3 (no profile control)", "ablation_m3"),
+    ("GroupNorm UPCDM/M2 (no CBAM)", "ablation_m2_groupnorm"),
     ("GroupNorm UPCDM/M3 (no profile)", "ablation_m3_groupnorm"),
     ("Baseline UNet2DModel (concat)", "ablation_baseline"),
 ]

@@ -7,6 +7,7 @@ Every variant is the same code with different switches (DESIGN §5.2):
 - ``m2``: no CBAM.
 - ``m3``: no profile control (the control branch sees the control image, not the persona).
 - ``groupnorm``: GroupNorm ResBlocks instead of BatchNorm.
+- ``m2_groupnorm``: M2 of the shipped ``groupnorm`` model (no CBAM).
 - ``m3_groupnorm``: M3 of the shipped ``groupnorm`` model (no profile control), so that the
   profile control's worth is measured on the model we ship.
 - ``baseline``: a plain diffusers ``UNet2DModel``, control image and persona as input channels.
@@ -27,6 +28,7 @@ VARIANTS = {
     "m2": dict(norm_type="batch", use_cbam=False, persona=True),
     "m3": dict(norm_type="batch", use_cbam=True, persona=False),
     "groupnorm": dict(norm_type="group", use_cbam=True, persona=True),
+    "m2_groupnorm": dict(norm_type="group", use_cbam=False, persona=True),
     "m3_groupnorm": dict(norm_type="group", use_cbam=True, persona=False),
     "baseline": None,
 }
