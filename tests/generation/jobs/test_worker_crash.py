@@ -70,5 +70,5 @@ def test_sigkill_mid_job_gives_exactly_one_image_set_and_one_listing(shop, produ
     assert GeneratedImage.objects.filter(job__in=jobs).count() == 2
     assert Listing.objects.filter(job__in=jobs).count() == 2
     generated = Path(settings.MEDIA_ROOT) / "shops" / str(shop.id) / "generated"
-    assert sorted(p.name for p in generated.rglob("*.png")) == sorted(
-        Path(image.image.name).name for image in GeneratedImage.objects.filter(job__in=jobs))
+    assert sorted(p.name for p in generated.rglob("*") if p.is_file()) == sorted(
+        Path(field.name).name for image in GeneratedImage.objects.filter(job__in=jobs) for field in image.files)
