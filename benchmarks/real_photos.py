@@ -23,7 +23,6 @@ Run:  .venv/bin/python benchmarks/real_photos.py [--limit N] [--json out.json]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -98,7 +97,6 @@ def persona_difference(images: list[Image.Image]) -> float:
 def redrawn_variants(photo, cutout, placement, scene, other_photo, persona_vector):
     """Variants in which the product was redrawn, composited exactly where the product goes."""
     from generation.imaging.composite import composite
-    from generation.imaging.cutout import Cutout
     from generation.staging import persona_motif
 
     edges = np.asarray(photo.convert("L").filter(ImageFilter.FIND_EDGES), np.float32)
@@ -109,7 +107,7 @@ def redrawn_variants(photo, cutout, placement, scene, other_photo, persona_vecto
     painted = scene.convert("RGB").resize(photo.size)
     return {
         "edge map filled flat (old UPCDM)": composite(flat_redraw, cutout, placement, scene).image,
-        "another product": composite(other, Cutout(alpha=cutout.alpha, source=cutout.source), placement, scene).image,
+        "another product": composite(other, cutout, placement, scene).image,
         "scene over the product": composite(painted, cutout, placement, scene).image,
     }
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from generation.imaging.composite import composite, composite_print
 from generation.imaging.cutout import Cutout
 from generation.imaging.fidelity import ProductFidelity, product_fidelity
-from generation.imaging.layout import Placement
+from generation.imaging.layout import Placement, on_canvas, placed_matte
 from generation.rendering.motifs import DENSITY_PERIODS, MOTIF_FUNCTIONS
 from generation.rendering.style import PALETTES, style_for
 
@@ -73,19 +74,8 @@ def placed_photo(photo: Image.Image, cutout: Cutout, placement: Placement, size:
                  backdrop: tuple[int, int, int] = (128, 128, 128)) -> tuple[Image.Image, np.ndarray]:
     """The product placed on a plain square canvas of `size` px, and its matte there: what an
     inpainting backend keeps while it paints the scene around it."""
-    scale = size / max(placement.canvas)
-    x0, y0, x1, y1 = (round(value * scale) for value in placement.box)
-    width, height = max(1, x1 - x0), max(1, y1 - y0)
-    rows, cols = np.nonzero(cutout.alpha > 0.5)
-    if rows.size == 0:
-        raise ValueError("the cut-out is empty")
-    crop = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
-    product = photo.convert("RGB").crop(crop).resize((width, height), Image.LANCZOS)
-    alpha = Image.fromarray(np.round(cutout.alpha * 255).astype(np.uint8)).crop(crop).resize((width, height),
-                                                                                           Image.LANCZOS)
-    canvas = Image.new("RGB", (size, size), backdrop)
-    canvas.paste(product, (x0, y0), alpha)
-    matte = np.zeros((size, size), np.float32)
-    matte_crop = np.asarray(alpha, np.float32) / 255
-    matte[y0:y0 + height, x0:x0 + width] = matte_crop[:max(0, size - y0), :max(0, size - x0)]
-    return canvas, matte
+    matte = placed_matte(cutout.alpha, placement, size)
+    premultiplied = np.asarray(photo.convert("RGB"), np.float32) / 255 * cutout.alpha[..., None]
+    product = cv2.resize(on_canvas(premultiplied, cutout.alpha, placement), (size, size), interpolation=cv2.INTER_AREA)
+    canvas = product + np.array(backdrop, np.float32) / 255 * (1 - matte[..., None])
+    return Image.fromarray(np.round(np.clip(canvas, 0, 1) * 255).astype(np.uint8)), matte

@@ -24,7 +24,7 @@ from generation.generator import (
 )
 from generation.imaging.cutout import cut_out
 from generation.imaging.layout import place
-from generation.models import GeneratedImage, GenerationJob, GenerationSettings, JobStatus, Listing
+from generation.models import GeneratedImage, GenerationSettings, JobStatus, Listing
 from generation.product_staging import product_photo_load
 from generation.services import generation_job_cancel, generation_jobs_request, generation_jobs_run
 from generation.staging import placed_photo
