@@ -19,7 +19,7 @@ from django.db import transaction
 from PIL import Image
 
 from generation.imaging.cutout import Cutout, NoClearProduct, cut_out, cutout_from_mask
-from generation.imaging.photo_input import PhotoRejected, load_photo
+from generation.imaging.photo_input import PhotoRejected, check_photo_header, load_photo
 from generation.models import GenerationJob, JobStatus, ProductStaging
 from profiles.models import Product, Shop
 
@@ -34,18 +34,27 @@ class ProductPhoto:
     digest: str
 
 
-def product_photo_load(*, product: Product) -> ProductPhoto:
-    """The product's photo, checked and upright. Raises PhotoRejected (a message for the owner)."""
+def _photo_bytes(product: Product) -> bytes:
     if not product.image:
         raise PhotoRejected(f"Product {product.external_id!r} has no photo; upload one with "
                             f"PUT /api/v1/products/{product.external_id}.")
     try:
         with product.image.open("rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError:
         raise PhotoRejected(f"The photo of product {product.external_id!r} is missing from storage; upload it "
                             f"again with PUT /api/v1/products/{product.external_id}.") from None
+
+
+def product_photo_load(*, product: Product) -> ProductPhoto:
+    """The product's photo, checked and upright. Raises PhotoRejected (a message for the owner)."""
+    data = _photo_bytes(product)
     return ProductPhoto(image=load_photo(data), digest=hashlib.sha256(data).hexdigest())
+
+
+def product_photo_check(*, product: Product) -> None:
+    """What the photo's header already refuses (PhotoRejected), without decoding it."""
+    check_photo_header(_photo_bytes(product))
 
 
 def _staging_of(product: Product) -> ProductStaging:

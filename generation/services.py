@@ -121,12 +121,13 @@ def generation_jobs_request(*, shop: Shop, product: Product, personas: list[Pers
 
 
 def _check_photo(product: Product) -> None:
-    """Refuse at once a photo no job could stage (too small, too large, not an image)."""
+    """Refuse at once a photo no job could stage (too small, too large, not an image), from its header:
+    the job decodes it."""
     from generation.imaging.photo_input import PhotoRejected
-    from generation.product_staging import product_photo_load
+    from generation.product_staging import product_photo_check
 
     try:
-        product_photo_load(product=product)
+        product_photo_check(product=product)
     except PhotoRejected as exc:
         raise ValidationError({"product_id": str(exc)}) from None
 

@@ -35,6 +35,12 @@ def load_photo(data: bytes) -> Image.Image:
     return _to_8bit(image)
 
 
+def check_photo_header(data: bytes) -> None:
+    """`load_photo`'s refusals that the file's header decides (not an image, too small, too large),
+    without decoding its pixels: for a request that must answer at once."""
+    _check_size(_open(data))
+
+
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise PhotoRejected("The photo is empty; upload a JPEG, PNG or WebP file.")
