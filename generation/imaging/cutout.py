@@ -75,11 +75,11 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
     return Cutout(alpha=refine_edge(rgb, _automatic_mask(rgb)), source="segmenter")
 
 
-def _automatic_mask(rgb: np.ndarray) -> np.ndarray:
+def _automatic_mask(rgb: np.ndarray, work_long_side: int = WORK_LONG_SIDE) -> np.ndarray:
     """The segmenter's mask. When its first pass is refused, or keeps only a small part of the area
     whose colours stand out from the backdrop (a scarf's medallion, a vase's neck), a second pass is
     boxed to that area like an owner's rectangle, and is taken if it looks like one clear product."""
-    first = _segment(rgb, rectangle=None, keep=[], remove=[])
+    first = _segment(rgb, rectangle=None, keep=[], remove=[], work_long_side=work_long_side)
     try:
         _check_clear_product(first)
         refusal = None
@@ -87,7 +87,7 @@ def _automatic_mask(rgb: np.ndarray) -> np.ndarray:
         refusal = error
     box = first.salient_box
     if box is not None and (refusal is not None or first.small.sum() < SECOND_PASS_SHARE * _box_area(box, first)):
-        second = _segment(rgb, rectangle=box, keep=[], remove=[])
+        second = _segment(rgb, rectangle=box, keep=[], remove=[], work_long_side=work_long_side)
         try:
             _check_clear_product(second)
             return second.full
@@ -140,10 +140,10 @@ class _Segmentation:
     salient_box: tuple[int, int, int, int] | None  # photo pixels: where colours stand out from the backdrop
 
 
-def _segment(rgb: np.ndarray, *, rectangle, keep, remove) -> _Segmentation:
+def _segment(rgb: np.ndarray, *, rectangle, keep, remove, work_long_side: int = WORK_LONG_SIDE) -> _Segmentation:
     """GrabCut at the working size from the seeds (and the owner's marks), then the main component."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_LONG_SIDE / max(height, width))
+    scale = min(1.0, work_long_side / max(height, width))
     small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
     lab = _lab(small)
     samples = background_samples(lab)
@@ -375,3 +375,12 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, *, radius: int, eps: fl
     a = np.linalg.solve(var, cov_ip[..., None])[..., 0]
     b = mean_p - (a * mean_i).sum(-1)
     return (mean(a) * guide).sum(-1) + mean(b)
+
+
+def segment_again(rgb: np.ndarray, *, work_long_side: int, rectangle: tuple[int, int, int, int] | None = None,
+                  keep: Sequence[Stroke] = (), remove: Sequence[Stroke] = ()) -> np.ndarray:
+    """The segmenter's hard mask (the photo's size) at another working size, from the same marks as the
+    cut-out it re-checks; the automatic path raises NoClearProduct as cut_out does."""
+    if rectangle is None and not keep and not remove:
+        return _automatic_mask(rgb, work_long_side)
+    return _segment(rgb, rectangle=rectangle, keep=list(keep), remove=list(remove), work_long_side=work_long_side).full
