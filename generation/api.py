@@ -200,6 +200,13 @@ class CutoutOutput(serializers.Serializer):
     alpha_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
     error = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True, help_text=(
+        "How sure the segmenter is of the cut-out, 0-1; 1 for your own mask or the photo's alpha channel."))
+    flagged = serializers.BooleanField(source="confidence_flagged", help_text=(
+        "The cut-out may be wrong: the product's listings are not published automatically until you check it."))
+    reasons = serializers.ListField(child=serializers.CharField(), source="confidence_reasons",
+                                    help_text="Why the cut-out was flagged, in plain words.")
+    advice = serializers.CharField(source="cutout_advice", help_text="What to do about a flagged cut-out; empty otherwise.")
     restaged_job_ids = serializers.SerializerMethodField()
 
     def get_alpha_url(self, staging) -> str | None:

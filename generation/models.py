@@ -148,10 +148,25 @@ class ProductStaging(models.Model):
                                        help_text="The cut-out product on transparency, for the dashboard.")
     source = models.CharField(max_length=32, choices=CutoutSource.choices, blank=True)
     error = models.TextField(blank=True, help_text="Why no cut-out could be made, and what the owner can do.")
+    confidence = models.FloatField(null=True, blank=True, help_text=(
+        "How sure the segmenter is of the cut-out, 0-1 (generation/imaging/cutout_check.py); 1 for the owner's "
+        "own mask or the photo's alpha channel; empty before it is checked."))
+    confidence_flagged = models.BooleanField(default=False, help_text=(
+        "The cut-out may be wrong: the product's listings are not published automatically until the owner "
+        "checks it."))
+    confidence_reasons = models.JSONField(default=list, blank=True, help_text="Why the cut-out was flagged, in plain words.")
+    confidence_signals = models.JSONField(default=dict, blank=True, help_text="The check's measurements.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"staging of {self.product}"
+
+    @property
+    def cutout_advice(self) -> str:
+        """What the owner should do about a flagged cut-out, in plain words; empty when it is not flagged."""
+        from generation.imaging.cutout_check import CHECK_THE_CUTOUT
+
+        return CHECK_THE_CUTOUT if self.confidence_flagged else ""
 
 
 class ListingStatus(models.TextChoices):

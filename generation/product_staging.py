@@ -3,6 +3,11 @@
 The cut-out is cached on `ProductStaging` with the digest of the photo it came from, so every job of
 the product reuses it and a new photo is cut again. An owner's correction (a mask, a rectangle, or
 keep/remove strokes) replaces it and stages the product's finished jobs again.
+
+Each cut-out is stored with how sure the segmenter is of it (generation/imaging/cutout_check.py): a
+flagged one keeps the product's listings from being published automatically until the owner checks it.
+The owner's own mask (or the photo's alpha channel) counts as confident; a rectangle or strokes re-run
+the segmenter, so the check runs again with the same marks.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from django.db import transaction
 from PIL import Image
 
 from generation.imaging.cutout import Cutout, NoClearProduct, cut_out, cutout_from_mask
+from generation.imaging.cutout_check import CutoutConfidence, cutout_confidence
 from generation.imaging.photo_input import PhotoRejected, check_photo_header, load_photo
-from generation.models import GenerationJob, JobStatus, ProductStaging
+from generation.models import CutoutSource, GenerationJob, JobStatus, ProductStaging
 from profiles.models import Product, Shop
 
 logger = logging.getLogger(__name__)
@@ -74,7 +80,7 @@ def _cutout_preview(photo: Image.Image, alpha: np.ndarray) -> Image.Image:
     return rgba
 
 
-def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout) -> None:
+def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout, confidence: CutoutConfidence) -> None:
     for field in (staging.alpha, staging.cutout_preview):
         if field:
             field.delete(save=False)
@@ -83,7 +89,25 @@ def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout) -
     staging.cutout_preview.save("cutout.png", ContentFile(_png(_cutout_preview(photo.image, cutout.alpha))),
                                 save=False)
     staging.photo_digest, staging.source, staging.error = photo.digest, cutout.source, ""
+    _set_confidence(staging, confidence)
     staging.save()
+
+
+def _set_confidence(staging: ProductStaging, confidence: CutoutConfidence) -> None:
+    details = confidence.as_dict()
+    staging.confidence, staging.confidence_flagged = details["score"], details["flagged"]
+    staging.confidence_reasons, staging.confidence_signals = details["reasons"], details["signals"]
+
+
+def _check_stored_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout) -> None:
+    """A segmenter's cut-out stored before the check existed is checked once, when it is next used.
+    (An owner's rectangle or strokes of that time are not stored, so those cut-outs stay unchecked.)"""
+    if staging.confidence is not None or staging.source != CutoutSource.SEGMENTER:
+        return
+    _set_confidence(staging, cutout_confidence(np.asarray(photo.image.convert("RGB")), cutout.alpha,
+                                               source=cutout.source))
+    staging.save(update_fields=["confidence", "confidence_flagged", "confidence_reasons", "confidence_signals",
+                                "updated_at"])
 
 
 def _stored_cutout(staging: ProductStaging) -> Cutout:
@@ -97,13 +121,18 @@ def product_cutout_get(*, product: Product, photo: ProductPhoto) -> Cutout:
     Raises NoClearProduct with what the owner can do (the reason is kept on the staging row)."""
     staging = _staging_of(product)
     if staging.photo_digest == photo.digest and staging.alpha:
-        return _stored_cutout(staging)
+        cutout = _stored_cutout(staging)
+        _check_stored_cutout(staging, photo, cutout)
+        return cutout
     try:
         cutout = cut_out(photo.image)
     except NoClearProduct as exc:
-        ProductStaging.objects.filter(pk=staging.pk).update(error=str(exc), photo_digest=photo.digest)
+        ProductStaging.objects.filter(pk=staging.pk).update(  # no cut-out of this photo, so nothing to vouch for
+            error=str(exc), photo_digest=photo.digest, confidence=None, confidence_flagged=False,
+            confidence_reasons=[], confidence_signals={})
         raise
-    _save_cutout(staging, photo, cutout)
+    confidence = cutout_confidence(np.asarray(photo.image.convert("RGB")), cutout.alpha, source=cutout.source)
+    _save_cutout(staging, photo, cutout, confidence)
     return cutout
 
 
@@ -114,6 +143,7 @@ class CutoutCorrection:
 
 
 def _corrected_cutout(photo: Image.Image, *, mask: bytes | None, rectangle, keep, remove) -> Cutout:
+    """The owner's correction as a cut-out (a ValidationError for the owner if it can't be made)."""
     if mask is not None:
         try:  # the header only: a mask of the wrong size is refused before it is decoded
             mask_image = Image.open(io.BytesIO(mask))
@@ -145,9 +175,11 @@ def product_cutout_correct(*, shop: Shop, product: Product, mask: bytes | None =
     except PhotoRejected as exc:
         raise ValidationError({"image": str(exc)}) from None
     cutout = _corrected_cutout(photo.image, mask=mask, rectangle=rectangle, keep=keep, remove=remove)
+    confidence = cutout_confidence(np.asarray(photo.image.convert("RGB")), cutout.alpha, source=cutout.source,
+                                   rectangle=rectangle, keep=keep or (), remove=remove or ())
     with transaction.atomic():
         staging = _staging_of(product)
-        _save_cutout(staging, photo, cutout)
+        _save_cutout(staging, photo, cutout, confidence)
         restaged = _restage_product_jobs(product=product, actor=actor, user=user)
     return CutoutCorrection(staging=staging, restaged_jobs=restaged)
 

@@ -378,9 +378,17 @@ def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP) -> Non
         status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), error="")
     threshold = generation_settings_for(shop=job.shop).auto_approve_threshold
     if (threshold is not None and listing.status == ListingStatus.DRAFT
-            and listing.fidelity >= fidelity_threshold_for(threshold, mode)):
+            and listing.fidelity >= fidelity_threshold_for(threshold, mode)
+            and not product_cutout_flagged(product_id=job.product_id)):
         listing_approve(listing=listing, actor="policy:auto-approve")
         listing_publish(listing=listing, actor="policy:auto-approve")
+
+
+def product_cutout_flagged(*, product_id: int) -> bool:
+    """Whether the product's cut-out may be wrong (generation/imaging/cutout_check.py). Fidelity compares
+    a listing with the photo over the product *as cut out*, so it can't see a wrong cut-out: such a
+    listing stays a draft until the owner checks the cut-out, whatever the auto-approve policy."""
+    return ProductStaging.objects.filter(product_id=product_id, confidence_flagged=True).exists()
 
 
 ANNOUNCED = {"publish": WebhookTopic.LISTING_PUBLISHED, "retire": WebhookTopic.LISTING_RETIRED}

@@ -58,8 +58,10 @@ MAX_LEFT_OUTSIDE = 0.35  # unlike-the-backdrop area touching the cut-out but lef
 MAX_RING_LIKE_PRODUCT = 0.70
 MAX_BORDER_SHARE = 0.15
 MIN_AREA_SHARE, MAX_AREA_SHARE = 0.02, 0.85
-CHECK_THE_CUTOUT = ("Check the cut-out on the job page: correct it with a rectangle, strokes or your own mask, "
-                    "or save it as it is if it is right; the listing waits as a draft until then.")
+CHECK_THE_CUTOUT = ("Check the cut-out: the segmenter is not sure it found the whole product and nothing else, so "
+                    "this product's listings were not published automatically. If the cut-out is right, approve "
+                    "the listings yourself; if not, correct it with a rectangle, strokes or your own mask (a mask "
+                    "you upload counts as checked) and the listings are drawn again.")
 
 
 @dataclass(frozen=True)
