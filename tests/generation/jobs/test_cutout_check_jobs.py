@@ -1,0 +1,92 @@
+"""Auto-approve and the cut-out check, on real test-split photos: a product whose automatic cut-out the
+segmenter is unsure of is never published automatically, and the owner is told to check the cut-out;
+a confident one still is; the owner's mask clears the flag."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from generation.models import GenerationJob, GenerationSettings, Listing, ListingAudit, ProductStaging
+from generation.real_photos import real_photos
+from generation.services import generation_jobs_request, generation_jobs_run
+from profiles.services import product_upsert
+from tests.dashboard.factories import owner_of
+from tests.generation.jobs.test_staging_jobs import upload
+
+pytestmark = pytest.mark.django_db
+PHOTOS = {photo.path.name: photo for photo in real_photos(split="test")}
+CONFIDENT = PHOTOS["coffee_cup_table.jpg"]  # the segmenter's cut-out: IoU 0.93 against the hand mask
+UNSURE = PHOTOS["famille_rose_hanging_vase_studio.jpg"]  # IoU 0.80: part of the stand kept, the neck's top lost
+
+
+def product_of(shop, external_id: str, photo):
+    return product_upsert(shop=shop, external_id=external_id, title=photo.stem, category=photo.category,
+                          image=upload(photo.path))[0]
+
+
+def run_jobs(shop, product, personas) -> list[GenerationJob]:
+    jobs = generation_jobs_request(shop=shop, product=product, personas=personas).jobs
+    generation_jobs_run(job_ids=[job.id for job in jobs])
+    return jobs
+
+
+@pytest.fixture
+def auto_approve(shop):
+    return GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+
+
+def test_a_flagged_cut_out_keeps_its_listings_drafts_while_a_confident_one_is_published(
+        shop, personas, tiny_weights, auto_approve):
+    confident, unsure = product_of(shop, "cup-1", CONFIDENT), product_of(shop, "vase-2", UNSURE)
+    confident_jobs = run_jobs(shop, confident, personas[:1])
+    unsure_jobs = run_jobs(shop, unsure, personas[:1])
+    assert {job.status for job in GenerationJob.objects.filter(pk__in=[j.pk for j in confident_jobs + unsure_jobs])} \
+        == {"succeeded"}  # fidelity passes both: it trusts the cut-out
+    assert not ProductStaging.objects.get(product=confident).confidence_flagged
+    flagged = ProductStaging.objects.get(product=unsure)
+    assert flagged.confidence_flagged and flagged.confidence < 0.5 and flagged.confidence_reasons
+    assert Listing.objects.get(job=confident_jobs[0]).status == "published"
+    held = Listing.objects.get(job=unsure_jobs[0])
+    assert held.status == "draft"
+    assert not ListingAudit.objects.filter(listing=held).exists()
+
+
+def test_the_cut_out_api_and_the_job_page_say_why_and_to_check_the_cut_out(
+        api, shop, personas, tiny_weights, auto_approve):
+    unsure = product_of(shop, "vase-2", UNSURE)
+    job = run_jobs(shop, unsure, personas[:1])[0]
+    body = api.get("/api/v1/products/vase-2/cutout").json()
+    assert body["source"] == "segmenter" and body["flagged"] is True and body["confidence"] < 0.5
+    assert body["reasons"] == ProductStaging.objects.get(product=unsure).confidence_reasons and body["reasons"]
+    assert body["advice"].startswith("Check the cut-out")
+    dashboard = Client()
+    dashboard.force_login(owner_of(shop))
+    page = html.unescape(dashboard.get(f"/dashboard/generation/jobs/{job.id}/").content.decode())
+    assert "Check the cut-out." in page and "Not published automatically: the cut-out may be wrong." in page
+    assert all(reason[:1].upper() + reason[1:] in page for reason in body["reasons"])
+
+    product_of(shop, "cup-1", CONFIDENT)
+    confident = api.get("/api/v1/products/cup-1/cutout").json()  # the GET cuts it out, and checks it
+    assert confident["flagged"] is False and confident["confidence"] >= 0.5
+    assert confident["reasons"] == [] and confident["advice"] == ""
+
+
+def test_the_owners_mask_clears_the_flag_and_the_listing_drawn_again_is_published(
+        api, shop, personas, tiny_weights, auto_approve):
+    unsure = product_of(shop, "vase-2", UNSURE)
+    first = run_jobs(shop, unsure, personas[:1])[0]
+    assert Listing.objects.get(job=first).status == "draft"
+    mask = upload(Image.open(UNSURE.mask_path), "mask.png")
+    response = api.put("/api/v1/products/vase-2/cutout", data={"mask": mask}, format="multipart")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["source"] == "owner-mask" and body["flagged"] is False and body["confidence"] == 1.0
+    assert body["reasons"] == [] and body["advice"] == ""
+    generation_jobs_run(job_ids=body["restaged_job_ids"])
+    again = Listing.objects.get(job_id=body["restaged_job_ids"][0])
+    assert again.status == "published"
+    assert ListingAudit.objects.filter(listing=again, actor="policy:auto-approve").count() == 2
