@@ -206,7 +206,8 @@ class CutoutOutput(serializers.Serializer):
         "The cut-out may be wrong: the product's listings are not published automatically until you check it."))
     reasons = serializers.ListField(child=serializers.CharField(), source="confidence_reasons",
                                     help_text="Why the cut-out was flagged, in plain words.")
-    advice = serializers.CharField(source="cutout_advice", help_text="What to do about a flagged cut-out; empty otherwise.")
+    advice = serializers.CharField(source="cutout_advice",
+                                   help_text="What to do about a flagged cut-out; empty otherwise.")
     restaged_job_ids = serializers.SerializerMethodField()
 
     def get_alpha_url(self, staging) -> str | None:

@@ -154,7 +154,8 @@ class ProductStaging(models.Model):
     confidence_flagged = models.BooleanField(default=False, help_text=(
         "The cut-out may be wrong: the product's listings are not published automatically until the owner "
         "checks it."))
-    confidence_reasons = models.JSONField(default=list, blank=True, help_text="Why the cut-out was flagged, in plain words.")
+    confidence_reasons = models.JSONField(default=list, blank=True,
+                                          help_text="Why the cut-out was flagged, in plain words.")
     confidence_signals = models.JSONField(default=dict, blank=True, help_text="The check's measurements.")
     updated_at = models.DateTimeField(auto_now=True)
 

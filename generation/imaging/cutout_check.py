@@ -193,7 +193,8 @@ def _judge(signals: dict[str, float]) -> CutoutConfidence:
         (_at_least(signals["stability"], MIN_STABILITY),
          "the segmenter gives a different cut-out when it looks at the photo at another size"),
         (_at_most(signals["weak_outline_share"], MAX_WEAK_OUTLINE_SHARE),
-         "part of the outline runs where the colours inside and outside are the same, as if it cut through the product"),
+         "part of the outline runs where the colours inside and outside are the same, "
+         "as if it cut through the product"),
         (_at_least(signals["outline_on_edges"], MIN_OUTLINE_ON_EDGES),
          "the outline does not follow the photo's edges"),
         (_at_most(signals["left_outside"], MAX_LEFT_OUTSIDE),

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pytest
 from django.test import Client
 from PIL import Image
 
 from generation.models import GenerationJob, GenerationSettings, Listing, ListingAudit, ProductStaging
+from generation.product_staging import product_cutout_get, product_photo_load
 from generation.real_photos import real_photos
 from generation.services import generation_jobs_request, generation_jobs_run
 from profiles.services import product_upsert
@@ -90,3 +92,27 @@ def test_the_owners_mask_clears_the_flag_and_the_listing_drawn_again_is_publishe
     again = Listing.objects.get(job_id=body["restaged_job_ids"][0])
     assert again.status == "published"
     assert ListingAudit.objects.filter(listing=again, actor="policy:auto-approve").count() == 2
+
+
+def test_an_owner_rectangle_runs_the_check_again_with_the_rectangle(api, shop):
+    jade = PHOTOS["jade_bi_disc_studio.jpg"]
+    product_of(shop, "disc-1", jade)
+    truth = np.asarray(Image.open(jade.mask_path)) > 127
+    rows, cols = np.nonzero(truth)
+    rectangle = [int(cols.min()) - 10, int(rows.min()) - 10, int(cols.max()) + 10, int(rows.max()) + 10]
+    body = api.put("/api/v1/products/disc-1/cutout", data={"rectangle": rectangle}, format="json").json()
+    assert body["source"] == "owner-rectangle" and body["flagged"] is False
+    assert 0.5 <= body["confidence"] < 1.0  # measured, not taken on trust as an uploaded mask is
+    signals = ProductStaging.objects.get(product__external_id="disc-1").confidence_signals
+    assert signals["stability"] > 0.95  # the re-runs were boxed by the same rectangle
+
+
+def test_a_cut_out_stored_before_the_check_is_checked_when_it_is_next_used(shop):
+    unsure = product_of(shop, "vase-2", UNSURE)
+    photo = product_photo_load(product=unsure)
+    product_cutout_get(product=unsure, photo=photo)
+    ProductStaging.objects.filter(product=unsure).update(confidence=None, confidence_flagged=False,
+                                                         confidence_reasons=[], confidence_signals={})
+    product_cutout_get(product=unsure, photo=photo)  # the stored cut-out, not a new one
+    staging = ProductStaging.objects.get(product=unsure)
+    assert staging.confidence is not None and staging.confidence_flagged and staging.confidence_reasons
