@@ -5,17 +5,16 @@ Pure numpy/pandas (no Django). Randomisation is by customer, so the unit is the 
 - "customer": net revenue (or conversion) per exposed customer, summed over the products they were
   exposed to (the report's headline);
 - "pair": per exposed (customer, product) pair, today's metric: a ratio Σ value / Σ pairs over
-  customers. By the delta method it is linearised per customer, L = (value − mean × pairs) / mean
-  pairs (with pairs = 1 this is the per-customer mean).
-CUPED adjusts L: L' = L − θ·(X − X̄), θ from the pooled within-arm regression of L on X. The
+  customers.
+The estimate is the relative lift, built on the log of the ratio of the arms' means. By the delta
+method each customer's influence on an arm's log mean is L = (value − mean × pairs) / (mean × mean
+pairs), and CUPED adjusts the log lift by θ·(X̄_variant − X̄_holdout), θ from one regression of L on
+X over both arms, weighted so that it minimises the log lift's variance (`cuped_theta`). The
 covariates X are the customer's own pre-period before their first exposure: net revenue, whether
 they bought, products viewed, and their revenue and views on the products they were then exposed
 to. A customer with no events in the pre-period gets the covariate means and a flag, which is
 itself a covariate. Both arms' customers share the distribution of X (randomised), so the
 adjustment moves no estimate on average; it only takes out spread that was there before.
-
-The relative lift is the ratio of the adjusted arm means, with its interval on the log scale
-(delta method again), like `estimators.variant_vs_holdout`.
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ from scipy import stats
 CUSTOMER_COVARIATES = ("pre_revenue", "pre_converted", "pre_views")
 PAIR_COVARIATES = ("pre_product_revenue", "pre_product_views")  # summed over the customer's exposed products
 COVARIATES = CUSTOMER_COVARIATES + PAIR_COVARIATES
-METHOD_CUPED = ("variant vs randomised holdout, CUPED: regression-adjusted for each customer's own pre-period "
-                "revenue, conversion and views (delta method, log scale)")
+METHOD_CUPED = ("variant vs randomised holdout, CUPED: the log lift regression-adjusted for each customer's own "
+                "pre-period revenue, conversion and views (delta method)")
 MIN_CUSTOMERS_PER_ARM = 30
 METHOD_PER_CUSTOMER = "variant vs randomised holdout per exposed customer, unadjusted (log scale)"
 
@@ -60,7 +59,7 @@ class Adjusted:
 
     unadjusted: Estimate
     adjusted: Estimate
-    variance_removed: float | None  # of the difference of means: 0.3 = that interval is √0.7 as wide
+    variance_removed: float | None  # of the log lift: 0.3 = its interval is √0.7 as wide
     without_pre_period: int  # exposed customers who got the covariate mean (flagged)
     customers: int
 
@@ -97,67 +96,94 @@ def _arm(totals: pd.DataFrame, holdout: bool) -> ArmTotals:
     return ArmTotals(rows["value"].to_numpy(), rows["pairs"].to_numpy(), rows[columns].to_numpy(float))
 
 
-def _linearised(arm: ArmTotals) -> tuple[float, np.ndarray]:
-    """The ratio mean Σ value / Σ pairs and each customer's influence on it (delta method)."""
+def _relative_influence(arm: ArmTotals) -> tuple[float, np.ndarray]:
+    """The ratio mean Σ value / Σ pairs and each customer's influence on its log (delta method):
+    (value − mean × pairs) / (mean × mean pairs). Their variance over n is the log mean's variance."""
     mean = arm.value.sum() / arm.pairs.sum()
-    return mean, (arm.value - mean * arm.pairs) / arm.pairs.mean()
+    if mean <= 0:
+        return mean, np.zeros_like(arm.value)
+    return mean, (arm.value - mean * arm.pairs) / (mean * arm.pairs.mean())
 
 
 def cuped_theta(influence: list[np.ndarray], covariates: list[np.ndarray]) -> np.ndarray:
-    """θ of the pooled within-arm regression of the influence on the covariates (least squares;
-    constant columns, such as a flag nobody has, get θ = 0)."""
+    """One θ for both arms on the log scale: the least-squares fit of each customer's influence on
+    their covariates (centred within their arm) that minimises the variance of the log lift, so each
+    arm's rows weigh 1 / n_arm² (the small holdout arm carries most of that variance). Constant
+    columns, such as a flag nobody has, get θ = 0."""
     x = np.vstack([c - c.mean(axis=0) for c in covariates])
     y = np.concatenate([i - i.mean() for i in influence])
+    weight = np.sqrt(np.concatenate([np.full(len(i), 1.0 / len(i)) for i in influence]))
     usable = x.std(axis=0) > 0
     theta = np.zeros(x.shape[1])
     if usable.any():
-        theta[usable] = np.linalg.lstsq(x[:, usable], y, rcond=None)[0]
+        theta[usable] = np.linalg.lstsq(x[:, usable] * weight[:, None], y * weight, rcond=None)[0]
     return theta
 
 
-def _adjusted_arm(arm: ArmTotals, theta: np.ndarray, grand_mean: np.ndarray) -> tuple[float, float, float]:
-    """(adjusted mean, its standard error, the unadjusted standard error) of one arm."""
-    mean, influence = _linearised(arm)
-    shift = (arm.covariates - grand_mean) @ theta
-    n = len(influence)
-    adjusted = influence - shift
-    scale = math.sqrt(n / max(n - 1, 1)) / math.sqrt(n)
-    return (mean - float(shift.mean()), float(adjusted.std() * scale), float(influence.std() * scale))
+def _log_mean_variance(influence: np.ndarray, covariates: np.ndarray, theta: np.ndarray,
+                       fitted_share: float) -> float:
+    """Variance of one arm's adjusted log mean. The residuals of a fitted θ look smaller than they
+    will be on new data: the arm's share of the k fitted slopes (its share of the weight) comes off
+    its degrees of freedom, as in OLS."""
+    residual = influence - (covariates - covariates.mean(axis=0)) @ theta
+    n = len(residual)
+    dof = max(n - 1 - fitted_share, 1.0)
+    return float(np.sum((residual - residual.mean()) ** 2) / dof / n)
+
+
+def _adjusted_means_note(shown: ArmTotals, held: ArmTotals, mean_v: float, mean_h: float, theta: np.ndarray,
+                         unit: str) -> str:
+    """Each arm's mean moved to the covariates' mean over both arms (on the log scale, as the lift)."""
+    grand = np.vstack([shown.covariates, held.covariates]).mean(axis=0)
+    adjusted_v = mean_v * math.exp(-float((shown.covariates.mean(axis=0) - grand) @ theta))
+    adjusted_h = mean_h * math.exp(-float((held.covariates.mean(axis=0) - grand) @ theta))
+    return (f"{adjusted_v:.4f} vs {adjusted_h:.4f} per exposed {unit} after adjustment "
+            f"({mean_v:.4f} vs {mean_h:.4f} before)")
 
 
 def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: str = "customer",
                      adjust: bool = True) -> tuple[Estimate, float | None]:
     """The CUPED estimate of the variant's relative lift on `column` per exposed `unit`, and the share
-    of the log-lift's variance the adjustment removed (`adjust=False`: the same metric unadjusted)."""
+    of the log-lift's variance the adjustment removed (`adjust=False`: the same metric unadjusted).
+
+    The adjustment is made on the scale of the estimate, the log of the ratio of the arms' means:
+    log lift = log(mean_v / mean_h) − θ·(X̄_v − X̄_h). Any fixed θ leaves it unbiased (randomised
+    arms share the covariates' distribution); θ is the one that makes its variance smallest. A
+    variant that multiplies revenue leaves the relative slope the same in both arms, which one θ on
+    this scale fits, where a slope in money fitted to both arms together would follow the larger,
+    lifted variant arm and over-correct the holdout."""
     if unit not in ("customer", "pair"):
         raise ValueError("unit is 'customer' or 'pair'")
     totals = customer_totals(pairs, column, unit)
     shown, held = _arm(totals, False), _arm(totals, True)
     if len(shown.value) < 2 or len(held.value) < 2:
         raise BenefitDataError("CUPED needs at least two exposed customers in each arm")
-    theta = cuped_theta([_linearised(shown)[1], _linearised(held)[1]], [shown.covariates, held.covariates])
-    too_few = min(len(shown.value), len(held.value)) < MIN_CUSTOMERS_PER_ARM
-    if not adjust or too_few:
-        theta = np.zeros_like(theta)
-    grand_mean = np.vstack([shown.covariates, held.covariates]).mean(axis=0)
-    mean_v, se_v, raw_se_v = _adjusted_arm(shown, theta, grand_mean)
-    mean_h, se_h, raw_se_h = _adjusted_arm(held, theta, grand_mean)
+    (mean_v, influence_v), (mean_h, influence_h) = _relative_influence(shown), _relative_influence(held)
     n = len(shown.value) + len(held.value)
-    note = f"{mean_v:.4f} vs {mean_h:.4f} per exposed {unit}" + (" after adjustment" if adjust else "")
+    too_few = min(len(shown.value), len(held.value)) < MIN_CUSTOMERS_PER_ARM
+    note = f"{mean_v:.4f} vs {mean_h:.4f} per exposed {unit}"
     if adjust and too_few:
         note += (f"; not adjusted: CUPED needs {MIN_CUSTOMERS_PER_ARM} exposed customers in each arm, or its "
                  "fitted covariates add noise instead of removing it")
     if mean_v <= 0 or mean_h <= 0:
-        return Estimate(METHOD_CUPED, estimand, None, None, None, None, None, n,
+        return Estimate(METHOD_CUPED if adjust else METHOD_PER_CUSTOMER, estimand, None, None, None, None, None, n,
                         note + "; too few purchases on one side for a relative lift"), None
-    se_log = math.sqrt((se_v / mean_v) ** 2 + (se_h / mean_h) ** 2)
-    log_ratio = math.log(mean_v / mean_h)
+    theta = np.zeros(shown.covariates.shape[1])
+    if adjust and not too_few:
+        theta = cuped_theta([influence_v, influence_h], [shown.covariates, held.covariates])
+    fitted = float(np.count_nonzero(theta))
+    share_v = len(held.value) / n  # an arm's share of the 1 / n_arm weights
+    variance = (_log_mean_variance(influence_v, shown.covariates, theta, fitted * share_v)
+                + _log_mean_variance(influence_h, held.covariates, theta, fitted * (1 - share_v)))
+    raw_variance = float(influence_v.var(ddof=1) / len(influence_v) + influence_h.var(ddof=1) / len(influence_h))
+    shift = (shown.covariates.mean(axis=0) - held.covariates.mean(axis=0)) @ theta
+    log_ratio = math.log(mean_v / mean_h) - float(shift)
+    se_log = math.sqrt(variance)
+    if adjust and not too_few:
+        note = _adjusted_means_note(shown, held, mean_v, mean_h, theta, unit)
     low, high = _lift_interval(log_ratio, se_log)
     p_value = float(2 * stats.norm.sf(abs(log_ratio) / se_log)) if se_log > 0 else None
-    # On the scale of the difference of means, as CUPED is usually reported: on the log scale a
-    # shifted mean would count as variance removed or added.
-    raw_variance = raw_se_v**2 + raw_se_h**2
-    removed = 1 - (se_v**2 + se_h**2) / raw_variance if raw_variance > 0 and not too_few else None
+    removed = 1 - variance / raw_variance if adjust and not too_few and raw_variance > 0 else None
     method = METHOD_CUPED if adjust else METHOD_PER_CUSTOMER
     return Estimate(method, estimand, _mean_unbiased_lift(log_ratio, se_log), low, high, p_value, None, n,
                     note), removed

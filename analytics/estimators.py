@@ -337,8 +337,11 @@ def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_l
           holdout_revenue: Estimate | None | _Compute = COMPUTE) -> Power:
     """The smallest lift the current data would detect (80 % power, 5 % two-sided), and how many
     more days of the same traffic a `chosen_lift` needs, from the most precise estimator available.
-    Standard errors shrink with the square root of the days observed, so
-    days_needed = days × (se / target se)² − days.
+    Every lift is tested on the log scale, so a lift δ is detected when log(1 + δ) = (z₉₇.₅ + z₈₀) × se
+    of the log lift: the minimum is expm1((z₉₇.₅ + z₈₀) × se), whatever lift was observed. (Reading
+    se off the interval on the lift scale, as this did before, multiplied it by 1 + the observed lift:
+    a shop with a +100 % lift was told it could only detect twice what it could.) Standard errors
+    shrink with the square root of the days observed, so days_needed = days × (se / target se)² − days.
 
     `did` (`difference_in_differences(panel)`) and `holdout_revenue` (`variant_vs_holdout(visitors)
     ["revenue"]`) are computed here unless the caller already has them (None: that estimator had no
@@ -348,8 +351,8 @@ def power(panel: pd.DataFrame, visitors: pd.DataFrame | None = None, *, chosen_l
     if not bases:
         return Power("none", None, chosen_lift, days, None, "not enough data yet to estimate the noise")
     basis, se = min(bases, key=lambda pair: pair[1])
-    minimum = (Z95 + Z80) * se
-    target_se = chosen_lift / (Z95 + Z80)
+    minimum = math.expm1((Z95 + Z80) * se)
+    target_se = math.log1p(chosen_lift) / (Z95 + Z80)
     needed = max(0, math.ceil(days * (se / target_se) ** 2) - days)
     return Power(basis, minimum, chosen_lift, days, needed, _power_advice(needed))
 
@@ -362,14 +365,14 @@ def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None, did: Estima
     if both_arms:
         revenue = variant_vs_holdout(visitors)["revenue"] if holdout_revenue is COMPUTE else holdout_revenue
         if revenue is not None and revenue.lift is not None:
-            bases.append((f"variant vs holdout, {revenue.estimand}", _se_of_lift(revenue)))
+            bases.append((f"variant vs holdout, {revenue.estimand}", _se_of_log_lift(revenue)))
     if did is COMPUTE:
         try:
             did = difference_in_differences(panel)
         except BenefitDataError:
             return bases
     if did is not None and did.lift is not None:
-        bases.append(("difference-in-differences", _se_of_lift(did)))
+        bases.append(("difference-in-differences", _se_of_log_lift(did)))
     return bases
 
 
@@ -380,5 +383,7 @@ def _power_advice(days_needed: int) -> str:
             "lift to look for would shorten it")
 
 
-def _se_of_lift(estimate: Estimate) -> float:
-    return (estimate.ci_high - estimate.ci_low) / (2 * Z95)
+def _se_of_log_lift(estimate: Estimate) -> float:
+    """The standard error of the log lift, read back from the interval (log lift ± 1.96 se); for
+    difference-in-differences, whose interval takes a t quantile, this errs a little on the wide side."""
+    return (math.log1p(estimate.ci_high) - math.log1p(estimate.ci_low)) / (2 * Z95)

@@ -35,13 +35,44 @@ def test_a_perfectly_correlated_covariate_removes_the_variance():
     rng = np.random.default_rng(1)
     pre = rng.gamma(2.0, 50.0, 2000)
     holdout = rng.random(2000) < 0.2
-    revenue = 1.5 * pre + 20 + np.where(holdout, 0.0, 10.0)  # the outcome is the covariate, plus the effect
+    revenue = (1.5 * pre + 20) * np.where(holdout, 1.0, 1.06)  # the outcome is the covariate, lifted by 6 %
     result = cuped_variant_vs_holdout(_pairs(pre, revenue, holdout))["revenue"]
     assert result.variance_removed > 0.999
     width = result.adjusted.ci_high - result.adjusted.ci_low
-    assert width < 0.01 * (result.unadjusted.ci_high - result.unadjusted.ci_low)
+    assert width < 0.02 * (result.unadjusted.ci_high - result.unadjusted.ci_low)
+    assert result.adjusted.lift == pytest.approx(0.06, rel=1e-3)
+
+
+def test_an_additive_effect_on_a_perfectly_correlated_covariate_leaves_only_the_arms_different_relative_slopes():
+    # One θ on the log scale fits a lift that multiplies revenue; a lift that adds 10 to everyone
+    # gives the arms relative slopes 1.5 / mean that differ by 6 %, which is all that is left.
+    rng = np.random.default_rng(1)
+    pre = rng.gamma(2.0, 50.0, 2000)
+    holdout = rng.random(2000) < 0.2
+    revenue = 1.5 * pre + 20 + np.where(holdout, 0.0, 10.0)
+    result = cuped_variant_vs_holdout(_pairs(pre, revenue, holdout))["revenue"]
+    assert 0.99 < result.variance_removed < 0.9999
     true_lift = 10 / (1.5 * pre.mean() + 20)
-    assert result.adjusted.lift == pytest.approx(true_lift, rel=1e-3)
+    assert result.adjusted.lift == pytest.approx(true_lift, rel=0.01)
+    assert result.adjusted.ci_low < true_lift < result.adjusted.ci_high
+
+
+def test_one_theta_on_the_log_scale_does_not_over_correct_the_holdout_when_the_variant_doubles_revenue():
+    # A slope in money fitted to both arms together follows the lifted variant arm (80 % of the
+    # customers, slope 2) and over-corrects the holdout (slope 1), which then gets wider than unadjusted.
+    rng = np.random.default_rng(11)
+    n = 3000
+    pre = rng.gamma(2.0, 50.0, n)
+    holdout = rng.random(n) < 0.2
+    expected = pre * np.where(holdout, 1.0, 2.0)
+    spread = np.where(holdout, expected[holdout].std(), expected[~holdout].std())
+    revenue = expected + rng.normal(0, 1, n) * spread  # the covariate explains half of each arm's variance
+    result = cuped_variant_vs_holdout(_pairs(pre, revenue, holdout))["revenue"]
+    assert 0.35 < result.variance_removed < 0.65
+    log_width = {kind: math.log1p(estimate.ci_high) - math.log1p(estimate.ci_low)
+                 for kind, estimate in (("raw", result.unadjusted), ("cuped", result.adjusted))}
+    assert log_width["cuped"] < 0.75 * log_width["raw"]  # √0.5 ≈ 0.71; the money slope gave 0.88
+    assert result.adjusted.ci_low < 1.0 < result.adjusted.ci_high
 
 
 def test_an_independent_covariate_changes_nothing_beyond_noise():

@@ -9,6 +9,7 @@ import pytest
 
 from analytics.estimators import (
     BenefitDataError,
+    Estimate,
     before_after,
     difference_in_differences,
     difference_in_differences_by_product,
@@ -151,3 +152,26 @@ def test_the_holdout_p_value_agrees_with_its_interval(seed):
     for estimate in variant_vs_holdout(_visitors(seed=seed, lift=0.15)).values():
         excludes_zero = estimate.ci_low > 0 or estimate.ci_high < 0
         assert excludes_zero == (estimate.p_value < 0.05), estimate
+
+
+def _did_with(lift: float, se_log: float) -> Estimate:
+    log_lift = np.log1p(lift)
+    return Estimate("difference-in-differences", "net revenue per assisted product per day", lift,
+                    float(np.expm1(log_lift - 1.959964 * se_log)), float(np.expm1(log_lift + 1.959964 * se_log)),
+                    None, None, 60)
+
+
+def test_the_minimum_detectable_lift_is_read_on_the_log_scale_and_does_not_grow_with_the_observed_lift():
+    panel = synthetic_panel(lift=0.0, seed=6)
+    none, double = (power(panel, None, did=_did_with(lift, 0.2), holdout_revenue=None) for lift in (0.0, 1.0))
+    assert none.minimum_detectable_lift == pytest.approx(double.minimum_detectable_lift)
+    assert none.minimum_detectable_lift == pytest.approx(np.expm1((1.959964 + 0.841621) * 0.2), rel=1e-4)
+    # A true lift of that size is found significant (log lift / se > 1.96) in 80 % of repeated tests.
+    draws = np.random.default_rng(12).normal(np.log1p(none.minimum_detectable_lift), 0.2, 20_000)
+    assert np.mean(draws / 0.2 > 1.959964) == pytest.approx(0.80, abs=0.01)
+    assert power(panel, None, chosen_lift=none.minimum_detectable_lift * 1.001, did=_did_with(1.0, 0.2),
+                 holdout_revenue=None).days_needed == 0
+    # Four times the days halve the standard error: a lift detectable at se 0.1 needs 3 × 56 more days.
+    half = np.expm1((1.959964 + 0.841621) * 0.1)
+    assert power(panel, None, chosen_lift=half, did=_did_with(0.5, 0.2), holdout_revenue=None).days_needed == \
+        pytest.approx(3 * 56, abs=1)
