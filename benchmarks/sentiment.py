@@ -170,6 +170,7 @@ def main() -> None:
         "ours fp32": throughput(ours.predict_proba, speed_texts, args.repeats),
         "ours bf16": throughput(ours_bf16.predict_proba, speed_texts, args.repeats),
         "TextCNN alone fp32": throughput(lambda t: ours.predict_proba(t, cnn_only=True), speed_texts, args.repeats),
+        "linear half alone": throughput(lambda t: sigmoid(ours.linear.logits(list(t))), speed_texts, args.repeats),
         "baseline": throughput(baseline, speed_texts, args.repeats),
     }
     adaptation = shop_adaptation(ours)

@@ -23,6 +23,7 @@ No Django imports here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -31,21 +32,20 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
 from operator import add
 from pathlib import Path
-from zlib import crc32
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file as load_numpy_file
 from safetensors.numpy import save_file as save_numpy_file
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from profiles.nlp.segmentation import clean_text, tokens
-from profiles.nlp.sentiment_linear import Blend, LinearSentiment, sigmoid
+from profiles.nlp.sentiment_linear import NGRAM_HASHING, Blend, LinearSentiment, hashed_char_ngrams, sigmoid
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_PATH = WEIGHTS_DIR / "sentiment_textcnn.safetensors"
@@ -56,7 +56,6 @@ RETRAIN_COMMAND = "python manage.py train_sentiment  (or: python -m profiles.nlp
 
 PAD_ID = 0
 UNKNOWN_ID = 1
-MAX_CACHED_NGRAMS = 1_000_000
 _DIGITS = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
 
@@ -164,9 +163,9 @@ class Vocabulary:
     max_length: int = 256
     bigrams: list[str] = field(default_factory=list)
     ngram_buckets: int = 0
+    ngram_hashing: str = NGRAM_HASHING
     index: dict[str, int] = field(init=False, repr=False)
     bigram_index: dict[str, int] = field(init=False, repr=False)
-    _buckets: NgramBuckets = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.unit not in ("char", "word"):
@@ -175,7 +174,9 @@ class Vocabulary:
             raise ValueError("bigram embeddings need a character vocabulary")
         self.index = {token: position for position, token in enumerate(self.tokens)}
         self.bigram_index = {bigram: position for position, bigram in enumerate(self.bigrams)}
-        self._buckets = NgramBuckets(self.ngram_buckets)
+        if self.ngram_buckets and self.ngram_hashing != NGRAM_HASHING:
+            raise ValueError(f"its wide n-gram term was trained with n-gram hashing {self.ngram_hashing!r}, "
+                             f"this code hashes with {NGRAM_HASHING!r}")
 
     @classmethod
     def build(
@@ -183,8 +184,7 @@ class Vocabulary:
         ngram_buckets: int = 0,
     ) -> Vocabulary:
         """Tokens seen ``min_count`` times; bigrams seen ``bigram_min_count`` times (0: none);
-        ``ngram_buckets`` hashed n-gram buckets for the wide term (0: none). Set it here, not
-        afterwards: the bucket cache is made with the vocabulary."""
+        ``ngram_buckets`` hashed n-gram buckets for the wide term (0: none)."""
         split = [split_units(text, unit) for text in texts]
         counts = Counter(token for units in split for token in units)
         kept = sorted(token for token, count in counts.items() if count >= min_count)
@@ -217,44 +217,22 @@ class Vocabulary:
             "tokens": self.tokens,
             "bigrams": self.bigrams,
             "ngram_buckets": self.ngram_buckets,
+            "ngram_hashing": self.ngram_hashing,
         }
 
     def hashed_ngrams(self, text: object) -> list[int]:
-        """Bucket ids of the character 1-, 2- and 3-grams of ``text`` (CRC32, stable across runs)."""
-        return self.hashed_ngrams_of_units(self.units(text, "char"))
-
-    def hashed_ngrams_of_units(self, characters: list[str]) -> list[int]:
-        return list(map(self._buckets.__getitem__, _ngrams(characters)))
+        """Bucket ids of the character 1-, 2- and 3-grams of ``text`` (``hashed_char_ngrams``)."""
+        flat, _ = self.hashed_ngrams_batch([self.units(text, "char")])
+        return flat.tolist()
 
     def hashed_ngrams_batch(self, characters_per_text: Sequence[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
         """(flat bucket ids, offsets) of many texts' n-grams for ``nn.EmbeddingBag``, in one pass."""
-        grams = [_ngrams(characters) for characters in characters_per_text]
-        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        buckets = self._buckets
-        if len(buckets) > MAX_CACHED_NGRAMS:
-            buckets.clear()
-        flat = np.fromiter(map(buckets.__getitem__, chain.from_iterable(grams)), dtype=np.int64,
-                           count=int(lengths.sum()))
+        rows, buckets = hashed_char_ngrams(["".join(characters) for characters in characters_per_text],
+                                           self.ngram_buckets)
+        flat = buckets[np.argsort(rows, kind="stable")]
+        lengths = np.bincount(rows, minlength=len(characters_per_text))
         offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         return torch.from_numpy(flat), torch.from_numpy(offsets)
-
-
-class NgramBuckets(dict):
-    """n-gram → bucket (CRC32 of its UTF-8, stable across runs), computed once per distinct n-gram."""
-
-    def __init__(self, buckets: int) -> None:
-        super().__init__()
-        self.buckets = buckets
-
-    def __missing__(self, gram: str) -> int:
-        bucket = self[gram] = crc32(gram.encode("utf-8")) % self.buckets
-        return bucket
-
-
-def _ngrams(characters: list[str]) -> list[str]:
-    """The character 1-, 2- and 3-grams of a text (the whole text when it is shorter)."""
-    joined = "".join(characters)
-    return [joined[i : i + n] for n in (1, 2, 3) for i in range(len(joined) - n + 1)] or [joined]
 
 
 def _bigrams(units: Sequence[str]) -> list[str]:
@@ -344,6 +322,7 @@ class SentimentModel:
         self.metadata = metadata
         self.linear = linear
         self.blend = blend
+        self.fingerprint = ""  # set by load(): which shipped files these are (a shop's head is made for one)
         self.min_length = max(network.config.kernel_sizes)
         # bf16 autocast at inference depends on the CPU: no clear gain on an AMX Xeon (the
         # convolutions are small; casts cost about what they save), 15 % more reviews per
@@ -371,8 +350,11 @@ class SentimentModel:
             if cached and key in cls._cache:
                 return cls._cache[key]
             model = cls._load_uncached(Path(weights_path), Path(vocab_path))
+            files = [Path(weights_path), Path(vocab_path)]
             if linear_path is not None:
                 model.linear, model.blend = read_linear_file(Path(linear_path))
+                files.append(Path(linear_path))
+            model.fingerprint = files_fingerprint(files)
             if cached:
                 cls._cache[key] = model
             return model
@@ -381,7 +363,8 @@ class SentimentModel:
     def _load_uncached(cls, weights_path: Path, vocab_path: Path) -> SentimentModel:
         document = _read_vocab_document(vocab_path)
         try:
-            vocabulary = Vocabulary(**document["vocabulary"])
+            # Files from before the hashing was recorded used CRC32 of each n-gram's UTF-8.
+            vocabulary = Vocabulary(**{"ngram_hashing": "CRC32 (v1)", **document["vocabulary"]})
             config = TextCNNConfig(
                 vocab_size=len(vocabulary.tokens),
                 embedding_dim=int(document["model"]["embedding_dim"]),
@@ -491,17 +474,31 @@ def save_linear_file(linear: LinearSentiment, blend: Blend, metadata: dict, path
     """Write the ensemble's linear model and blend as one safetensors file (metadata as JSON strings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {**linear.to_tensors(), "blend": blend.to_tensor()}
-    save_numpy_file(tensors, str(path), metadata={"training": json.dumps(metadata, ensure_ascii=False)})
+    save_numpy_file(tensors, str(path), metadata={"training": json.dumps(metadata, ensure_ascii=False),
+                                                  "ngram_hashing": NGRAM_HASHING})
 
 
 def read_linear_file(path: Path) -> tuple[LinearSentiment, Blend]:
     if not path.is_file():
         raise _weights_error(path, "is missing")
     try:
+        with safe_open(str(path), framework="numpy") as handle:
+            hashing = (handle.metadata() or {}).get("ngram_hashing", "CRC32 (v1)")
         tensors = load_numpy_file(str(path))
-        return LinearSentiment.from_tensors(tensors), Blend.from_tensor(tensors["blend"])
+        linear, blend = LinearSentiment.from_tensors(tensors), Blend.from_tensor(tensors["blend"])
     except (SafetensorError, OSError, ValueError, KeyError) as error:
         raise _weights_error(path, f"is corrupt ({error})") from error
+    if hashing != NGRAM_HASHING:
+        raise _weights_error(path, f"was trained with n-gram hashing {hashing!r}; this code hashes with {NGRAM_HASHING!r}")
+    return linear, blend
+
+
+def files_fingerprint(paths: Sequence[Path]) -> str:
+    """The first 16 hex digits of the SHA-256 of the files' contents, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def _weights_error(path: Path, problem: str) -> SentimentWeightsError:

@@ -1,8 +1,9 @@
 """The linear half of the shipped sentiment ensemble, and the per-shop head, on hashed character n-grams.
 
 - ``HashedTfidf``: a text → L2-normalised, sublinear-tf TF-IDF vector over its character 1-, 2- and
-  3-grams hashed (CRC32) into ``buckets`` columns: the linear baseline of DESIGN §5.1 without a
-  vocabulary to ship (a hashing trick), so the file is fixed-size and loads without pickles.
+  3-grams hashed (``hashed_char_ngrams``: packed code points, Fibonacci hashing) into ``buckets``
+  columns: the linear baseline of DESIGN §5.1 without a vocabulary to ship (a hashing trick), so the
+  file is fixed-size and loads without pickles.
 - ``LinearSentiment``: logistic regression on those vectors; ``logits(texts)``.
 - ``Blend``: the ensemble's last step, ``sigmoid(a · TextCNN logit + b · linear logit + c)``,
   fitted on the validation split (three numbers: the two models' votes are weighed, not averaged).
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from zlib import crc32
 
 import numpy as np
 import scipy.sparse as sparse
@@ -25,24 +24,33 @@ import scipy.sparse as sparse
 from profiles.nlp.segmentation import clean_text
 
 LINEAR_BUCKETS = 2**19
-MAX_CACHED_GRAMS = 2_000_000
 
 
-def char_ngrams(text: str) -> list[str]:
-    """The character 1-, 2- and 3-grams of an already split, lower-cased, digit-folded text."""
-    return [text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)] or [text]
+NGRAM_HASHING = "packed code points, Fibonacci hashing (v2)"  # recorded beside weights that depend on it
+CODE_BITS = 21  # every Unicode code point fits in 21 bits
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads the n-gram keys' bits over the top bits
 
 
-class _BucketCache(dict):
-    def __init__(self, buckets: int) -> None:
-        super().__init__()
-        self.buckets = buckets
+def hashed_char_ngrams(texts: Sequence[str], buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bucket) of every character 1-, 2- and 3-gram of each (already split) text, in numpy.
 
-    def __missing__(self, gram: str) -> int:
-        if len(self) > MAX_CACHED_GRAMS:
-            self.clear()
-        bucket = self[gram] = crc32(gram.encode("utf-8")) % self.buckets
-        return bucket
+    An n-gram's key packs its code points, each plus one, into 21-bit fields (so 1-, 2- and 3-grams
+    never share a key); multiplying by a 64-bit odd constant and keeping the high bits spreads keys over
+    ``buckets``. No per-n-gram Python work: the whole batch is hashed at a few million n-grams per second.
+    """
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + np.uint64(1)
+    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    left = lengths[row_of] - (np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    rows, keys = [row_of], [codes]
+    key = codes
+    for n in (2, 3):
+        fits = left[: len(codes) - n + 1] >= n  # the n-gram starting here ends inside its own text
+        key = key[:-1] | (codes[n - 1 :] << np.uint64(CODE_BITS * (n - 1)))
+        rows.append(row_of[: len(key)][fits])
+        keys.append(key[fits])
+    mixed = (np.concatenate(keys) * GOLDEN) >> np.uint64(32)
+    return np.concatenate(rows), (mixed % np.uint64(buckets)).astype(np.int64)
 
 
 @dataclass
@@ -53,7 +61,6 @@ class HashedTfidf:
 
     def __post_init__(self) -> None:
         self.idf = np.asarray(self.idf, dtype=np.float32)
-        self._buckets = _BucketCache(len(self.idf))
 
     @property
     def buckets(self) -> int:
@@ -74,13 +81,11 @@ class HashedTfidf:
         """(row, bucket, count) of each distinct bucket of each text."""
         from profiles.nlp.sentiment import split_units  # the same characters the TextCNN reads
 
-        grams = [char_ngrams("".join(split_units(clean_text(text), "char"))) for text in texts]
-        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        flat = np.fromiter(map(self._buckets.__getitem__, chain.from_iterable(grams)), dtype=np.int64,
-                           count=int(lengths.sum()))
-        keys = np.repeat(np.arange(len(texts), dtype=np.int64), lengths) * self.buckets + flat
+        rows, buckets = hashed_char_ngrams(["".join(split_units(clean_text(text), "char")) for text in texts],
+                                           self.buckets)
+        keys = rows * self.buckets + buckets
         keys.sort()  # in place: np.unique would sort a copy
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        starts = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])  # none for texts with no characters
         unique, counts = keys[starts], np.diff(np.r_[starts, len(keys)])
         return unique // self.buckets, unique % self.buckets, counts
 

