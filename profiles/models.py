@@ -241,6 +241,9 @@ class SentimentAdaptation(models.Model):
     used = models.BooleanField(default=False)
     reason = models.CharField(max_length=300)
     head = models.BinaryField(blank=True, default=b"")
+    base_model = models.CharField(max_length=16, blank=True, default="",
+                                  help_text="Fingerprint of the base model the head was made for; a head is "
+                                            "only applied on top of that same base model.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "version"], name="uniq_sentiment_adaptation_version")]

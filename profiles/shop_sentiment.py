@@ -51,13 +51,14 @@ def shop_sentiment_adapt(*, shop: Shop, progress: Callable[[str], None] | None =
     """Adapt to ``shop`` and store the attempt (used or not, with its reason) as the next version."""
     texts, ratings = _rated_reviews(shop)
     labelled = sum(1 for rating in ratings if rating != 3)
+    base = SentimentModel.load()
     try:
-        result = adapt_to_shop(texts, ratings, SentimentModel.load(), progress=progress)
+        result = adapt_to_shop(texts, ratings, base, progress=progress)
     except NotAdaptableError as refusal:
-        return _store(shop, rated_reviews=labelled, used=False, reason=str(refusal))
+        return _store(shop, rated_reviews=labelled, used=False, reason=str(refusal), base_model=base.fingerprint)
     metrics = result.metrics()
     return _store(
-        shop, rated_reviews=labelled, trained_on=result.trained_on, held_out=result.held_out,
+        shop, rated_reviews=labelled, base_model=base.fingerprint, trained_on=result.trained_on, held_out=result.held_out,
         base_accuracy=result.base_accuracy, validation_accuracy=result.shop_accuracy, used=result.used,
         reason=result.reason, head=result.head.to_bytes(metrics) if result.head is not None else b"",
     )
@@ -70,13 +71,19 @@ def _store(shop: Shop, **fields) -> SentimentAdaptation:
     return SentimentAdaptation.objects.create(shop=shop, version=latest + 1, **fields)
 
 
+def _for_current_base(shop_id: int):
+    """The shop's attempts made on top of the base model shipped now (a head learnt on another base
+    model's logits would read this one's wrongly)."""
+    return SentimentAdaptation.objects.filter(shop_id=shop_id, base_model=SentimentModel.load().fingerprint)
+
+
 def _latest_used(shop: Shop) -> SentimentAdaptation | None:
-    return SentimentAdaptation.objects.filter(shop=shop, used=True).order_by("-version").first()
+    return _for_current_base(shop.pk).filter(used=True).order_by("-version").first()
 
 
 def shop_sentiment_model(*, shop: Shop):
     """This shop's adapted model when one beat the base model, else the shipped base model."""
-    adaptation = (SentimentAdaptation.objects.filter(shop=shop, used=True).order_by("-version")
+    adaptation = (_for_current_base(shop.pk).filter(used=True).order_by("-version")
                   .only("id", "version", "shop_id", "created_at").first())
     if adaptation is None:
         return SentimentModel.load()
@@ -103,13 +110,15 @@ class SentimentStatus:
 
 
 def shop_sentiment_status(*, shop: Shop) -> SentimentStatus:
-    used = _latest_used(shop)
     latest = SentimentAdaptation.objects.filter(shop=shop).order_by("-version").first()
-    if latest is None:
+    if latest is None or latest.base_model != SentimentModel.load().fingerprint:
         count = _labelled_count(shop.pk)
         note = (f"{count} reviews rated 1-2 or 4-5 stars; a shop model is tried from {MIN_RATED_REVIEWS}"
                 if count < MIN_RATED_REVIEWS else "an adaptation is due")
+        if latest is not None:
+            note = f"the base model was updated after this shop's v{latest.version}, which is not used; {note}"
         return SentimentStatus("base model", None, None, 0, note)
+    used = _latest_used(shop)
     if used is None:
         return SentimentStatus("base model", latest.base_accuracy, latest.base_accuracy, latest.held_out, latest.reason)
     note = latest.reason if latest.pk == used.pk else f"v{latest.version}: {latest.reason}"
@@ -118,9 +127,10 @@ def shop_sentiment_status(*, shop: Shop) -> SentimentStatus:
 
 
 def sentiment_adaptation_due(*, shop_id: int) -> bool:
-    """At least MIN_RATED_REVIEWS labelled reviews, and twice as many as at the last attempt."""
+    """At least MIN_RATED_REVIEWS labelled reviews, and twice as many as at the last attempt on the current
+    base model (a new base model makes every shop's earlier heads stale, so they are adapted again)."""
     count = _labelled_count(shop_id)
     if count < MIN_RATED_REVIEWS:
         return False
-    last = SentimentAdaptation.objects.filter(shop_id=shop_id).order_by("-version").values_list("rated_reviews", flat=True).first()
+    last = _for_current_base(shop_id).order_by("-version").values_list("rated_reviews", flat=True).first()
     return last is None or count >= READAPT_GROWTH * max(last, 1)

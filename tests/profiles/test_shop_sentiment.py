@@ -62,6 +62,7 @@ class OracleBase:
 
     def __init__(self, truth: dict[str, int]):
         self.truth = truth
+        self.fingerprint = "oracle"
 
     def predict_logits(self, texts, batch_size=256):
         return np.array([4.0 if self.truth[text] else -4.0 for text in texts], np.float32)
@@ -94,6 +95,20 @@ def test_shops_never_see_each_others_model(shop, other_shop):
     texts = ["踩雷了，一言难尽", "无限回购，狠狠爱了"]
     assert not np.allclose(shop_sentiment_model(shop=shop).predict_proba(texts),
                            shop_sentiment_model(shop=other_shop).predict_proba(texts))
+
+
+def test_a_head_made_on_another_base_model_is_not_used_and_the_shop_is_adapted_again(shop):
+    reviews = rated_reviews("crafts", 600, seed=SEED)
+    add_reviews(shop, reviews.texts, reviews.stars)
+    shop_sentiment_adapt(shop=shop)
+    assert isinstance(shop_sentiment_model(shop=shop), ShopSentimentModel)
+    assert not sentiment_adaptation_due(shop_id=shop.id)
+    SentimentAdaptation.objects.filter(shop=shop).update(base_model="0123456789abcdef")  # as if retrained since
+    assert shop_sentiment_model(shop=shop) is SentimentModel.load()
+    status = shop_sentiment_status(shop=shop)
+    assert status.model == "base model" and "base model was updated" in status.note
+    assert sentiment_adaptation_due(shop_id=shop.id)
+    assert shop_sentiment_adapt(shop=shop).base_model == SentimentModel.load().fingerprint
 
 
 def test_a_shop_with_only_five_star_ratings_is_not_adapted_and_says_why(shop):
