@@ -373,8 +373,8 @@ def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None, did: Estima
         except BenefitDataError:
             return bases
     if did is not None and did.lift is not None:
-        name = "difference-in-differences" if did.estimand == DID_ESTIMAND else f"difference-in-differences, {did.estimand}"
-        bases.append((name, _se_of_log_lift(did)))
+        name = "difference-in-differences"  # a capped one says at what
+        bases.append((name if did.estimand == DID_ESTIMAND else f"{name}, {did.estimand}", _se_of_log_lift(did)))
     return bases
 
 

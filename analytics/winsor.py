@@ -102,6 +102,6 @@ def capped_difference_in_differences(panel: pd.DataFrame, *, currency: str = "",
     return replace(estimate, estimand=f"{estimate.estimand}, {cap.describe(currency)}"), cap
 
 
-__all__ = ["CUSTOMER_PERCENTILE", "PRODUCT_DAY_PERCENTILE", "Cap", "capped", "capped_difference_in_differences", "capped_panel",
-           "customer_pre_period_revenue", "customer_revenue_cap", "pre_period_cap", "pre_period_product_days",
-           "product_day_revenue_cap"]
+__all__ = ["CUSTOMER_PERCENTILE", "PRODUCT_DAY_PERCENTILE", "Cap", "capped", "capped_difference_in_differences",
+           "capped_panel", "customer_pre_period_revenue", "customer_revenue_cap", "pre_period_cap",
+           "pre_period_product_days", "product_day_revenue_cap"]

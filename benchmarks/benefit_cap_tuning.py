@@ -74,8 +74,8 @@ def _did_rows(shop: dict, live: list, group: set[str], scope: str) -> list[tuple
     rows = []
     for percentile in PERCENTILES:
         cap = product_day_revenue_cap(panel, percentile) if percentile else None
-        rows.append((f"DiD, product-day cap p{percentile}, {scope}", difference_in_differences(capped_panel(panel, cap)),
-                     truth))
+        estimate = difference_in_differences(capped_panel(panel, cap))
+        rows.append((f"DiD, product-day cap p{percentile}, {scope}", estimate, truth))
     return rows
 
 
