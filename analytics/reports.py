@@ -18,7 +18,6 @@ from analytics.experiments import Experiment, ProductTest, experiment_read
 from analytics.kansei import KanseiMatrix, kansei_matrix
 from analytics.kansei_surveys import DesignProfile, kansei_profiles
 from analytics.rollup import MIXED_CURRENCIES, shop_zone
-from analytics.winsor import capped_difference_in_differences
 from analytics.selectors import (
     AssistedPeriod,
     assisted_periods,
@@ -27,6 +26,7 @@ from analytics.selectors import (
     report_products,
     window_currencies,
 )
+from analytics.winsor import capped_difference_in_differences
 from profiles.models import Shop
 
 DEFAULT_WEEKS = 8
@@ -132,7 +132,8 @@ def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = 
             estimates[f"variant_vs_holdout_{name}_cuped"] = adjusted.adjusted
             if adjusted.capped is not None:
                 estimates[f"variant_vs_holdout_{name}_cuped_capped"] = replace(
-                    adjusted.capped, estimand=f"net revenue per exposed customer, {adjusted.cap.describe(currency)}")
+                    adjusted.capped, estimand=f"net revenue per exposed customer, {adjusted.cap.describe(currency)}",
+                    note=f"{adjusted.capped.note}; {CAPPED_NOTE}")
     for row in products:
         row.holdout_test = experiment.products.get(row.product_id)
     power = _power(panel, visitors, chosen_lift, estimates, notes) if not aa else None

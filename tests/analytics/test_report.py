@@ -78,6 +78,9 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
     assert "capped at CNY" in did.estimand
     assert "p99.5 of product-days before any AI listing" in body["estimates"]["difference_in_differences_capped"][
         "estimand"]
+    capped_holdout = body["estimates"].get("variant_vs_holdout_revenue_cuped_capped")
+    if capped_holdout is not None:  # a cap needs 50 exposed customers with a pre-period
+        assert "capped at CNY" in capped_holdout["estimand"] and "variant_vs_holdout_revenue_cuped" in body["estimates"]
     assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT, did=did,
                                             holdout_revenue=cuped)
     assert report.power.basis in (f"variant vs holdout, {cuped.estimand}", f"difference-in-differences, {did.estimand}")
