@@ -20,7 +20,7 @@ adjustment moves no estimate on average; it only takes out spread that was there
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -33,11 +33,13 @@ from analytics.estimators import (
     _mean_unbiased_lift,
     variant_vs_holdout,
 )
+from analytics.winsor import Cap, capped, customer_revenue_cap
 from scipy import stats
 
 CUSTOMER_COVARIATES = ("pre_revenue", "pre_converted", "pre_views")
 PAIR_COVARIATES = ("pre_product_revenue", "pre_product_views")  # summed over the customer's exposed products
 COVARIATES = CUSTOMER_COVARIATES + PAIR_COVARIATES
+CAPPED_COVARIATES = ("pre_revenue", "pre_product_revenue")
 METHOD_CUPED = ("variant vs randomised holdout, CUPED: the log lift regression-adjusted for each customer's own "
                 "pre-period revenue, conversion and views (delta method)")
 MIN_CUSTOMERS_PER_ARM = 30
@@ -62,11 +64,15 @@ class Adjusted:
     variance_removed: float | None  # of the log lift: 0.3 = its interval is √0.7 as wide
     without_pre_period: int  # exposed customers who got the covariate mean (flagged)
     customers: int
+    capped: Estimate | None = None  # CUPED on each customer's revenue capped at a pre-period percentile
+    cap: Cap | None = None
 
 
-def customer_totals(pairs: pd.DataFrame, column: str, unit: str = "customer") -> pd.DataFrame:
-    """One row per customer: the outcome summed over their pairs, the number of pairs, the covariates
-    (imputed with the mean of customers who have a pre-period) and the `no_pre_period` flag."""
+def customer_totals(pairs: pd.DataFrame, column: str, unit: str = "customer", cap: Cap | None = None) -> pd.DataFrame:
+    """One row per customer: the outcome summed over their pairs (at most `cap`), the number of pairs,
+    the covariates (imputed with the mean of customers who have a pre-period) and the `no_pre_period`
+    flag. A cap also caps the pre-period revenue covariates, so one big spender before the test
+    doesn't steer θ either."""
     missing = [name for name in (*COVARIATES, "has_pre_period") if name not in pairs.columns]
     if missing:
         raise BenefitDataError(f"no pre-period covariates ({', '.join(missing)}): build the frame with "
@@ -74,7 +80,7 @@ def customer_totals(pairs: pd.DataFrame, column: str, unit: str = "customer") ->
     grouped = pairs.groupby("customer_id", sort=True)
     totals = pd.DataFrame({
         "holdout": grouped["holdout"].first(),
-        "value": grouped[column].sum().astype(float),
+        "value": capped(grouped[column].sum().astype(float), cap),
         "pairs": grouped.size().astype(float) if unit == "pair" else 1.0,
         "has_pre_period": grouped["has_pre_period"].first().astype(bool),
     })
@@ -82,6 +88,8 @@ def customer_totals(pairs: pd.DataFrame, column: str, unit: str = "customer") ->
         totals[name] = grouped[name].first().astype(float)
     for name in PAIR_COVARIATES:
         totals[name] = grouped[name].sum().astype(float)
+    for name in CAPPED_COVARIATES:
+        totals[name] = capped(totals[name], cap)
     observed = totals["has_pre_period"]
     for name in COVARIATES:
         fill = totals.loc[observed, name].mean() if observed.any() else 0.0
@@ -142,7 +150,7 @@ def _adjusted_means_note(shown: ArmTotals, held: ArmTotals, mean_v: float, mean_
 
 
 def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: str = "customer",
-                     adjust: bool = True) -> tuple[Estimate, float | None]:
+                     adjust: bool = True, cap: Cap | None = None) -> tuple[Estimate, float | None]:
     """The CUPED estimate of the variant's relative lift on `column` per exposed `unit`, and the share
     of the log-lift's variance the adjustment removed (`adjust=False`: the same metric unadjusted).
 
@@ -154,7 +162,7 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
     lifted variant arm and over-correct the holdout."""
     if unit not in ("customer", "pair"):
         raise ValueError("unit is 'customer' or 'pair'")
-    totals = customer_totals(pairs, column, unit)
+    totals = customer_totals(pairs, column, unit, cap)
     shown, held = _arm(totals, False), _arm(totals, True)
     if len(shown.value) < 2 or len(held.value) < 2:
         raise BenefitDataError("CUPED needs at least two exposed customers in each arm")
@@ -166,7 +174,7 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
         note += (f"; not adjusted: CUPED needs {MIN_CUSTOMERS_PER_ARM} exposed customers in each arm, or its "
                  "fitted covariates add noise instead of removing it")
     if mean_v <= 0 or mean_h <= 0:
-        return Estimate(METHOD_CUPED if adjust else METHOD_PER_CUSTOMER, estimand, None, None, None, None, None, n,
+        return Estimate(_method(adjust, cap), estimand, None, None, None, None, None, n,
                         note + "; too few purchases on one side for a relative lift"), None
     theta = np.zeros(shown.covariates.shape[1])
     if adjust and not too_few:
@@ -184,13 +192,20 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
     low, high = _lift_interval(log_ratio, se_log)
     p_value = float(2 * stats.norm.sf(abs(log_ratio) / se_log)) if se_log > 0 else None
     removed = 1 - variance / raw_variance if adjust and not too_few and raw_variance > 0 else None
-    method = METHOD_CUPED if adjust else METHOD_PER_CUSTOMER
+    method = _method(adjust, cap)
     return Estimate(method, estimand, _mean_unbiased_lift(log_ratio, se_log), low, high, p_value, None, n,
                     note), removed
 
 
-def cuped_variant_vs_holdout(pairs: pd.DataFrame, unit: str = "customer") -> dict[str, Adjusted]:
-    """Revenue and conversion (purchases) per exposed customer, unadjusted beside CUPED."""
+def _method(adjust: bool, cap: Cap | None) -> str:
+    method = METHOD_CUPED if adjust else METHOD_PER_CUSTOMER
+    return method if cap is None else f"{method}; each customer's revenue {cap.describe()}"
+
+
+def cuped_variant_vs_holdout(pairs: pd.DataFrame, unit: str = "customer", currency: str = "") -> dict[str, Adjusted]:
+    """Revenue and conversion (purchases) per exposed customer, unadjusted beside CUPED; revenue also
+    CUPED on each customer's revenue capped at the pre-period's p99.5 (`analytics.winsor`), where
+    the pre-period has enough customers for one."""
     if pairs.empty:
         raise BenefitDataError("no shopper was shown a live AI variant in the window")
     if pairs["holdout"].all() or not pairs["holdout"].any():
@@ -203,6 +218,11 @@ def cuped_variant_vs_holdout(pairs: pd.DataFrame, unit: str = "customer") -> dic
         unadjusted, _ = cuped_comparison(pairs, column, estimand=estimand, unit=unit, adjust=False)
         adjusted, removed = cuped_comparison(pairs, column, estimand=estimand, unit=unit)
         results[measure] = Adjusted(unadjusted, adjusted, removed, without, customers)
+    cap = customer_revenue_cap(pairs) if unit == "customer" else None
+    if cap is not None:
+        estimand = f"net revenue per exposed customer, {cap.describe(currency)}"
+        capped_estimate, _ = cuped_comparison(pairs, "revenue", estimand=estimand, cap=cap)
+        results["revenue"] = replace(results["revenue"], capped=capped_estimate, cap=cap)
     return results
 
 

@@ -27,6 +27,7 @@ METHOD_BEFORE_AFTER = "before/after means (Welch t test; the paper's view, compa
 METHOD_DID = "difference-in-differences (OLS, product and category-day fixed effects, errors clustered by product)"
 METHOD_DID_PRODUCT = ("difference-in-differences of one product against the mean of unassisted products of its "
                       "category (ratio of after/before changes, Newey-West variances over 7 days)")
+DID_ESTIMAND = "net revenue per assisted product per day"
 METHOD_HOLDOUT = "variant vs randomised holdout (ratio of means, log scale, errors clustered by customer)"
 
 
@@ -182,7 +183,7 @@ def difference_in_differences(panel: pd.DataFrame) -> Estimate:
     treated_mean = float(data.loc[data["assisted"], "net_revenue"].mean())
     clusters = int(len(np.unique(groups)))
     return _relative(effect, se, treated_mean, dof=clusters - 1, method=METHOD_DID,
-                     estimand="net revenue per assisted product per day", n=clusters,
+                     estimand=DID_ESTIMAND, n=clusters,
                      p_value=float(fit.pvalues[0]), note=_left_out_note(panel))
 
 
@@ -372,7 +373,8 @@ def _power_bases(panel: pd.DataFrame, visitors: pd.DataFrame | None, did: Estima
         except BenefitDataError:
             return bases
     if did is not None and did.lift is not None:
-        bases.append(("difference-in-differences", _se_of_log_lift(did)))
+        name = "difference-in-differences"  # a capped one says at what
+        bases.append((name if did.estimand == DID_ESTIMAND else f"{name}, {did.estimand}", _se_of_log_lift(did)))
     return bases
 
 

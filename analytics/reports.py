@@ -26,6 +26,7 @@ from analytics.selectors import (
     report_products,
     window_currencies,
 )
+from analytics.winsor import capped_difference_in_differences
 from profiles.models import Shop
 
 DEFAULT_WEEKS = 8
@@ -35,6 +36,9 @@ CHOSEN_LIFT = 0.10
 DID_PRE_PERIOD = ("no CUPED here: the product fixed effects already subtract each product's own level, its days "
                   "before AI included, which is CUPED with a slope of 1; fitting the slope instead would let the "
                   "choice of which products got AI listings (often the best sellers) bias the lift")
+
+CAPPED_NOTE = ("revenue capped so that one huge order cannot dominate the interval; the cap comes from before any "
+               "AI listing, so it does not depend on them. The uncapped estimate is beside it")
 
 
 # Days a report may ask about: any shop's, and inside what pandas' nanosecond timestamps hold
@@ -122,10 +126,14 @@ def benefit_report(*, shop: Shop, start: date | None = None, end: date | None = 
     if aa:
         estimates = _aa_estimates(experiment, notes)
     else:
-        estimates = _pooled_estimates(panel, visitors, notes)
+        estimates = _pooled_estimates(panel, visitors, notes, currency)
         for name, adjusted in experiment.adjusted.items():
             estimates[f"variant_vs_holdout_{name}_per_customer"] = adjusted.unadjusted
             estimates[f"variant_vs_holdout_{name}_cuped"] = adjusted.adjusted
+            if adjusted.capped is not None:
+                estimates[f"variant_vs_holdout_{name}_cuped_capped"] = replace(
+                    adjusted.capped, estimand=f"net revenue per exposed customer, {adjusted.cap.describe(currency)}",
+                    note=f"{adjusted.capped.note}; {CAPPED_NOTE}")
     for row in products:
         row.holdout_test = experiment.products.get(row.product_id)
     power = _power(panel, visitors, chosen_lift, estimates, notes) if not aa else None
@@ -145,7 +153,8 @@ def _attempt(notes: list[str], method: str, compute):
         return None
 
 
-def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[str]) -> dict[str, Estimate]:
+def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[str],
+                      currency: str = "") -> dict[str, Estimate]:
     estimates: dict[str, Estimate] = {}
     if panel.empty:
         notes.append("No views or sales in this window: send events (or run `python manage.py simulate_store`) "
@@ -162,6 +171,9 @@ def _pooled_estimates(panel: pd.DataFrame, visitors: pd.DataFrame, notes: list[s
     did = _attempt(notes, "difference-in-differences", lambda: estimators.difference_in_differences(panel))
     if did is not None:
         estimates["difference_in_differences"] = replace(did, note="; ".join(filter(None, (did.note, DID_PRE_PERIOD))))
+        capped, _ = capped_difference_in_differences(panel, currency=currency)
+        if capped is not None:
+            estimates["difference_in_differences_capped"] = replace(capped, note=CAPPED_NOTE)
     return estimates
 
 
@@ -215,10 +227,14 @@ def _power(panel: pd.DataFrame, visitors: pd.DataFrame, chosen_lift: float, esti
         return None
     known = {}
     if panel["ever_assisted"].any():  # `_pooled_estimates` tried both: pass on what it found (None: no answer)
-        known = {"did": estimates.get("difference_in_differences"),
-                 "holdout_revenue": estimates.get("variant_vs_holdout_revenue_cuped",
-                                                  estimates.get("variant_vs_holdout_revenue"))}
+        known = {"did": _first_of(estimates, "difference_in_differences_capped", "difference_in_differences"),
+                 "holdout_revenue": _first_of(estimates, "variant_vs_holdout_revenue_cuped_capped",
+                                              "variant_vs_holdout_revenue_cuped", "variant_vs_holdout_revenue")}
     return _attempt(notes, "power", lambda: estimators.power(panel, visitors, chosen_lift=chosen_lift, **known))
+
+
+def _first_of(estimates: dict[str, Estimate], *names: str) -> Estimate | None:
+    return next((estimates[name] for name in names if name in estimates), None)
 
 
 HEADLINE_ORDER = ("aa_revenue_adjusted", "variant_vs_holdout_revenue_cuped", "variant_vs_holdout_revenue",

@@ -25,7 +25,10 @@ correct keep on shops with the true lift; the sample-ratio check's flag rates; a
 headline MDE on demo-shaped shops (the demo's seed, 400 customers, 60 products, 6 + 3 weeks), as the
 report printed it before issue 21 beside what it prints now, with the part that reading it on the
 log scale brings alone. The demo-shaped shops are judged, not tuned on: the estimators were chosen
-on other seeds.
+on other seeds. Winsorised revenue (`analytics.winsor`) beside them: CUPED on each exposed customer's
+revenue, and difference-in-differences on each product-day's, capped at p99.5 of the same metric in
+the pre-period (the percentile chosen on seeds 300-307 and 3100-3102 by
+`benchmarks/benefit_cap_tuning.py`), judged against the uncapped truth, and the demo MDE from them.
 
 Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--aa-shops 20 --aa-splits 10] [--lift-shops 20]
       [--srm-runs 10000] [--demo-shops 3] [--json out.json]
@@ -66,7 +69,10 @@ CHECKED = tuple(f"{estimator}, {scope}" for scope in ("pooled per shop", f"poole
 CUPED_UNADJUSTED = "variant vs holdout per customer, unadjusted (revenue)"
 CUPED = "variant vs holdout per customer, CUPED (revenue)"
 CUPED_CEILING = "… CUPED + the simulator's expected revenue (ceiling)"
-CHECKED += tuple(f"{CUPED}, {scope}" for scope in ("pooled per shop", f"pooled per {GROUP_SIZE} products"))
+CUPED_CAPPED = "variant vs holdout per customer, CUPED + capped p99.5 (revenue)"
+DID_CAPPED = "difference-in-differences, capped p99.5"
+CHECKED += tuple(f"{name}, {scope}" for scope in ("pooled per shop", f"pooled per {GROUP_SIZE} products")
+                 for name in (CUPED, CUPED_CAPPED, DID_CAPPED))
 WEEKS_BEFORE, WEEKS_AFTER = 4, 4  # equal windows: the simulator spreads each period's sessions over its weeks
 STAGGER_DAYS = 7  # assisted products go live over the first week after the switch: ≥ 3 weeks after each
 PROMOTION_TRAFFIC = 0.15  # the promotion brings 15 % more sessions to the after window, for every product
@@ -215,7 +221,8 @@ def estimate_shop(shop: dict) -> list[tuple]:
             continue
         rows.append(("variant vs holdout (revenue), per product", estimate,
                      by_visitor_truth.get(product_id, {}).get("revenue")))
-    return [(name, e.lift, e.ci_low, e.ci_high, truth) for name, e, truth in rows]
+    return [(name, e.lift, e.ci_low, e.ci_high, truth) if e is not None else (name, None, None, None, truth)
+            for name, e, truth in rows]  # None: no cap (too small a pre-period), counted under "none"
 
 
 def _product_groups(products: list[str], seed: int) -> list[set[str]]:
@@ -229,6 +236,7 @@ def _pooled_rows(shop: dict, live: list, group: set[str], scope: str) -> list[tu
     """Pooled difference-in-differences and variant vs holdout over `group` (the shop's other
     assisted products left out, its unassisted ones kept as controls), with their truths."""
     from analytics.estimators import BenefitDataError, difference_in_differences, variant_vs_holdout
+    from analytics.winsor import capped_difference_in_differences
     from shop_ai.simulator.truth import product_lifts, visitor_lifts
 
     panel, visitors = shop["panel"], shop["visitors"]
@@ -237,7 +245,8 @@ def _pooled_rows(shop: dict, live: list, group: set[str], scope: str) -> list[tu
     truth_did = product_lifts(live, group)[1]
     truth_visitor = visitor_lifts(live, lambda v: eligible.get((v.customer.customer_id, v.product.product_id))
                                   if v.product.product_id in group else None)["*"]
-    rows = [(f"difference-in-differences, {scope}", difference_in_differences(panel), truth_did)]
+    rows = [(f"difference-in-differences, {scope}", difference_in_differences(panel), truth_did),
+            (f"{DID_CAPPED}, {scope}", capped_difference_in_differences(panel)[0], truth_did)]
     try:
         by_visitor = variant_vs_holdout(visitors[visitors["product_id"].isin(group)])
     except BenefitDataError:  # nobody held out among this group's shoppers
@@ -254,6 +263,7 @@ def _cuped_rows(shop: dict, live: list, visitors, truth: dict, scope: str) -> li
     remove, since what is left is whether each view happened to end in a purchase."""
     from analytics.cuped import cuped_comparison
     from analytics.estimators import BenefitDataError
+    from analytics.winsor import customer_revenue_cap
     from shop_ai.simulator.truth import expected_net_revenue
 
     expected = {}
@@ -264,11 +274,15 @@ def _cuped_rows(shop: dict, live: list, visitors, truth: dict, scope: str) -> li
     oracle = visitors.assign(pre_product_revenue=[expected.get(key, 0.0) for key in
                                                   zip(visitors["customer_id"], visitors["product_id"])])
     rows = []
-    for label, frame, adjust in ((CUPED_UNADJUSTED, visitors, False), (CUPED, visitors, True),
-                                 (CUPED_CEILING, oracle, True)):
+    cap = customer_revenue_cap(visitors)  # from this frame's own pre-period, as the report takes it
+    for label, frame, adjust, capped_at in ((CUPED_UNADJUSTED, visitors, False, None), (CUPED, visitors, True, None),
+                                            (CUPED_CAPPED, visitors, True, cap), (CUPED_CEILING, oracle, True, None)):
+        if label == CUPED_CAPPED and cap is None:
+            rows.append((f"{label}, {scope}", None, truth["revenue"]))  # counted under "none"
+            continue
         try:
             estimate, _ = cuped_comparison(frame, "revenue", estimand="net revenue per exposed customer",
-                                           adjust=adjust)
+                                           adjust=adjust, cap=capped_at)
         except BenefitDataError:
             continue
         rows.append((f"{label}, {scope}", estimate, truth["revenue"]))
@@ -384,9 +398,11 @@ TODAY = "variant vs holdout (revenue)"
 def demo_mde(seed: int) -> dict:
     """The report's headline MDE on a demo-shaped shop: as it was printed before issue 21 (per-visitor
     holdout, the standard error read off the interval on the lift scale), read on the log scale
-    without CUPED, and as the report prints it now (log scale, CUPED)."""
+    without CUPED, with CUPED (log scale; main before winsorising), and as the report prints it now,
+    from the capped estimates (`analytics.winsor`)."""
     from analytics.cuped import cuped_variant_vs_holdout
     from analytics.estimators import BenefitDataError, difference_in_differences, power, variant_vs_holdout
+    from analytics.winsor import capped_difference_in_differences
 
     shop = simulate_shop(seed, 400, 60, weeks_before=6, weeks_after=3, name="demo-shaped")
     panel, visitors = shop["panel"], shop["visitors"]
@@ -397,10 +413,14 @@ def demo_mde(seed: int) -> dict:
     per_visitor = variant_vs_holdout(visitors)["revenue"]
     before, before_basis = _mde_as_printed_before(did, per_visitor)
     log_scale = power(panel, visitors, did=did, holdout_revenue=per_visitor)
-    ours = power(panel, visitors, did=did, holdout_revenue=cuped_variant_vs_holdout(visitors)["revenue"].adjusted)
+    revenue = cuped_variant_vs_holdout(visitors)["revenue"]
+    ours = power(panel, visitors, did=did, holdout_revenue=revenue.adjusted)
+    capped_did, _ = capped_difference_in_differences(panel)
+    capped = power(panel, visitors, did=capped_did or did, holdout_revenue=revenue.capped or revenue.adjusted)
     return {"seed": seed, "today": before, "today_basis": before_basis,
             "log_scale_without_cuped": log_scale.minimum_detectable_lift, "log_scale_basis": log_scale.basis,
             "cuped": ours.minimum_detectable_lift, "cuped_basis": ours.basis,
+            "capped": capped.minimum_detectable_lift, "capped_basis": capped.basis,
             "did_lift": did.lift if did else None, "holdout_lift": per_visitor.lift}
 
 
@@ -427,8 +447,8 @@ def run_experiments(args) -> dict:
     return {"aa": aa, "lift": lift, "srm": srm_rates(args.srm_runs)}
 
 
-def _narrower(summary: dict, ours: str, scope: str) -> float | None:
-    today, new = summary.get(f"{TODAY}, {scope}"), summary.get(f"{ours}, {scope}")
+def _narrower(summary: dict, ours: str, scope: str, today: str = TODAY) -> float | None:
+    today, new = summary.get(f"{today}, {scope}"), summary.get(f"{ours}, {scope}")
     if not today or not new or not today["median_half_width"] or new["median_half_width"] is None:
         return None
     return 1 - new["median_half_width"] / today["median_half_width"]
@@ -437,12 +457,16 @@ def _narrower(summary: dict, ours: str, scope: str) -> float | None:
 def issue21_figures(summary: dict, experiments: dict, demo: list[dict]) -> dict:
     scopes = ("pooled per shop", f"pooled per {GROUP_SIZE} products")
     widths = {scope: {"cuped_narrower": _narrower(summary, CUPED, scope),
+                      "capped_cuped_narrower": _narrower(summary, CUPED_CAPPED, scope),
                       "per_customer_unadjusted_narrower": _narrower(summary, CUPED_UNADJUSTED, scope),
                       "ceiling_narrower": _narrower(summary, CUPED_CEILING, scope)} for scope in scopes}
+    did_widths = {scope: _narrower(summary, DID_CAPPED, scope, today="difference-in-differences") for scope in scopes}
     medians = {key: float(np.median([d[key] for d in demo])) if demo else None
-               for key in ("today", "log_scale_without_cuped", "cuped")}
-    return {"cuped_widths": widths,
+               for key in ("today", "log_scale_without_cuped", "cuped", "capped")}
+    return {"cuped_widths": widths, "capped_did_narrower": did_widths,
             "demo_mde": {"shops": demo, "median_today": medians["today"], "median_cuped": medians["cuped"],
+                         "median_capped": medians["capped"],
+                         "fall_capped": 1 - medians["capped"] / medians["today"] if demo else None,
                          "median_log_scale_without_cuped": medians["log_scale_without_cuped"],
                          "fall": 1 - medians["cuped"] / medians["today"] if demo else None,
                          "fall_without_cuped": 1 - medians["log_scale_without_cuped"] / medians["today"]
@@ -456,11 +480,18 @@ def issue21_table(figures: dict) -> str:
         parts = [f"{name.replace('_narrower', '').replace('_', ' ')} {value:+.1%}" for name, value in widths.items()
                  if value is not None]
         ok = widths["cuped_narrower"] is not None and widths["cuped_narrower"] >= 0.30
+        capped = widths["capped_cuped_narrower"]
+        capped_ok = capped is not None and capped >= 0.30
         lines.append(f"95 % interval of revenue per exposed customer vs today's, {scope}: narrower by "
-                     f"{', '.join(parts)}  (target CUPED >= 30 %: {'PASS' if ok else 'FAIL'})")
+                     f"{', '.join(parts)}  (target CUPED >= 30 %: {'PASS' if ok else 'FAIL'}; "
+                     f"capped + CUPED: {'PASS' if capped_ok else 'FAIL'})")
         if widths["ceiling_narrower"] is not None and widths["ceiling_narrower"] < 0.30:
             lines.append("  out of reach here: even the simulator's own expected revenue of each exposed view narrows "
                          f"it by only {widths['ceiling_narrower']:.0%}; what is left is whether a view ended in a purchase")
+    for scope, narrower in figures["capped_did_narrower"].items():
+        if narrower is not None:
+            lines.append(f"difference-in-differences capped at p99.5 of pre-period product-days vs uncapped, {scope}: "
+                         f"narrower by {narrower:+.1%}")
     aa = figures["aa"]
     lines.append(f"A/A, daily looks over 8 weeks, stop at the first significant look ({aa['tests']} tests = "
                  f"{aa['shops']} shops x {aa['splits_per_shop']} splits): always-valid {aa['false_positive_always_valid']:.1%}"
@@ -480,13 +511,17 @@ def issue21_table(figures: dict) -> str:
     demo = figures["demo_mde"]
     if demo["shops"]:
         lines.append(f"demo-shaped shops' headline MDE (median of {len(demo['shops'])}): today {demo['median_today']:.0%}, "
-                     f"now {demo['median_cuped']:.0%}, fall {demo['fall']:.0%} (target >= 33 %: "
+                     f"with CUPED {demo['median_cuped']:.0%}, fall {demo['fall']:.0%} (target >= 33 %: "
                      f"{'PASS' if demo['fall'] >= 1 / 3 else 'FAIL'}); of which the log scale alone (no CUPED) "
                      f"{demo['median_log_scale_without_cuped']:.0%}, fall {demo['fall_without_cuped']:.0%}")
+        lines.append(f"  with capped revenue (p99.5 of the pre-period; what the report prints now): "
+                     f"{demo['median_capped']:.0%}, fall {demo['fall_capped']:.0%} from today (target >= 33 %: "
+                     f"{'PASS' if demo['fall_capped'] >= 1 / 3 else 'FAIL'})")
         for shop in demo["shops"]:
             lines.append(f"  seed {shop['seed']}: {shop['today']:.0%} ({shop['today_basis']}) -> log scale "
                          f"{shop['log_scale_without_cuped']:.0%} ({shop['log_scale_basis']}) -> with CUPED "
-                         f"{shop['cuped']:.0%} ({shop['cuped_basis']}); observed lifts: difference-in-differences "
+                         f"{shop['cuped']:.0%} ({shop['cuped_basis']}) -> capped {shop['capped']:.0%} "
+                         f"({shop['capped_basis']}); observed lifts: difference-in-differences "
                          f"{_signed(shop['did_lift'])}, holdout {_signed(shop['holdout_lift'])}")
     return "\n".join(lines)
 

@@ -71,9 +71,19 @@ def test_the_report_names_its_methods_and_the_csv_has_the_same_numbers(simulated
         report = benefit_report(shop=shop, **window)
     assert did_calls.call_count == 1 and holdout_calls.call_count == 1
     visitors = exposed_visitors(shop=shop, **window)
-    cuped = report.estimates["variant_vs_holdout_revenue_cuped"]
-    assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT, holdout_revenue=cuped)
-    assert report.power.basis in (f"variant vs holdout, {cuped.estimand}", "difference-in-differences")
+    # ... the capped ones where the pre-period gives a cap, each naming its cap, the uncapped beside them.
+    cuped = report.estimates.get("variant_vs_holdout_revenue_cuped_capped", report.estimates[
+        "variant_vs_holdout_revenue_cuped"])
+    did = report.estimates["difference_in_differences_capped"]
+    assert "capped at CNY" in did.estimand
+    assert "p99.5 of product-days before any AI listing" in body["estimates"]["difference_in_differences_capped"][
+        "estimand"]
+    capped_holdout = body["estimates"].get("variant_vs_holdout_revenue_cuped_capped")
+    if capped_holdout is not None:  # a cap needs 50 exposed customers with a pre-period
+        assert "capped at CNY" in capped_holdout["estimand"] and "variant_vs_holdout_revenue_cuped" in body["estimates"]
+    assert report.power == estimators.power(report.panel, visitors, chosen_lift=CHOSEN_LIFT, did=did,
+                                            holdout_revenue=cuped)
+    assert report.power.basis in (f"variant vs holdout, {cuped.estimand}", f"difference-in-differences, {did.estimand}")
     assert body["power"]["minimum_detectable_lift"] == pytest.approx(report.power.minimum_detectable_lift)
     response = client_for(shop).get("/api/v1/reports/benefit", {**_window(), "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
