@@ -33,12 +33,13 @@ KNOWN_MISSES = {
     "famille_rose_hanging_vase_studio.jpg": 0.804,
     # a robe worn outdoors: the face, hands and the grass between the legs stay with it
     "ewenki_robe_worn_outdoor.jpg": 0.785,
+    # a prayer wheel in its wooden frame beside a child, in a temple: the child is cut out instead of the
+    # wheel (the cut-out check flags it, so its listings wait for the owner: test_cutout_check.py)
+    "prayer_wheel_temple.jpg": 0.0,
 }
 REFUSED = {
     # grey bronze on a grey stone plinth (the mask leaves the plinth out) in front of a temple
     "bronze_incense_burner_outdoor.jpg",
-    # a prayer wheel in its wooden frame beside a child, in a temple: no backdrop colour to seed from
-    "prayer_wheel_temple.jpg",
 }
 TOLERANCE = 0.02
 
