@@ -234,8 +234,8 @@ class CutoutOutput(serializers.Serializer):
 
 
 class ProductCutoutView(APIView):
-    """The product's cut-out: see it, correct it (a correction stages the product's jobs again), and
-    mark the product customisable."""
+    """The product's cut-out: see it, correct it (a correction stages the product's jobs again and takes a
+    confirmation back, unless it is your own mask), and mark the product customisable."""
 
     @extend_schema(operation_id="product_cutout_retrieve", responses={200: CutoutOutput, 400: ErrorSchema,
                                                                       404: ErrorSchema})

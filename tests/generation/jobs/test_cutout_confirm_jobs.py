@@ -15,8 +15,10 @@ from PIL import Image
 from generation.models import GenerationSettings, Listing, ListingAudit, ProductStaging
 from generation.product_staging import CutoutNotReady, product_cutout_confirm, product_cutout_get, product_photo_load
 from generation.services import generation_jobs_run
+from profiles.services import product_upsert
 from tests.dashboard.factories import owner_of
 from tests.generation.jobs.test_cutout_check_jobs import CONFIDENT, PHOTOS, UNSURE, product_of, run_jobs
+from tests.generation.jobs.test_staging_jobs import upload
 
 pytestmark = pytest.mark.django_db
 AUTO_APPROVE = 0.8
@@ -165,3 +167,26 @@ def test_the_dashboard_button_confirms_and_the_overview_lists_the_cut_outs_waiti
     overview = html.unescape(dashboard.get("/dashboard/").content.decode())
     assert "1</span></a><span class=\"label\">product waiting for a cut-out check" in overview
     assert "cup-1" not in overview[overview.index("Cut-outs to check"):]
+
+
+def test_a_photo_with_its_own_alpha_channel_counts_as_confirmed(shop, personas, tiny_weights, auto_approve):
+    photo = Image.open(CONFIDENT.path).convert("RGBA")
+    photo.putalpha(Image.open(CONFIDENT.mask_path).convert("L"))  # the owner cut the cup out themselves
+    cup = product_upsert(shop=shop, external_id="cup-9", title="cup", category=CONFIDENT.category,
+                         image=upload(photo, "cup.png"))[0]
+    job = run_jobs(shop, cup, personas[:1])[0]
+    staging = ProductStaging.objects.get(product=cup)
+    assert staging.source == "alpha-channel" and staging.cutout_confirmed
+    assert staging.confirmed_actor == "photo:alpha-channel" and staging.cutout_advice == ""
+    assert Listing.objects.get(job=job).status == "published"
+
+
+def test_confirming_the_new_photos_cut_out_leaves_a_draft_of_the_old_photo_waiting(shop, personas, tiny_weights,
+                                                                                 auto_approve):
+    cup = product_of(shop, "cup-1", CONFIDENT)
+    old = drafts_of(shop, cup, personas[:1])[0]
+    cup = product_of(shop, "cup-1", PHOTOS["jade_bi_disc_studio.jpg"])  # a new photo; persona 0 not drawn again
+    new = drafts_of(shop, cup, personas[1:])[0]
+    assert [listing.id for listing in product_cutout_confirm(shop=shop, product=cup, actor="user:owner").published] \
+        == [new.id]
+    assert Listing.objects.get(pk=old.pk).status == "draft"  # it shows the old photo, whose cut-out nobody confirmed
