@@ -214,6 +214,8 @@ class CutoutOutput(serializers.Serializer):
     confirmed_by = serializers.CharField(source="confirmed_actor", allow_blank=True, help_text=(
         "Who vouched for it: user:<name>, api-key:<prefix> or photo:alpha-channel; empty before."))
     confirmed_at = serializers.DateTimeField(allow_null=True)
+    cutout_at = serializers.DateTimeField(allow_null=True, help_text=(
+        "When this cut-out was made; send it back with a confirmation to confirm this cut-out and no newer one."))
     advice = serializers.CharField(source="cutout_advice",
                                    help_text="What to do about the cut-out; empty once it is confirmed.")
     restaged_job_ids = serializers.SerializerMethodField()
@@ -274,16 +276,25 @@ class ProductCutoutView(APIView):
         return Response(CutoutOutput(staging, context={"request": request, "restaged": restaged}).data)
 
 
+class CutoutConfirmInput(serializers.Serializer):
+    cutout_at = serializers.DateTimeField(required=False, help_text=(
+        "The `cutout_at` of the cut-out you looked at (GET …/cutout): the confirmation is refused (409) if the "
+        "cut-out changed since. Omit it to confirm the current cut-out."))
+
+
 class ProductCutoutConfirmView(APIView):
     """Say that the product's cut-out is right: auto-approve then publishes its listings."""
 
-    @extend_schema(operation_id="product_cutout_confirm", request=None,
-                   responses={200: CutoutOutput, 404: ErrorSchema, 409: ErrorSchema})
+    @extend_schema(operation_id="product_cutout_confirm", request=CutoutConfirmInput,
+                   responses={200: CutoutOutput, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema})
     def post(self, request, product_id: str):
         shop = request_shop(request)
         product = get_object_or_404(Product, shop=shop, external_id=product_id)
+        data = CutoutConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            confirmation = product_cutout_confirm(shop=shop, product=product, actor=f"api-key:{request.auth.prefix}")
+            confirmation = product_cutout_confirm(shop=shop, product=product, actor=f"api-key:{request.auth.prefix}",
+                                                  seen_cutout_at=data.validated_data.get("cutout_at"))
         except CutoutNotReady as exc:
             raise Conflict(str(exc)) from exc
         published = [listing.id for listing in confirmation.published]

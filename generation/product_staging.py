@@ -20,6 +20,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -237,16 +238,21 @@ def _current_cutout_for_update(product: Product) -> ProductStaging:
     return staging
 
 
-def product_cutout_confirm(*, shop: Shop, product: Product, actor: str, user=None) -> CutoutConfirmation:
+def product_cutout_confirm(*, shop: Shop, product: Product, actor: str, user=None,
+                           seen_cutout_at: datetime | None = None) -> CutoutConfirmation:
     """A person says the product's automatic cut-out is right. The product's draft listings drawn with this
     cut-out that pass the shop's auto-approve threshold are then approved and published by the policy, as
-    they would have been when their jobs finished. Confirming again changes nothing."""
+    they would have been when their jobs finished. Confirming again changes nothing.
+    `seen_cutout_at`: the `cutout_at` of the cut-out the person looked at; refused if it changed since."""
     from generation.services import product_listings_auto_publish
 
     if product.shop_id != shop.id:
         raise ValidationError("The product must belong to the shop.")
     with transaction.atomic():
         staging = _current_cutout_for_update(product)
+        if seen_cutout_at is not None and staging.cutout_at is not None and seen_cutout_at != staging.cutout_at:
+            raise CutoutNotReady(f"The cut-out of {product.title!r} changed since you looked at it; look at the "
+                                 "new one, then confirm it.")
         if not staging.cutout_confirmed:
             _set_confirmation(staging, actor=actor, user=user)
             staging.save(update_fields=[*CONFIRMATION_FIELDS, "updated_at"])

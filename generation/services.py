@@ -399,8 +399,11 @@ def _auto_publish(listing: Listing) -> Listing:
 def product_cutout_vouched(*, product_id: int) -> bool:
     """Whether a person has vouched for the product's cut-out (generation/product_staging.py). Fidelity
     compares a listing with the photo over the product *as cut out*, so it can't see a wrong cut-out, and
-    the cut-out check misses some: auto-approve publishes nothing of a product before this."""
-    return ProductStaging.objects.filter(product_id=product_id, confirmed_at__isnull=False).exists()
+    the cut-out check misses some: auto-approve publishes nothing of a product before this.
+    In a transaction, it locks the staging row as `product_cutout_confirm` does: a listing made while the
+    owner confirms is either seen by the confirmation or sees it."""
+    return ProductStaging.objects.select_for_update().filter(product_id=product_id,
+                                                             confirmed_at__isnull=False).exists()
 
 
 def product_listings_auto_publish(*, product: Product, staging: ProductStaging) -> list[Listing]:

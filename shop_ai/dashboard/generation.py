@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -111,8 +113,12 @@ def job_cutout_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
     """The owner says the product's cut-out is right (once for every persona's listing of the product)."""
     job = _job_or_404(request, job_id)
     try:
+        seen = datetime.fromisoformat(request.POST["cutout_at"]) if request.POST.get("cutout_at") else None
+    except ValueError:
+        seen = None  # not a time this page wrote: confirm the cut-out as it is now
+    try:
         confirmation = product_cutout_confirm(shop=request.shop, product=job.product, actor=actor_of(request),
-                                              user=request.user)
+                                              user=request.user, seen_cutout_at=seen)
     except CutoutNotReady as exc:
         messages.error(request, str(exc))
         return redirect("dashboard:job", job_id=job.id)

@@ -5,6 +5,7 @@ scoped by shop; the API and the dashboard button say who confirmed it and when."
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pytest
@@ -98,9 +99,16 @@ def test_a_new_correction_takes_the_confirmation_back(api, shop, auto_approve):
     assert api.post("/api/v1/products/cup-1/cutout/confirm").json()["confirmed"] is True
     rows, cols = np.nonzero(np.asarray(Image.open(CONFIDENT.mask_path)) > 127)
     rectangle = [int(cols.min()) - 10, int(rows.min()) - 10, int(cols.max()) + 10, int(rows.max()) + 10]
+    seen = api.get("/api/v1/products/cup-1/cutout").json()["cutout_at"]
     body = api.put("/api/v1/products/cup-1/cutout", data={"rectangle": rectangle}, format="json").json()
     assert body["source"] == "owner-rectangle" and body["confirmed"] is False and body["confirmed_at"] is None
     assert not ProductStaging.objects.get(product=cup).cutout_confirmed
+    assert body["cutout_at"] > seen
+    stale = api.post("/api/v1/products/cup-1/cutout/confirm", data={"cutout_at": seen}, format="json")
+    assert stale.status_code == 409 and "changed since you looked at it" in stale.json()["detail"]
+    assert not ProductStaging.objects.get(product=cup).cutout_confirmed
+    fresh = api.post("/api/v1/products/cup-1/cutout/confirm", data={"cutout_at": body["cutout_at"]}, format="json")
+    assert fresh.status_code == 200 and fresh.json()["confirmed"] is True
 
 
 def test_there_is_nothing_to_confirm_before_the_cut_out_is_made(api, shop):
@@ -155,7 +163,10 @@ def test_the_dashboard_button_confirms_and_the_overview_lists_the_cut_outs_waiti
     assert waiting.index("vase-2") < waiting.index("cup-1")  # the flagged one first
     assert "2 drafts" in waiting and "flagged" in waiting
 
-    response = dashboard.post(f"/dashboard/generation/jobs/{cup_job.id}/cutout/confirm/", follow=True)
+    job_page = dashboard.get(f"/dashboard/generation/jobs/{cup_job.id}/").content.decode()
+    seen = re.search(r'name="cutout_at" value="([^"]+)"', job_page).group(1)  # the cut-out the owner looked at
+    response = dashboard.post(f"/dashboard/generation/jobs/{cup_job.id}/cutout/confirm/", {"cutout_at": seen},
+                              follow=True)
     page = html.unescape(response.content.decode())
     assert response.redirect_chain[-1][0] == f"/dashboard/generation/jobs/{cup_job.id}/"
     assert f"The cut-out of {cup.title} is confirmed. Auto-approve published 1 listing(s) of it." in page
@@ -190,3 +201,16 @@ def test_confirming_the_new_photos_cut_out_leaves_a_draft_of_the_old_photo_waiti
     assert [listing.id for listing in product_cutout_confirm(shop=shop, product=cup, actor="user:owner").published] \
         == [new.id]
     assert Listing.objects.get(pk=old.pk).status == "draft"  # it shows the old photo, whose cut-out nobody confirmed
+
+
+def test_the_dashboard_does_not_confirm_a_cut_out_other_than_the_one_the_owner_saw(shop, personas, tiny_weights,
+                                                                                  auto_approve):
+    cup = product_of(shop, "cup-1", CONFIDENT)
+    job = run_jobs(shop, cup, personas[:1])[0]
+    dashboard = Client()
+    dashboard.force_login(owner_of(shop))
+    response = dashboard.post(f"/dashboard/generation/jobs/{job.id}/cutout/confirm/",
+                              {"cutout_at": "2026-01-01T00:00:00+00:00"}, follow=True)  # an older cut-out's page
+    assert "changed since you looked at it" in html.unescape(response.content.decode())
+    assert not ProductStaging.objects.get(product=cup).cutout_confirmed
+    assert Listing.objects.get(job=job).status == "draft"
