@@ -29,7 +29,8 @@ class GeneratedImageInline(admin.TabularInline):
 
 @admin.register(ProductStaging)
 class ProductStagingAdmin(admin.ModelAdmin):
-    list_display = ("product", "shop", "source", "customisable", "updated_at")
+    list_display = ("product", "shop", "source", "confidence_flagged", "confirmed_at", "confirmed_actor",
+                    "customisable", "updated_at")
     list_filter = ("source", "customisable", "shop")
     search_fields = ("product__external_id", "product__title")
     raw_id_fields = ("product",)

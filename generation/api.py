@@ -13,6 +13,8 @@ from generation.imaging.cutout import NoClearProduct
 from generation.imaging.photo_input import PhotoRejected
 from generation.models import GenerationJob, Listing, ListingStatus, ProductStaging
 from generation.product_staging import (
+    CutoutNotReady,
+    product_cutout_confirm,
     product_cutout_correct,
     product_cutout_get,
     product_photo_load,
@@ -203,12 +205,22 @@ class CutoutOutput(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True, help_text=(
         "How sure the segmenter is of the cut-out, 0-1; 1 for your own mask or the photo's alpha channel."))
     flagged = serializers.BooleanField(source="confidence_flagged", help_text=(
-        "The cut-out may be wrong: the product's listings are not published automatically until you check it."))
+        "The check's advice: the cut-out may be wrong, so look at this one first."))
     reasons = serializers.ListField(child=serializers.CharField(), source="confidence_reasons",
                                     help_text="Why the cut-out was flagged, in plain words.")
+    confirmed = serializers.BooleanField(source="cutout_confirmed", help_text=(
+        "A person vouched for the cut-out: your mask, the photo's alpha channel, or your confirmation "
+        "(POST …/cutout/confirm). Auto-approve publishes the product's listings only once it is true."))
+    confirmed_by = serializers.CharField(source="confirmed_actor", allow_blank=True, help_text=(
+        "Who vouched for it: user:<name>, api-key:<prefix> or photo:alpha-channel; empty before."))
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    cutout_at = serializers.DateTimeField(allow_null=True, help_text=(
+        "When this cut-out was made; send it back with a confirmation to confirm this cut-out and no newer one."))
     advice = serializers.CharField(source="cutout_advice",
-                                   help_text="What to do about a flagged cut-out; empty otherwise.")
+                                   help_text="What to do about the cut-out; empty once it is confirmed.")
     restaged_job_ids = serializers.SerializerMethodField()
+    published_listing_ids = serializers.SerializerMethodField(help_text=(
+        "Listings auto-approve published because of this confirmation (only in its answer)."))
 
     def get_alpha_url(self, staging) -> str | None:
         return _absolute(self.context["request"], staging.alpha)
@@ -219,10 +231,13 @@ class CutoutOutput(serializers.Serializer):
     def get_restaged_job_ids(self, staging) -> list[int]:
         return self.context.get("restaged", [])
 
+    def get_published_listing_ids(self, staging) -> list[int]:
+        return self.context.get("published", [])
+
 
 class ProductCutoutView(APIView):
-    """The product's cut-out: see it, correct it (a correction stages the product's jobs again), and
-    mark the product customisable."""
+    """The product's cut-out: see it, correct it (a correction stages the product's jobs again and takes a
+    confirmation back, unless it is your own mask), and mark the product customisable."""
 
     @extend_schema(operation_id="product_cutout_retrieve", responses={200: CutoutOutput, 400: ErrorSchema,
                                                                       404: ErrorSchema})
@@ -259,6 +274,31 @@ class ProductCutoutView(APIView):
             raise exceptions.ValidationError("Send a mask, a rectangle, keep/remove strokes, or customisable.")
         staging = ProductStaging.objects.get(product=product)
         return Response(CutoutOutput(staging, context={"request": request, "restaged": restaged}).data)
+
+
+class CutoutConfirmInput(serializers.Serializer):
+    cutout_at = serializers.DateTimeField(required=False, help_text=(
+        "The `cutout_at` of the cut-out you looked at (GET …/cutout): the confirmation is refused (409) if the "
+        "cut-out changed since. Omit it to confirm the current cut-out."))
+
+
+class ProductCutoutConfirmView(APIView):
+    """Say that the product's cut-out is right: auto-approve then publishes its listings."""
+
+    @extend_schema(operation_id="product_cutout_confirm", request=CutoutConfirmInput,
+                   responses={200: CutoutOutput, 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema})
+    def post(self, request, product_id: str):
+        shop = request_shop(request)
+        product = get_object_or_404(Product, shop=shop, external_id=product_id)
+        data = CutoutConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            confirmation = product_cutout_confirm(shop=shop, product=product, actor=f"api-key:{request.auth.prefix}",
+                                                  seen_cutout_at=data.validated_data.get("cutout_at"))
+        except CutoutNotReady as exc:
+            raise Conflict(str(exc)) from exc
+        published = [listing.id for listing in confirmation.published]
+        return Response(CutoutOutput(confirmation.staging, context={"request": request, "published": published}).data)
 
 
 class StorefrontOutput(serializers.Serializer):

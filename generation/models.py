@@ -152,22 +152,38 @@ class ProductStaging(models.Model):
         "How sure the segmenter is of the cut-out, 0-1 (generation/imaging/cutout_check.py); 1 for the owner's "
         "own mask or the photo's alpha channel; empty before it is checked."))
     confidence_flagged = models.BooleanField(default=False, help_text=(
-        "The cut-out may be wrong: the product's listings are not published automatically until the owner "
-        "checks it."))
+        "The check's advice: the cut-out may be wrong, so the owner should look at it first."))
     confidence_reasons = models.JSONField(default=list, blank=True,
                                           help_text="Why the cut-out was flagged, in plain words.")
     confidence_signals = models.JSONField(default=dict, blank=True, help_text="The check's measurements.")
+    cutout_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "When the stored cut-out was made: listings drawn before it show an older one."))
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "When a person vouched for this cut-out (the owner's mask, the photo's alpha channel, or the owner's "
+        "\"this cut-out is right\"). Auto-approve publishes the product's listings only once it is set; a new "
+        "photo or a new correction clears it."))
+    confirmed_actor = models.CharField(max_length=150, blank=True,
+                                       help_text="user:<name>, api-key:<prefix> or photo:alpha-channel")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"staging of {self.product}"
 
     @property
-    def cutout_advice(self) -> str:
-        """What the owner should do about a flagged cut-out, in plain words; empty when it is not flagged."""
-        from generation.imaging.cutout_check import CHECK_THE_CUTOUT
+    def cutout_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
-        return CHECK_THE_CUTOUT if self.confidence_flagged else ""
+    @property
+    def cutout_advice(self) -> str:
+        """What the owner should do about the cut-out, in plain words; empty once a person vouched for it
+        (or when there is no cut-out to look at)."""
+        from generation.imaging.cutout_check import CHECK_THE_CUTOUT, CONFIRM_THE_CUTOUT
+
+        if self.cutout_confirmed or not self.alpha or self.error:
+            return ""
+        return CHECK_THE_CUTOUT if self.confidence_flagged else CONFIRM_THE_CUTOUT
 
 
 class ListingStatus(models.TextChoices):

@@ -4,10 +4,14 @@ The cut-out is cached on `ProductStaging` with the digest of the photo it came f
 the product reuses it and a new photo is cut again. An owner's correction (a mask, a rectangle, or
 keep/remove strokes) replaces it and stages the product's finished jobs again.
 
-Each cut-out is stored with how sure the segmenter is of it (generation/imaging/cutout_check.py): a
-flagged one keeps the product's listings from being published automatically until the owner checks it.
-The owner's own mask (or the photo's alpha channel) counts as confident; a rectangle or strokes re-run
-the segmenter, so the check runs again with the same marks.
+Auto-approve publishes a product's listings only once a person has vouched for its cut-out: the owner's
+own mask, the photo's alpha channel, or the owner's "this cut-out is right" on an automatic cut-out
+(`product_cutout_confirm`, once per photo, for every persona). A new photo or a new correction clears it.
+
+Each cut-out is also stored with how sure the segmenter is of it (generation/imaging/cutout_check.py).
+That is advice, telling the owner which cut-outs most need a look: measured on real photos it misses
+wrong cut-outs and flags right ones, so it never publishes anything by itself. A rectangle or strokes
+re-run the segmenter, so the check runs again with the same marks.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from generation.imaging.cutout import Cutout, NoClearProduct, cut_out, cutout_from_mask
 from generation.imaging.cutout_check import CutoutConfidence, cutout_confidence
 from generation.imaging.photo_input import PhotoRejected, check_photo_header, load_photo
-from generation.models import CutoutSource, GenerationJob, JobStatus, ProductStaging
+from generation.models import CutoutSource, GenerationJob, JobStatus, Listing, ProductStaging
 from profiles.models import Product, Shop
 
 logger = logging.getLogger(__name__)
@@ -80,7 +86,10 @@ def _cutout_preview(photo: Image.Image, alpha: np.ndarray) -> Image.Image:
     return rgba
 
 
-def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout, confidence: CutoutConfidence) -> None:
+def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout, confidence: CutoutConfidence, *,
+                 actor: str = "", user=None) -> None:
+    """Store a new cut-out of the photo. Only a mask or alpha channel comes with a person's word; any other
+    new cut-out waits for the owner's confirmation again."""
     for field in (staging.alpha, staging.cutout_preview):
         if field:
             field.delete(save=False)
@@ -89,8 +98,24 @@ def _save_cutout(staging: ProductStaging, photo: ProductPhoto, cutout: Cutout, c
     staging.cutout_preview.save("cutout.png", ContentFile(_png(_cutout_preview(photo.image, cutout.alpha))),
                                 save=False)
     staging.photo_digest, staging.source, staging.error = photo.digest, cutout.source, ""
+    staging.cutout_at = timezone.now()
     _set_confidence(staging, confidence)
+    if cutout.source == CutoutSource.OWNER_MASK:
+        _set_confirmation(staging, actor=actor, user=user)
+    elif cutout.source == CutoutSource.ALPHA_CHANNEL:
+        _set_confirmation(staging, actor=ALPHA_CHANNEL_ACTOR)
+    else:
+        _set_confirmation(staging, actor="", confirmed=False)
     staging.save()
+
+
+ALPHA_CHANNEL_ACTOR = "photo:alpha-channel"  # a transparent PNG: whoever uploaded it cut the product out
+CONFIRMATION_FIELDS = ["confirmed_at", "confirmed_actor", "confirmed_by"]
+
+
+def _set_confirmation(staging: ProductStaging, *, actor: str, user=None, confirmed: bool = True) -> None:
+    staging.confirmed_at = timezone.now() if confirmed else None
+    staging.confirmed_actor, staging.confirmed_by = actor, user if confirmed else None
 
 
 def _set_confidence(staging: ProductStaging, confidence: CutoutConfidence) -> None:
@@ -129,7 +154,8 @@ def product_cutout_get(*, product: Product, photo: ProductPhoto) -> Cutout:
     except NoClearProduct as exc:
         ProductStaging.objects.filter(pk=staging.pk).update(  # no cut-out of this photo, so nothing to vouch for
             error=str(exc), photo_digest=photo.digest, confidence=None, confidence_flagged=False,
-            confidence_reasons=[], confidence_signals={})
+            confidence_reasons=[], confidence_signals={}, cutout_at=None, confirmed_at=None, confirmed_actor="",
+            confirmed_by=None)
         raise
     confidence = cutout_confidence(np.asarray(photo.image.convert("RGB")), cutout.alpha, source=cutout.source)
     _save_cutout(staging, photo, cutout, confidence)
@@ -179,9 +205,59 @@ def product_cutout_correct(*, shop: Shop, product: Product, mask: bytes | None =
                                    rectangle=rectangle, keep=keep or (), remove=remove or ())
     with transaction.atomic():
         staging = _staging_of(product)
-        _save_cutout(staging, photo, cutout, confidence)
+        _save_cutout(staging, photo, cutout, confidence, actor=actor, user=user)
         restaged = _restage_product_jobs(product=product, actor=actor, user=user)
     return CutoutCorrection(staging=staging, restaged_jobs=restaged)
+
+
+class CutoutNotReady(Exception):
+    """There is no cut-out of the product's current photo to confirm (the API answers 409)."""
+
+
+@dataclass(frozen=True)
+class CutoutConfirmation:
+    staging: ProductStaging
+    published: list[Listing]
+
+
+def _current_cutout_for_update(product: Product) -> ProductStaging:
+    """The product's staging row, locked, if it holds a cut-out of the photo the product has now."""
+    try:
+        digest = hashlib.sha256(_photo_bytes(product)).hexdigest()
+    except PhotoRejected as exc:
+        raise CutoutNotReady(str(exc)) from None
+    staging = ProductStaging.objects.select_for_update().filter(product=product).first()
+    where = f"GET /api/v1/products/{product.external_id}/cutout (or the product's next job) makes it"
+    if staging is None or not staging.alpha or (staging.error and staging.photo_digest == digest):
+        reason = f" ({staging.error})" if staging is not None and staging.error else ""
+        raise CutoutNotReady(f"There is no cut-out of {product.title!r} to confirm yet{reason}. {where}; look at "
+                             "it, then confirm it or correct it.")
+    if staging.photo_digest != digest:
+        raise CutoutNotReady(f"The photo of {product.title!r} changed since its cut-out was made, so that "
+                             f"cut-out can't be confirmed. {where} from the new photo; look at it, then confirm it.")
+    return staging
+
+
+def product_cutout_confirm(*, shop: Shop, product: Product, actor: str, user=None,
+                           seen_cutout_at: datetime | None = None) -> CutoutConfirmation:
+    """A person says the product's automatic cut-out is right. The product's draft listings drawn with this
+    cut-out that pass the shop's auto-approve threshold are then approved and published by the policy, as
+    they would have been when their jobs finished. Confirming again changes nothing.
+    `seen_cutout_at`: the `cutout_at` of the cut-out the person looked at; refused if it changed since."""
+    from generation.services import product_listings_auto_publish
+
+    if product.shop_id != shop.id:
+        raise ValidationError("The product must belong to the shop.")
+    with transaction.atomic():
+        staging = _current_cutout_for_update(product)
+        if seen_cutout_at is not None and staging.cutout_at is not None and seen_cutout_at != staging.cutout_at:
+            raise CutoutNotReady(f"The cut-out of {product.title!r} changed since you looked at it; look at the "
+                                 "new one, then confirm it.")
+        if not staging.cutout_confirmed:
+            _set_confirmation(staging, actor=actor, user=user)
+            staging.save(update_fields=[*CONFIRMATION_FIELDS, "updated_at"])
+        published = product_listings_auto_publish(product=product, staging=staging)
+    return CutoutConfirmation(staging=staging, published=published)
 
 
 def product_staging_update(*, shop: Shop, product: Product, customisable: bool) -> ProductStaging:

@@ -377,18 +377,55 @@ def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP) -> Non
     GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), error="")
     threshold = generation_settings_for(shop=job.shop).auto_approve_threshold
-    if (threshold is not None and listing.status == ListingStatus.DRAFT
-            and listing.fidelity >= fidelity_threshold_for(threshold, mode)
-            and not product_cutout_flagged(product_id=job.product_id)):
-        listing_approve(listing=listing, actor="policy:auto-approve")
-        listing_publish(listing=listing, actor="policy:auto-approve")
+    if auto_approve_passes(listing=listing, threshold=threshold, mode=mode) \
+            and product_cutout_vouched(product_id=job.product_id):
+        _auto_publish(listing)
 
 
-def product_cutout_flagged(*, product_id: int) -> bool:
-    """Whether the product's cut-out may be wrong (generation/imaging/cutout_check.py). Fidelity compares
-    a listing with the photo over the product *as cut out*, so it can't see a wrong cut-out: such a
-    listing stays a draft until the owner checks the cut-out, whatever the auto-approve policy."""
-    return ProductStaging.objects.filter(product_id=product_id, confidence_flagged=True).exists()
+AUTO_APPROVE_ACTOR = "policy:auto-approve"
+
+
+def auto_approve_passes(*, listing: Listing, threshold: float | None, mode: str) -> bool:
+    """Whether the shop's auto-approve threshold would publish this draft, judged by its fidelity alone."""
+    return (threshold is not None and listing.status == ListingStatus.DRAFT
+            and listing.fidelity >= fidelity_threshold_for(threshold, mode))
+
+
+def _auto_publish(listing: Listing) -> Listing:
+    listing = listing_approve(listing=listing, actor=AUTO_APPROVE_ACTOR)
+    return listing_publish(listing=listing, actor=AUTO_APPROVE_ACTOR)
+
+
+def product_cutout_vouched(*, product_id: int) -> bool:
+    """Whether a person has vouched for the product's cut-out (generation/product_staging.py). Fidelity
+    compares a listing with the photo over the product *as cut out*, so it can't see a wrong cut-out, and
+    the cut-out check misses some: auto-approve publishes nothing of a product before this.
+    In a transaction, it locks the staging row as `product_cutout_confirm` does: a listing made while the
+    owner confirms is either seen by the confirmation or sees it."""
+    return ProductStaging.objects.select_for_update().filter(product_id=product_id,
+                                                             confirmed_at__isnull=False).exists()
+
+
+def product_listings_auto_publish(*, product: Product, staging: ProductStaging) -> list[Listing]:
+    """The product's draft listings that auto-approve would have published had its cut-out been vouched
+    for when their jobs finished: drawn with the current cut-out, for a live persona, above the threshold."""
+    threshold = generation_settings_for(shop=product.shop).auto_approve_threshold
+    if threshold is None or not staging.cutout_confirmed:
+        return []
+    mode = PRINT if staging.customisable else KEEP
+    drafts = Listing.objects.filter(product=product, status=ListingStatus.DRAFT, job__status=JobStatus.SUCCEEDED,
+                                    persona__retired_at__isnull=True)
+    if staging.cutout_at is not None:  # drawn with an older cut-out (or photo): the owner has not seen it
+        drafts = drafts.filter(created_at__gte=staging.cutout_at)
+    published = []
+    for listing in drafts.order_by("id"):
+        if not auto_approve_passes(listing=listing, threshold=threshold, mode=mode):
+            continue
+        try:
+            published.append(_auto_publish(listing))
+        except ListingConflict as exc:  # moved by someone else meanwhile
+            logger.info("Listing %s not published on the cut-out's confirmation: %s", listing.id, exc)
+    return published
 
 
 ANNOUNCED = {"publish": WebhookTopic.LISTING_PUBLISHED, "retire": WebhookTopic.LISTING_RETIRED}

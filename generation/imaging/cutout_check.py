@@ -61,10 +61,13 @@ MAX_LEFT_OUTSIDE = 0.35  # unlike-the-backdrop area touching the cut-out but lef
 MAX_RING_LIKE_PRODUCT = 0.70
 MAX_BORDER_SHARE = 0.15
 MIN_AREA_SHARE, MAX_AREA_SHARE = 0.02, 0.85
-CHECK_THE_CUTOUT = ("Check the cut-out: the segmenter is not sure it found the whole product and nothing else, so "
-                    "this product's listings were not published automatically. If the cut-out is right, approve "
-                    "the listings yourself; if not, correct it with a rectangle, strokes or your own mask (a mask "
-                    "you upload counts as checked) and the listings are drawn again.")
+CHECK_THE_CUTOUT = ("Check the cut-out: the segmenter is not sure it found the whole product and nothing else. "
+                    "If the cut-out is right, confirm it (\"This cut-out is right\") and its listings are "
+                    "published as auto-approve allows; if not, correct it with a rectangle, strokes or your own "
+                    "mask (a mask you upload counts as confirmed) and the listings are drawn again.")
+CONFIRM_THE_CUTOUT = ("Look at the cut-out: listings are published automatically only once a person has confirmed "
+                      "the product's cut-out. If it is right, confirm it (\"This cut-out is right\"); if not, "
+                      "correct it with a rectangle, strokes or your own mask.")
 
 
 @dataclass(frozen=True)

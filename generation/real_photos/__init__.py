@@ -9,6 +9,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 REAL_PHOTOS = Path(__file__).resolve().parent
 
 
@@ -38,3 +41,18 @@ def real_photos(*, split: str | None = None, folder: Path = REAL_PHOTOS) -> list
                                 category=row["category"], background=row["background"], split=row["split"],
                                 source=row["source"], author=row["author"], licence=row["licence"]))
     return photos
+
+
+def hand_mask(photo: RealPhoto) -> np.ndarray:
+    """The photo's hand-checked mask: True where the product is, the photo's size."""
+    with Image.open(photo.mask_path) as mask:
+        return np.asarray(mask.convert("L")) > 127
+
+
+def mask_iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of a cut-out's matte (0-1) with a true mask of the same size."""
+    if alpha.shape != truth.shape:
+        raise ValueError(f"the cut-out is {alpha.shape[::-1]} px but the true mask {truth.shape[::-1]} px")
+    cut, true = alpha > 0.5, truth > 0.5
+    union = (cut | true).sum()
+    return float((cut & true).sum() / union) if union else 1.0

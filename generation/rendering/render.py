@@ -76,3 +76,13 @@ def render_product(shape: str, persona_vector, seed: int, size: int = 64) -> Ima
 
 def render_original(shape: str, seed: int, size: int = 64) -> Image.Image:
     return render_product(shape, None, seed, size)
+
+
+def render_mask(shape: str, seed: int, size: int = 64) -> np.ndarray:
+    """Where the product is in its render of this size, float32 (size, size) in [0, 1]: the known truth
+    a cut-out of ``render_product(shape, …, seed, size)`` can be checked against."""
+    if shape not in SHAPE_FUNCTIONS:
+        raise ValueError(f"unknown product shape {shape!r}: use one of {list(SHAPE_FUNCTIONS)}")
+    X, Y = _grid(int(size))
+    mask, _ = SHAPE_FUNCTIONS[shape](X, Y, geometry_from_seed(int(seed)))
+    return _downsample(mask.astype(np.float32)[..., None], int(size))[..., 0]

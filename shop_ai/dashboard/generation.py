@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -10,7 +12,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generation.models import GenerationJob
-from generation.product_staging import product_cutout_correct, product_staging_update
+from generation.product_staging import (
+    CutoutNotReady,
+    product_cutout_confirm,
+    product_cutout_correct,
+    product_staging_update,
+)
 from generation.services import ListingConflict, generation_job_regenerate, generation_jobs_request
 from shop_ai.dashboard.access import shop_view
 from shop_ai.dashboard.forms import CutoutForm, JobLaunchForm
@@ -18,6 +25,7 @@ from shop_ai.dashboard.selectors import (
     job_detail,
     jobs_progress,
     jobs_recent,
+    listing_waits_for_cutout,
     personas_launchable,
     products_with_photos,
 )
@@ -63,9 +71,10 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     images = sorted(job.images.all(), key=lambda image: (not image.accepted, -image.fidelity))
     listing = getattr(job, "listing", None)
     staging = getattr(job.product, "staging", None)
+    waits = listing_waits_for_cutout(shop=request.shop, listing=listing, staging=staging)
     return render(request, "dashboard/job.html", {"job": job, "images": images, "listing": listing,
                                                   "staging": staging, "cutout_form": CutoutForm(),
-                                                  "section": "generation"})
+                                                  "waits_for_cutout": waits, "section": "generation"})
 
 
 @require_POST
@@ -96,6 +105,27 @@ def job_cutout(request: HttpRequest, job_id: int) -> HttpResponse:
     messages.success(request, f"Cut-out saved; {len(correction.restaged_jobs)} job(s) of {job.product.title} "
                               "are drawn again with it.")
     return redirect("dashboard:job", job_id=same_persona[0].id if same_persona else job.id)
+
+
+@require_POST
+@shop_view
+def job_cutout_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The owner says the product's cut-out is right (once for every persona's listing of the product)."""
+    job = _job_or_404(request, job_id)
+    try:
+        seen = datetime.fromisoformat(request.POST["cutout_at"]) if request.POST.get("cutout_at") else None
+    except ValueError:
+        seen = None  # not a time this page wrote: confirm the cut-out as it is now
+    try:
+        confirmation = product_cutout_confirm(shop=request.shop, product=job.product, actor=actor_of(request),
+                                              user=request.user, seen_cutout_at=seen)
+    except CutoutNotReady as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:job", job_id=job.id)
+    published = len(confirmation.published)
+    note = f" Auto-approve published {published} listing(s) of it." if published else ""
+    messages.success(request, f"The cut-out of {job.product.title} is confirmed.{note}")
+    return redirect("dashboard:job", job_id=job.id)
 
 
 @require_POST

@@ -7,15 +7,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from shop_ai.dashboard.access import shop_remember, shop_view
-from shop_ai.dashboard.selectors import overview_for
+from shop_ai.dashboard.selectors import cutouts_awaiting_check, overview_for
 from shop_ai.dashboard.svg_charts import day_bars
 
 
 @shop_view
 def overview(request: HttpRequest) -> HttpResponse:
     numbers = overview_for(shop=request.shop)
+    cutouts = cutouts_awaiting_check(shop=request.shop) if numbers.cutouts_waiting else []
     return render(request, "dashboard/overview.html", {"overview": numbers, "chart": day_bars(numbers.events),
-                                                       "section": "overview"})
+                                                       "cutouts": cutouts, "section": "overview"})
 
 
 @require_POST

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from generation.models import (
     JobStatus,
     Listing,
     ListingStatus,
+    ProductStaging,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -39,6 +40,7 @@ OVERVIEW_DAYS = 30
 RECENT_JOBS = 50
 PRODUCT_SUGGESTIONS = 500
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+CUTOUTS_SHOWN = 10
 
 
 def user_shops(*, user) -> list[Shop]:
@@ -99,6 +101,7 @@ class Overview:
     jobs_running: int
     jobs_queued: int
     listings_live: int
+    cutouts_waiting: int
     events: list[DayCount]
     revenue: WeeklyRevenue
 
@@ -115,9 +118,40 @@ def overview_for(*, shop: Shop) -> Overview:
         personas=live_personas(shop=shop).filter(is_new_visitors=False).count(),
         jobs_running=jobs["running"], jobs_queued=jobs["queued"],
         listings_live=Listing.objects.filter(shop=shop, status=ListingStatus.PUBLISHED).count(),
+        cutouts_waiting=_cutouts_awaiting_check(shop).count(),
         events=events_per_day(shop=shop),
         revenue=revenue_this_week_vs_last(shop=shop),
     )
+
+
+def _cutouts_awaiting_check(shop: Shop) -> QuerySet[ProductStaging]:
+    """Products with draft listings whose cut-out no person has vouched for yet: auto-approve waits for it."""
+    drafts = Q(product__listings__status=ListingStatus.DRAFT)
+    return (ProductStaging.objects.filter(shop=shop, confirmed_at__isnull=True, error="").exclude(alpha="")
+            .annotate(drafts=Count("product__listings", filter=drafts),
+                      job_id=Max("product__listings__job_id", filter=drafts))
+            .filter(drafts__gt=0))
+
+
+def cutouts_awaiting_check(*, shop: Shop, limit: int = CUTOUTS_SHOWN) -> list[dict]:
+    """The first of them to look at: the ones the cut-out check flagged, least sure first; each with the
+    job page of its newest draft, where the cut-out can be confirmed or corrected."""
+    return list(_cutouts_awaiting_check(shop)
+                .order_by("-confidence_flagged", F("confidence").asc(nulls_last=True), "-drafts",
+                          "product__external_id")
+                .values("product__external_id", "product__title", "confidence", "confidence_flagged", "drafts",
+                        "job_id")[:limit])
+
+
+def listing_waits_for_cutout(*, shop: Shop, listing: Listing | None, staging: ProductStaging | None) -> bool:
+    """Whether auto-approve would have published this draft but for the product's unconfirmed cut-out."""
+    from generation.services import auto_approve_passes
+    from generation.staging import KEEP, PRINT
+
+    if listing is None or staging is None or staging.cutout_confirmed:
+        return False
+    threshold = generation_settings_current(shop=shop).auto_approve_threshold
+    return auto_approve_passes(listing=listing, threshold=threshold, mode=PRINT if staging.customisable else KEEP)
 
 
 def personas_live(*, shop: Shop) -> list[Persona]:

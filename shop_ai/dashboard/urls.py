@@ -24,6 +24,7 @@ urlpatterns = [
     path("generation/jobs/<int:job_id>/", generation.job_page, name="job"),
     path("generation/jobs/<int:job_id>/regenerate/", generation.job_regenerate, name="job-regenerate"),
     path("generation/jobs/<int:job_id>/cutout/", generation.job_cutout, name="job-cutout"),
+    path("generation/jobs/<int:job_id>/cutout/confirm/", generation.job_cutout_confirm, name="job-cutout-confirm"),
     path("listings/", listings.listing_list, name="listings"),
     path("listings/<int:listing_id>/<slug:action>/", listings.listing_move, name="listing-move"),
     path("reports/benefit/", reports.benefit_report_page, name="report-benefit"),

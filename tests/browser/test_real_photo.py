@@ -1,5 +1,6 @@
-"""A real product photo in a real browser: the storefront shows the persona's shopper the real product
-staged for their persona, at listing size; the owner sees its cut-out and corrects it by drawing."""
+"""A real product photo in a real browser: the owner confirms its cut-out, and the storefront then shows
+the persona's shopper the real product staged for their persona, at listing size; the owner sees its
+cut-out and corrects it by drawing."""
 
 from __future__ import annotations
 
@@ -38,9 +39,17 @@ def staged(db, tiny_weights):  # noqa: F811 - tiny_weights is the fixture
             "job": GenerationJob.objects.get(pk=job.pk)}
 
 
-def test_the_storefront_shows_the_persona_the_real_product_staged_at_listing_size(page, live_server, staged):
+def test_the_owner_confirms_the_cut_out_and_the_storefront_shows_the_real_product_staged_at_listing_size(
+        page, live_server, staged):
     listing = staged["listing"]
+    assert listing.status == "draft"  # auto-approve waits until a person has looked at the cut-out
+    log_in(page, live_server.url, "owner")
+    page.goto(f"{live_server.url}/dashboard/generation/jobs/{staged['job'].id}/")
+    page.get_by_role("button", name="This cut-out is right").click()
+    page.get_by_text("Auto-approve published 1 listing(s) of it.").wait_for()
+    listing.refresh_from_db()
     assert listing.status == "published"
+    assert ProductStaging.objects.get(product=staged["product"]).confirmed_actor == "user:owner"
     page.goto(f"{live_server.url}/store/{staged['shop'].id}/products/bowl-1?customer={staged['viewer']}")
     image = page.get_by_alt_text(listing.title)
     image.wait_for()

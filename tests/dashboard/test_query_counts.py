@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from generation.models import GeneratedImage, GenerationSettings, WebhookDelivery, WebhookEndpoint
+from generation.models import GeneratedImage, GenerationSettings, ProductStaging, WebhookDelivery, WebhookEndpoint
 from profiles.models import InboundWebhook
 from profiles.services import api_key_create
 from tests.dashboard.factories import customer_for, days_ago, events_for, job_for, persona_for, product_for
@@ -57,6 +57,17 @@ def add_activity(shop, numbers):
         events_for(shop, customer, product_for(shop, f"p{n}"), [days_ago(n % 29), days_ago(n % 7, hours=2)])
 
 
+def add_cutouts_waiting(shop, numbers):
+    """Draft listings of products whose automatic cut-out nobody has confirmed: the overview lists them."""
+    add_activity(shop, numbers)
+    persona = shop.personas.first()
+    for n in numbers:
+        product = product_for(shop, f"w{n}")
+        job_for(shop, product, persona)
+        ProductStaging.objects.create(shop=shop, product=product, alpha=f"x/{n}.png", source="segmenter",
+                                      confidence=n / 30, confidence_flagged=n % 2 == 0)
+
+
 def add_images(shop, numbers):
     job = shop.generation_jobs.first() or job_for(shop, product_for(shop, "vase"), persona_for(shop))
     for n in numbers:
@@ -72,7 +83,8 @@ def first_job(shop) -> str:
 
 
 PAGES = {
-    "overview": (add_activity, lambda shop: "/dashboard/", 9),
+    "overview": (add_activity, lambda shop: "/dashboard/", 10),  # + the count of cut-outs waiting for a check
+    "overview-cutouts": (add_cutouts_waiting, lambda shop: "/dashboard/", 11),  # + the first of them
     "personas": (add_personas, lambda shop: "/dashboard/personas/", 7),  # + the shop sentiment model: used, latest, count
     "persona": (add_activity, first_persona, 8),
     "generation": (add_jobs, lambda shop: "/dashboard/generation/", 7),

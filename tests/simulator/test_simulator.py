@@ -6,8 +6,10 @@ import io
 import json
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from django.core.management import call_command
+from PIL import Image
 
 from profiles.models import Customer, Event, Product
 from shop_ai.simulator import SimulationConfig, StoreSimulation, simulate_store
@@ -114,6 +116,21 @@ def test_demo_prepares_a_shop_and_prints_urls_and_login():
     assert "http://127.0.0.1:8000/admin/" in text and "login: owner / " in text
     assert "5/5 Benefit report" in text and "/dashboard/reports/benefit/" in text
     assert Event.objects.count() > 0
+    # the demo's owner confirmed the real cut-outs that match their hand-checked masks, and only those
+    from generation.models import ProductStaging
+    from generation.real_photos import hand_mask, mask_iou, real_photos
+
+    photos = {f"real-{photo.stem}": photo for photo in real_photos()}
+    real = list(ProductStaging.objects.filter(product__external_id__startswith="real-").exclude(alpha="")
+                .select_related("product"))
+    right = {}
+    for staging in real:
+        with staging.alpha.open("rb") as handle:
+            alpha = np.asarray(Image.open(handle).convert("L"), dtype=np.float32) / 255
+        right[staging.product.external_id] = mask_iou(alpha, hand_mask(photos[staging.product.external_id])) >= 0.9
+        assert staging.cutout_confirmed == right[staging.product.external_id]
+    assert any(right.values()) and not all(right.values())  # the dashboard shows both
+    assert f"the owner confirmed {sum(right.values())} of their cut-outs" in text
 
 
 def test_a_promotion_with_traffic_adds_sessions_on_its_days_and_none_elsewhere():

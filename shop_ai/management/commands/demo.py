@@ -1,3 +1,4 @@
+import json
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from shop_ai.simulator import SimulationConfig, simulate_store
 DEMO_SHOP = "Demo Heritage Store"
 DEMO_USER = "owner"
 QUEUE_WAIT_SECONDS = 900
+LOOKS_RIGHT_IOU = 0.9  # the demo's owner confirms a cut-out this close to the product's true mask
 
 
 class Command(BaseCommand):
@@ -57,6 +59,7 @@ class Command(BaseCommand):
         self.stdout.write("3/5 Staging each persona's top products, and real product photos, on the worker …")
         self._stage_real_products(shop, options["real_products"])
         self._wait_for_queues(worker)
+        self._confirm_catalogue_cutouts(shop, truth)
         self._report_generation(shop)
         self._backdate_listings(shop, switch_on)
         self.stdout.write(f"4/5 Simulating {options['weeks_after']} weeks of shoppers seeing the variants …")
@@ -89,28 +92,67 @@ class Command(BaseCommand):
             ProductStaging.objects.update_or_create(product=product, defaults={"shop": shop, "customisable": True})
 
     def _stage_real_products(self, shop: Shop, count: int) -> None:
-        """Photographs nobody here made, staged per persona beside the rendered catalogue."""
+        """Photographs nobody here made, staged per persona beside the rendered catalogue. The demo's owner
+        looks at each cut-out first: one that matches the photo's hand-checked mask is confirmed, so its
+        listings are published as they finish; the others wait on the dashboard for a check."""
         from django.core.exceptions import ValidationError
 
         from generation.imaging.cutout import NoClearProduct
         from generation.product_staging import product_cutout_get, product_photo_load
+        from generation.real_photos import hand_mask, real_photos
         from generation.services import generation_jobs_request
         from profiles.selectors import live_personas
         from shop_ai.simulator.real_products import real_products_import
 
         personas = list(live_personas(shop=shop).filter(is_new_visitors=False))
-        staged = []
+        photos = {f"real-{photo.stem}": photo for photo in real_photos()}
+        staged, confirmed = [], 0
         for product in real_products_import(shop=shop, count=count * 2) if personas else []:
             if len(staged) == count:
                 break
             try:  # the demo shows products the segmenter cuts out alone; the dashboard lets an owner mark the rest
-                product_cutout_get(product=product, photo=product_photo_load(product=product))
+                cutout = product_cutout_get(product=product, photo=product_photo_load(product=product))
+                confirmed += self._confirm_if_right(product, cutout.alpha, hand_mask(photos[product.external_id]))
                 generation_jobs_request(shop=shop, product=product, personas=personas)
             except (NoClearProduct, ValidationError) as exc:
                 self.stdout.write(f"    {product.external_id} left for the owner to mark: {exc}")
                 continue
             staged.append(product)
-        self.stdout.write(f"    {len(staged)} real products × {len(personas)} personas requested.")
+        self.stdout.write(f"    {len(staged)} real products × {len(personas)} personas requested; the owner "
+                          f"confirmed {confirmed} of their cut-outs (IoU ≥ {LOOKS_RIGHT_IOU} with the hand-checked "
+                          f"mask), the others wait for a check on the dashboard.")
+
+    def _confirm_catalogue_cutouts(self, shop: Shop, truth: Path) -> None:
+        """The rendered catalogue's cut-outs, made by the worker, checked against the renderer's own mask of
+        each product: the right ones are confirmed, which publishes their waiting listings."""
+        from generation.models import ProductStaging
+        from generation.product_staging import product_cutout_get, product_photo_load
+        from generation.rendering.render import render_mask
+
+        rendered = json.loads(truth.read_text(encoding="utf-8"))["products"]
+        waiting = (ProductStaging.objects.filter(shop=shop, product__external_id__in=list(rendered),
+                                                 confirmed_at__isnull=True, error="")
+                   .exclude(alpha="").select_related("product"))
+        confirmed = total = 0
+        for staging in waiting:
+            product, drawn = staging.product, rendered[staging.product.external_id]
+            cutout = product_cutout_get(product=product, photo=product_photo_load(product=product))
+            size = cutout.alpha.shape[0]
+            total += 1
+            confirmed += self._confirm_if_right(product, cutout.alpha, render_mask(drawn["shape"], drawn["seed"], size))
+        self.stdout.write(f"    The owner confirmed {confirmed} of {total} rendered products' cut-outs "
+                          f"(IoU ≥ {LOOKS_RIGHT_IOU} with the renderer's mask); the others wait for a check.")
+
+    @staticmethod
+    def _confirm_if_right(product: Product, alpha, truth) -> bool:
+        from generation.product_staging import product_cutout_confirm
+        from generation.real_photos import mask_iou
+
+        if mask_iou(alpha, truth) < LOOKS_RIGHT_IOU:
+            return False
+        owner = get_user_model().objects.get(username=DEMO_USER)
+        product_cutout_confirm(shop=product.shop, product=product, actor=f"user:{DEMO_USER}", user=owner)
+        return True
 
     def _wait_for_queues(self, worker) -> None:
         if worker is None:

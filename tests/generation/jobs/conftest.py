@@ -41,6 +41,15 @@ def product(shop):
                           image=photo_upload())[0]
 
 
+def cutout_confirmed(product):
+    """The owner looked at the product's cut-out and said it is right: auto-approve may publish its listings."""
+    from generation.product_staging import product_cutout_confirm, product_cutout_get, product_photo_load
+
+    product_cutout_get(product=product, photo=product_photo_load(product=product))
+    product_cutout_confirm(shop=product.shop, product=product, actor="user:owner")
+    return product
+
+
 @pytest.fixture
 def personas(shop):
     heritage = Persona.objects.create(shop=shop, name="heritage", size=10, demand_mix={"L2": 0.7, "L1": 0.3},

@@ -1,6 +1,6 @@
-"""Auto-approve and the cut-out check, on real test-split photos: a product whose automatic cut-out the
-segmenter is unsure of is never published automatically, and the owner is told to check the cut-out;
-a confident one still is; the owner's mask clears the flag."""
+"""Auto-approve and the cut-out check, on real test-split photos: no automatic cut-out is published
+before a person confirms it, however sure the check is; a flagged one tells the owner why to look
+first; the owner's mask counts as confirmed."""
 
 from __future__ import annotations
 
@@ -41,43 +41,46 @@ def auto_approve(shop):
     return GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
 
 
-def test_a_flagged_cut_out_keeps_its_listings_drafts_while_a_confident_one_is_published(
+def test_no_automatic_cut_out_is_published_before_a_person_confirms_it_flagged_or_confident(
         shop, personas, tiny_weights, auto_approve):
     confident, unsure = product_of(shop, "cup-1", CONFIDENT), product_of(shop, "vase-2", UNSURE)
     confident_jobs = run_jobs(shop, confident, personas[:1])
     unsure_jobs = run_jobs(shop, unsure, personas[:1])
     assert {job.status for job in GenerationJob.objects.filter(pk__in=[j.pk for j in confident_jobs + unsure_jobs])} \
         == {"succeeded"}  # fidelity passes both: it trusts the cut-out
-    assert not ProductStaging.objects.get(product=confident).confidence_flagged
+    sure = ProductStaging.objects.get(product=confident)
+    assert not sure.confidence_flagged and sure.confidence >= 0.5 and not sure.cutout_confirmed
     flagged = ProductStaging.objects.get(product=unsure)
     assert flagged.confidence_flagged and flagged.confidence < 0.5 and flagged.confidence_reasons
-    assert Listing.objects.get(job=confident_jobs[0]).status == "published"
-    held = Listing.objects.get(job=unsure_jobs[0])
-    assert held.status == "draft"
-    assert not ListingAudit.objects.filter(listing=held).exists()
+    assert not flagged.cutout_confirmed
+    for job in confident_jobs + unsure_jobs:  # the check's score is advice: it publishes nothing
+        held = Listing.objects.get(job=job)
+        assert held.status == "draft" and not ListingAudit.objects.filter(listing=held).exists()
 
 
-def test_the_cut_out_api_and_the_job_page_say_why_and_to_check_the_cut_out(
+def test_the_cut_out_api_and_the_job_page_say_why_and_to_confirm_the_cut_out(
         api, shop, personas, tiny_weights, auto_approve):
     unsure = product_of(shop, "vase-2", UNSURE)
     job = run_jobs(shop, unsure, personas[:1])[0]
     body = api.get("/api/v1/products/vase-2/cutout").json()
     assert body["source"] == "segmenter" and body["flagged"] is True and body["confidence"] < 0.5
     assert body["reasons"] == ProductStaging.objects.get(product=unsure).confidence_reasons and body["reasons"]
-    assert body["advice"].startswith("Check the cut-out")
+    assert body["advice"].startswith("Check the cut-out") and "This cut-out is right" in body["advice"]
+    assert body["confirmed"] is False and body["confirmed_by"] == "" and body["confirmed_at"] is None
     dashboard = Client()
     dashboard.force_login(owner_of(shop))
     page = html.unescape(dashboard.get(f"/dashboard/generation/jobs/{job.id}/").content.decode())
-    assert "Check the cut-out." in page and "Not published automatically: the cut-out may be wrong." in page
+    assert "Check the cut-out." in page and "Not published automatically: confirm the cut-out first." in page
     assert all(reason[:1].upper() + reason[1:] in page for reason in body["reasons"])
+    assert "This cut-out is right</button>" in page
 
     product_of(shop, "cup-1", CONFIDENT)
     confident = api.get("/api/v1/products/cup-1/cutout").json()  # the GET cuts it out, and checks it
-    assert confident["flagged"] is False and confident["confidence"] >= 0.5
-    assert confident["reasons"] == [] and confident["advice"] == ""
+    assert confident["flagged"] is False and confident["confidence"] >= 0.5 and confident["reasons"] == []
+    assert confident["confirmed"] is False and confident["advice"].startswith("Look at the cut-out")
 
 
-def test_the_owners_mask_clears_the_flag_and_the_listing_drawn_again_is_published(
+def test_the_owners_mask_counts_as_confirmed_and_the_listing_drawn_again_is_published(
         api, shop, personas, tiny_weights, auto_approve):
     unsure = product_of(shop, "vase-2", UNSURE)
     first = run_jobs(shop, unsure, personas[:1])[0]
@@ -88,6 +91,7 @@ def test_the_owners_mask_clears_the_flag_and_the_listing_drawn_again_is_publishe
     body = response.json()
     assert body["source"] == "owner-mask" and body["flagged"] is False and body["confidence"] == 1.0
     assert body["reasons"] == [] and body["advice"] == ""
+    assert body["confirmed"] is True and body["confirmed_by"].startswith("api-key:") and body["confirmed_at"]
     generation_jobs_run(job_ids=body["restaged_job_ids"])
     again = Listing.objects.get(job_id=body["restaged_job_ids"][0])
     assert again.status == "published"

@@ -21,6 +21,7 @@ from generation.models import (
 from generation.services import generation_jobs_request, generation_jobs_run
 from profiles.services import product_upsert
 from tests.conftest import client_for
+from tests.generation.jobs.conftest import cutout_confirmed
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,7 @@ def test_images_under_the_fidelity_threshold_are_redrawn_then_the_job_fails_with
 def test_a_job_that_passes_makes_one_image_set_and_one_listing_even_when_redelivered(
         shop, product, personas, tiny_weights):
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    cutout_confirmed(product)
     request = generation_jobs_request(shop=shop, product=product, personas=personas)
     ids = [job.id for job in request.jobs]
     generation_jobs_run(job_ids=ids)

@@ -11,6 +11,7 @@ from generation.services import generation_jobs_request, generation_jobs_run
 from generation.storefront import exposure_log, in_holdout
 from profiles.models import Customer, CustomerProfile
 from tests.conftest import client_for
+from tests.generation.jobs.conftest import cutout_confirmed
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,7 @@ def find_customer(shop, holdout: bool) -> str:
 def test_variant_for_the_persona_original_for_the_holdout_and_both_exposures_stored(
         shop, product, personas, tiny_weights):
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    cutout_confirmed(product)
     request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
     generation_jobs_run(job_ids=[request.jobs[0].id])
     listing = Listing.objects.get(job=request.jobs[0])
@@ -74,6 +76,7 @@ def test_html_store_pages_show_the_variant_with_alt_text_and_log_the_view(shop, 
     from django.test import Client
 
     GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=0.0)
+    cutout_confirmed(product)
     request = generation_jobs_request(shop=shop, product=product, personas=personas[:1])
     generation_jobs_run(job_ids=[request.jobs[0].id])
     listing = Listing.objects.get(job=request.jobs[0])
