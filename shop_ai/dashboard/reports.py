@@ -83,12 +83,14 @@ def _profile_rows(report: BenefitReport) -> list:
 
 
 def _cuped_rows(report: BenefitReport) -> list:
-    """(measure, unadjusted, adjusted, share of variance removed) for the side-by-side table."""
+    """(measure, unadjusted, adjusted, share of variance removed, customers without a pre-period, customers,
+    CUPED on capped revenue or None, what the cap is) for the side-by-side table."""
     experiment = report.experiment
     if experiment is None:
         return []
     return [(name, adjusted.unadjusted, adjusted.adjusted, adjusted.variance_removed, adjusted.without_pre_period,
-             adjusted.customers) for name, adjusted in experiment.adjusted.items()]
+             adjusted.customers, adjusted.capped, adjusted.cap.describe(report.currency) if adjusted.cap else "")
+            for name, adjusted in experiment.adjusted.items()]
 
 
 @shop_view

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta, timezone
+from html import unescape
 from unittest import mock
 
 import pytest
@@ -231,6 +232,10 @@ def test_the_page_shows_checks_cuped_side_by_side_the_toggle_decisions_and_the_a
     html = client.get("/dashboard/reports/benefit/", _window()).content.decode()
     assert "Variant vs holdout: checks, CUPED and what to do" in html and "Sample ratio as configured" in html
     assert "Variance removed" in html and "Unadjusted lift" in html and "Safe to peek" in html
+    window = {name: date.fromisoformat(day) for name, day in _window().items()}
+    revenue = benefit_report(shop=simulated_shop, **window).experiment.adjusted["revenue"]
+    assert "CUPED on capped revenue" in html and revenue.cap is not None  # the cap is shown beside CUPED
+    assert revenue.cap.describe(simulated_shop.currency) in unescape(html)
     assert "Show always-valid intervals" in html and "Run the A/A check" in html
     assert html.count('class="decision"') >= 11  # pooled + each of the 10 assisted products
     html = client.get("/dashboard/reports/benefit/", {**_window(), "sequential": "on"}).content.decode()
