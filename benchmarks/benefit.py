@@ -174,7 +174,13 @@ def shop_numbered(seed: int, name: str):
     return shop
 
 
-def _simulated(result) -> None:
+def _simulate(shop, config, **options) -> None:
+    """`simulate_store`, its truth file thrown away: the benchmark reads the truth off the views."""
+    from shop_ai.simulator import simulate_store
+
+    with tempfile.TemporaryDirectory(prefix="benefit-truth-") as scratch:
+        result = simulate_store(shop=shop, config=config, progress=False, truth_path=Path(scratch) / "truth.json",
+                                **options)
     if result.rejected:  # e.g. SIMULATION_END more than EVENT_MAX_AGE_DAYS ago: the figures would change
         raise RuntimeError(f"{result.rejected} simulated events were rejected on ingestion")
 
@@ -186,7 +192,7 @@ def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = 
     from generation.models import GenerationSettings
     from generation.storefront import exposure_log
     from profiles.models import Product
-    from shop_ai.simulator import SimulationConfig, StoreSimulation, simulate_store
+    from shop_ai.simulator import SimulationConfig, StoreSimulation
     from shop_ai.simulator.personas import ARCHETYPES, archetype_vector
     from shop_ai.simulator.store import _style_key
 
@@ -194,10 +200,7 @@ def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = 
     GenerationSettings.objects.create(shop=shop, holdout_share=HOLDOUT_SHARE)
     switch_on = end - timedelta(weeks=weeks_after)
     base = dict(customers=customers, products=products, seed=seed, images=False)
-    truth_dir = Path(tempfile.mkdtemp())
-    _simulated(simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_before, end=switch_on,
-                                                                 promotion=False),
-                              progress=False, truth_path=truth_dir / "before.json"))
+    _simulate(shop, SimulationConfig(**base, weeks=weeks_before, end=switch_on, promotion=False))
     sim_customers = StoreSimulation(SimulationConfig(**base, weeks=weeks_before, end=switch_on)).customers
     personas = _personas_by_archetype(shop, sim_customers)
     rng = np.random.default_rng(seed)
@@ -209,9 +212,8 @@ def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = 
     archetype_style = {index: _style_key(archetype_vector(a)) for index, a in enumerate(ARCHETYPES)}
     hook, eligible = _variant_hook(shop, archetype_style, {p.external_id: starts[p.external_id] for p in assisted})
     views: list = []
-    _simulated(simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_after, end=end, period=1,
-                                                                 promotion_traffic=PROMOTION_TRAFFIC),
-                              progress=False, truth_path=truth_dir / "after.json", shown_style=hook, view_log=views))
+    _simulate(shop, SimulationConfig(**base, weeks=weeks_after, end=end, period=1, promotion_traffic=PROMOTION_TRAFFIC),
+              shown_style=hook, view_log=views)
     exposure_log.flush()
     daily_stats_rebuild(shop=shop)
     start_day, end_day = (switch_on - timedelta(weeks=weeks_before)).date(), (end - timedelta(days=1)).date()
