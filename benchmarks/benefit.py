@@ -30,6 +30,12 @@ revenue, and difference-in-differences on each product-day's, capped at p99.5 of
 the pre-period (the percentile chosen on seeds 300-307 and 3100-3102 by
 `benchmarks/benefit_cap_tuning.py`), judged against the uncapped truth, and the demo MDE from them.
 
+The same command line prints the same figures in every run: each simulation ends on a fixed day
+(SIMULATION_END), each shop's id (the storefront's holdout salt) is its seed, whatever else the run
+simulates, and exposures are written before the estimates read them (no flusher thread). A count
+of 0 leaves a part out: `--shops 0 --aa-shops 0 --lift-shops 0 --srm-runs 0` runs the demo-shaped
+shops alone.
+
 Run:  .venv/bin/python benchmarks/benefit.py [--shops 10] [--aa-shops 20 --aa-splits 10] [--lift-shops 20]
       [--srm-runs 10000] [--demo-shops 3] [--json out.json]
 """
@@ -55,6 +61,9 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "shop_ai.settings"
 os.environ["BROKER_URL"] = "stub://"
 os.environ["EMBEDDED_WORKER"] = "false"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Exposures written by the caller, not by the storefront's flusher thread: `exposure_log.flush()`
+# returns while the thread may still hold a batch it took, so the estimate could be read without it.
+os.environ["EXPOSURE_BACKGROUND_FLUSH"] = "false"
 
 TARGETS = {"coverage_low": 0.90, "coverage_high": 0.98, "max_relative_bias": 0.10}
 ASSISTED_SHARE = 1 / 3
@@ -77,6 +86,9 @@ WEEKS_BEFORE, WEEKS_AFTER = 4, 4  # equal windows: the simulator spreads each pe
 STAGGER_DAYS = 7  # assisted products go live over the first week after the switch: ≥ 3 weeks after each
 PROMOTION_TRAFFIC = 0.15  # the promotion brings 15 % more sessions to the after window, for every product
 NAIVE_ON_CONTROLS = "before/after (naive), unassisted products"
+# Every simulation ends on this day, not today: the shoppers' weekly rhythm falls on calendar days,
+# so a figure read on another weekday would differ (the same day as benefit_experiments.END).
+SIMULATION_END = datetime(2026, 11, 30, tzinfo=timezone.utc)
 
 
 def setup_django(database: Path) -> None:
@@ -142,26 +154,53 @@ def _variant_hook(shop, archetype_style, starts):
     return shown, eligible
 
 
+def shop_numbered(seed: int, name: str):
+    """A shop made by the real service whose id is its seed. The storefront salts its holdout hash
+    with the shop's id: numbered by how many shops the run made before it, a seed's shoppers would
+    be split one way in a `--shops 1` run and another in a full one. SQLite (`setup_django`) takes
+    the next id from its sequence, so the seeds of a run must increase."""
+    from django.db import connection
+
+    from profiles.models import Shop
+    from profiles.services import shop_create
+
+    table = Shop._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+        cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, seed - 1])
+    shop = shop_create(name=f"{name}-{seed}", timezone_name="UTC")
+    if shop.id != seed:
+        raise ValueError(f"the shop of seed {seed} got id {shop.id}: simulate the shops in increasing seed order")
+    return shop
+
+
+def _simulate(shop, config, **options) -> None:
+    """`simulate_store`, its truth file thrown away: the benchmark reads the truth off the views."""
+    from shop_ai.simulator import simulate_store
+
+    with tempfile.TemporaryDirectory(prefix="benefit-truth-") as scratch:
+        result = simulate_store(shop=shop, config=config, progress=False, truth_path=Path(scratch) / "truth.json",
+                                **options)
+    if result.rejected:  # e.g. SIMULATION_END more than EVENT_MAX_AGE_DAYS ago: the figures would change
+        raise RuntimeError(f"{result.rejected} simulated events were rejected on ingestion")
+
+
 def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = WEEKS_BEFORE,
-                  weeks_after: int = WEEKS_AFTER, name: str = "benefit-bench") -> dict:
+                  weeks_after: int = WEEKS_AFTER, name: str = "benefit-bench", end: datetime = SIMULATION_END) -> dict:
     from analytics.rollup import daily_stats_rebuild
     from analytics.selectors import benefit_panel, exposed_visitors
     from generation.models import GenerationSettings
     from generation.storefront import exposure_log
     from profiles.models import Product
-    from profiles.services import shop_create
-    from shop_ai.simulator import SimulationConfig, StoreSimulation, simulate_store
+    from shop_ai.simulator import SimulationConfig, StoreSimulation
     from shop_ai.simulator.personas import ARCHETYPES, archetype_vector
     from shop_ai.simulator.store import _style_key
 
-    shop = shop_create(name=f"{name}-{seed}", timezone_name="UTC")
+    shop = shop_numbered(seed, name)
     GenerationSettings.objects.create(shop=shop, holdout_share=HOLDOUT_SHARE)
-    end = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     switch_on = end - timedelta(weeks=weeks_after)
     base = dict(customers=customers, products=products, seed=seed, images=False)
-    truth_dir = Path(tempfile.mkdtemp())
-    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_before, end=switch_on, promotion=False),
-                   progress=False, truth_path=truth_dir / "before.json")
+    _simulate(shop, SimulationConfig(**base, weeks=weeks_before, end=switch_on, promotion=False))
     sim_customers = StoreSimulation(SimulationConfig(**base, weeks=weeks_before, end=switch_on)).customers
     personas = _personas_by_archetype(shop, sim_customers)
     rng = np.random.default_rng(seed)
@@ -173,9 +212,8 @@ def simulate_shop(seed: int, customers: int, products: int, weeks_before: int = 
     archetype_style = {index: _style_key(archetype_vector(a)) for index, a in enumerate(ARCHETYPES)}
     hook, eligible = _variant_hook(shop, archetype_style, {p.external_id: starts[p.external_id] for p in assisted})
     views: list = []
-    simulate_store(shop=shop, config=SimulationConfig(**base, weeks=weeks_after, end=end, period=1,
-                                                      promotion_traffic=PROMOTION_TRAFFIC),
-                   progress=False, truth_path=truth_dir / "after.json", shown_style=hook, view_log=views)
+    _simulate(shop, SimulationConfig(**base, weeks=weeks_after, end=end, period=1, promotion_traffic=PROMOTION_TRAFFIC),
+              shown_style=hook, view_log=views)
     exposure_log.flush()
     daily_stats_rebuild(shop=shop)
     start_day, end_day = (switch_on - timedelta(weeks=weeks_before)).date(), (end - timedelta(days=1)).date()
@@ -442,9 +480,11 @@ def run_experiments(args) -> dict:
     from benchmarks.benefit_experiments import aa_peeking, lift_peeking, srm_rates
 
     with tqdm(total=args.aa_shops + args.lift_shops, desc="sequential shops", unit="shop") as bar:
-        aa = aa_peeking(args.aa_shops, args.aa_splits, args.customers, args.products, 500, progress=bar.update)
-        lift = lift_peeking(args.lift_shops, args.customers, args.products, 700, progress=bar.update)
-    return {"aa": aa, "lift": lift, "srm": srm_rates(args.srm_runs)}
+        aa = aa_peeking(args.aa_shops, args.aa_splits, args.customers, args.products, 500,
+                        progress=bar.update) if args.aa_shops else None
+        lift = lift_peeking(args.lift_shops, args.customers, args.products, 700,
+                            progress=bar.update) if args.lift_shops else None
+    return {"aa": aa, "lift": lift, "srm": srm_rates(args.srm_runs) if args.srm_runs else None}
 
 
 def _narrower(summary: dict, ours: str, scope: str, today: str = TODAY) -> float | None:
@@ -477,9 +517,11 @@ def issue21_figures(summary: dict, experiments: dict, demo: list[dict]) -> dict:
 def issue21_table(figures: dict) -> str:
     lines = ["", "issue 21: CUPED, always-valid intervals, sample-ratio check (today beside ours, same run)", "-" * 100]
     for scope, widths in figures["cuped_widths"].items():
+        if widths["cuped_narrower"] is None:  # no shops (--shops 0)
+            continue
         parts = [f"{name.replace('_narrower', '').replace('_', ' ')} {value:+.1%}" for name, value in widths.items()
                  if value is not None]
-        ok = widths["cuped_narrower"] is not None and widths["cuped_narrower"] >= 0.30
+        ok = widths["cuped_narrower"] >= 0.30
         capped = widths["capped_cuped_narrower"]
         capped_ok = capped is not None and capped >= 0.30
         lines.append(f"95 % interval of revenue per exposed customer vs today's, {scope}: narrower by "
@@ -492,22 +534,24 @@ def issue21_table(figures: dict) -> str:
         if narrower is not None:
             lines.append(f"difference-in-differences capped at p99.5 of pre-period product-days vs uncapped, {scope}: "
                          f"narrower by {narrower:+.1%}")
-    aa = figures["aa"]
-    lines.append(f"A/A, daily looks over 8 weeks, stop at the first significant look ({aa['tests']} tests = "
-                 f"{aa['shops']} shops x {aa['splits_per_shop']} splits): always-valid {aa['false_positive_always_valid']:.1%}"
-                 f" (target <= 5 %: {'PASS' if aa['false_positive_always_valid'] <= 0.05 else 'FAIL'}), "
-                 f"naive fixed-horizon peeking {aa['false_positive_naive_peeking']:.1%}, the fixed interval read once "
-                 f"at 8 weeks {aa['false_positive_read_once_at_8_weeks']:.1%}")
-    lift = figures["lift"]
-    lines.append(f"shops with the true lift (mean {lift['mean_true_lift']:+.0%}): median day of a correct keep "
-                 f"{lift['median_day_of_keep']}, kept within 8 weeks {lift['kept_within_8_weeks']:.0%}, wrong stops "
-                 f"{lift['wrong_stop']}")
-    srm = figures["srm"]
-    broken = next(v for k, v in srm["flagged"].items() if k != "correct split")
-    correct = srm["flagged"]["correct split"]
-    lines.append(f"sample-ratio check, {srm['customers']:,} exposed customers, {srm['runs']:,} runs: broken by 3 points "
-                 f"flagged {broken:.1%} (target >= 95 %: {'PASS' if broken >= 0.95 else 'FAIL'}), correct split "
-                 f"flagged {correct:.2%} (target <= 0.2 %: {'PASS' if correct <= 0.002 else 'FAIL'})")
+    aa, lift, srm = figures["aa"], figures["lift"], figures["srm"]  # None: left out (0 on the command line)
+    if aa:
+        lines.append(f"A/A, daily looks over 8 weeks, stop at the first significant look ({aa['tests']} tests = "
+                     f"{aa['shops']} shops x {aa['splits_per_shop']} splits): always-valid "
+                     f"{aa['false_positive_always_valid']:.1%} (target <= 5 %: "
+                     f"{'PASS' if aa['false_positive_always_valid'] <= 0.05 else 'FAIL'}), naive fixed-horizon peeking "
+                     f"{aa['false_positive_naive_peeking']:.1%}, the fixed interval read once at 8 weeks "
+                     f"{aa['false_positive_read_once_at_8_weeks']:.1%}")
+    if lift:
+        lines.append(f"shops with the true lift (mean {lift['mean_true_lift']:+.0%}): median day of a correct keep "
+                     f"{lift['median_day_of_keep']}, kept within 8 weeks {lift['kept_within_8_weeks']:.0%}, wrong "
+                     f"stops {lift['wrong_stop']}")
+    if srm:
+        broken = next(v for k, v in srm["flagged"].items() if k != "correct split")
+        correct = srm["flagged"]["correct split"]
+        lines.append(f"sample-ratio check, {srm['customers']:,} exposed customers, {srm['runs']:,} runs: broken by 3 "
+                     f"points flagged {broken:.1%} (target >= 95 %: {'PASS' if broken >= 0.95 else 'FAIL'}), correct "
+                     f"split flagged {correct:.2%} (target <= 0.2 %: {'PASS' if correct <= 0.002 else 'FAIL'})")
     demo = figures["demo_mde"]
     if demo["shops"]:
         lines.append(f"demo-shaped shops' headline MDE (median of {len(demo['shops'])}): today {demo['median_today']:.0%}, "
