@@ -156,6 +156,9 @@ class ExposureLog:
     def __init__(self):
         self._buffer: list[Exposure] = []
         self._lock = threading.Lock()
+        # Held for a whole flush, so a caller's flush() returns only once a batch the background thread
+        # took just before it is in the database too (a report read right after must see it).
+        self._writing = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def record(self, *, shop: Shop, shown: ShownProduct, customer_external_id: str, shown_at=None) -> None:
@@ -172,10 +175,15 @@ class ExposureLog:
             self.flush()
 
     def flush(self) -> int:
-        with self._lock:
-            batch, self._buffer = self._buffer, []
-        if not batch:
-            return 0
+        """Write every buffered exposure; returns how many this call wrote."""
+        with self._writing:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+            if batch:
+                self._write(batch)
+            return len(batch)
+
+    def _write(self, batch: list[tuple]) -> None:
         ids = {record[1] for record in batch}
         shop_ids = {record[0] for record in batch}
         try:
@@ -190,7 +198,6 @@ class ExposureLog:
             with self._lock:  # put them back for the next round
                 self._buffer = (batch + self._buffer)[-MAX_BUFFERED:]
             raise
-        return len(batch)
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():

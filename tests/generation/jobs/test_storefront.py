@@ -133,3 +133,28 @@ def test_the_storefront_lookup_answers_as_the_orm_path_does_with_fewer_queries(s
     assert storefront_lookup(shop=shop, product_external_id=product.external_id,
                              customer_external_id=find_customer(shop, holdout=False)).holdout is False
     assert storefront_lookup(shop=shop, product_external_id="missing", customer_external_id="member") is None
+
+
+def test_a_flush_returns_only_once_a_batch_the_background_thread_took_is_written(monkeypatch):
+    """A report read right after flush() must see every exposure recorded before it, including a batch the
+    background flusher took from the buffer a moment earlier and is still writing."""
+    import threading
+    import time
+
+    from generation.storefront import ExposureLog
+
+    log, written, writing = ExposureLog(), [], threading.Event()
+
+    def slow_write(batch):
+        writing.set()
+        time.sleep(0.3)
+        written.extend(batch)
+
+    monkeypatch.setattr(log, "_write", slow_write)
+    log._buffer.append(("exposure",))
+    background = threading.Thread(target=log.flush)
+    background.start()
+    assert writing.wait(5)
+    assert log.flush() == 0  # nothing left for this call to write ...
+    assert written == [("exposure",)]  # ... but it returned only after the background batch was written
+    background.join()
