@@ -23,7 +23,8 @@ migrate: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python manage.py demo
 
-# Runs the suite on Postgres + RabbitMQ when they answer, and always on SQLite + StubBroker.
+# Runs the suite on Postgres + RabbitMQ when they answer (the tests that touch the database or a broker),
+# and always all of it on SQLite + StubBroker.
 test: $(STAMP)
 	@bash tests/browser_deps.sh
 	@bash tests/run_suites.sh

@@ -83,6 +83,29 @@ def recent(minutes_ago: float = 5) -> str:
     return iso(datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
 
 
+# What a test must request to reach the database or a broker (pytest-django refuses database access
+# to any other test).
+BACKEND_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                    "live_server", "broker"}
+ALWAYS_ON_EVERY_BACKEND = ("tests/reliability/", "tests/browser/", "tests/integrations/")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With BACKEND_TESTS_ONLY=1 (tests/run_suites.sh sets it for the Postgres + RabbitMQ pass), leave out
+    the tests that touch neither the database nor a broker: the SQLite + StubBroker pass runs them, and
+    on another backend they would only do exactly the same again (about half the suite)."""
+    if os.environ.get("BACKEND_TESTS_ONLY") != "1":
+        return
+    kept, left_out = [], []
+    for item in items:
+        touches_backend = (BACKEND_FIXTURES & set(item.fixturenames) or item.get_closest_marker("django_db")
+                           or item.get_closest_marker("broker") or item.nodeid.startswith(ALWAYS_ON_EVERY_BACKEND))
+        (kept if touches_backend else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 def pytest_terminal_summary(terminalreporter):
     """The reliability suite's table (tests/reliability/summary.py), when any of it ran."""
     from tests.reliability.summary import ROWS, json_path, render_table, write_json
