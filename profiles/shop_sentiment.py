@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from profiles.models import Event, EventType, SentimentAdaptation, Shop
-from profiles.nlp.sentiment import SentimentModel
+from profiles.nlp.sentiment import SentimentModel, shipped_fingerprint
 from profiles.nlp.shop_sentiment import (
     MIN_RATED_REVIEWS,
     NotAdaptableError,
@@ -74,7 +74,7 @@ def _store(shop: Shop, **fields) -> SentimentAdaptation:
 def _for_current_base(shop_id: int):
     """The shop's attempts made on top of the base model shipped now (a head learnt on another base
     model's logits would read this one's wrongly)."""
-    return SentimentAdaptation.objects.filter(shop_id=shop_id, base_model=SentimentModel.load().fingerprint)
+    return SentimentAdaptation.objects.filter(shop_id=shop_id, base_model=shipped_fingerprint())
 
 
 def _latest_used(shop: Shop) -> SentimentAdaptation | None:
@@ -111,7 +111,7 @@ class SentimentStatus:
 
 def shop_sentiment_status(*, shop: Shop) -> SentimentStatus:
     latest = SentimentAdaptation.objects.filter(shop=shop).order_by("-version").first()
-    if latest is None or latest.base_model != SentimentModel.load().fingerprint:
+    if latest is None or latest.base_model != shipped_fingerprint():
         count = _labelled_count(shop.pk)
         note = (f"{count} reviews rated 1-2 or 4-5 stars; a shop model is tried from {MIN_RATED_REVIEWS}"
                 if count < MIN_RATED_REVIEWS else "an adaptation is due")

@@ -23,6 +23,7 @@ No Django imports here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -491,6 +492,13 @@ def read_linear_file(path: Path) -> tuple[LinearSentiment, Blend]:
     if hashing != NGRAM_HASHING:
         raise _weights_error(path, f"was trained with n-gram hashing {hashing!r}; this code hashes with {NGRAM_HASHING!r}")
     return linear, blend
+
+
+@functools.cache
+def shipped_fingerprint() -> str:
+    """The fingerprint ``SentimentModel.load()`` gives the shipped files, without loading the network
+    (a page that only asks which shop heads are current should not load a model)."""
+    return files_fingerprint([WEIGHTS_PATH, VOCAB_PATH, LINEAR_PATH])
 
 
 def files_fingerprint(paths: Sequence[Path]) -> str:
