@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -75,6 +75,7 @@ class JobOutput(serializers.Serializer):
     images = serializers.SerializerMethodField()
     listing_id = serializers.SerializerMethodField()
 
+    @extend_schema_field(ImageOutput(many=True))
     def get_images(self, job) -> list[dict]:
         request = self.context["request"]
         return [{"url": _absolute(request, image.image), "preview_url": _absolute(request, image.preview),

@@ -125,6 +125,8 @@ def test_openapi_schema_and_docs_are_served():
     assert schema.status_code == 200
     paths = json.loads(schema.content)["paths"]
     assert {"/api/v1/events/batch", "/api/v1/events", "/api/v1/products/{product_id}"} <= set(paths)
+    job_images = json.loads(schema.content)["components"]["schemas"]["JobOutput"]["properties"]["images"]
+    assert job_images["items"]["$ref"].endswith("/ImageOutput")  # a client sees each image's fields, not "object"
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert client.get("/api/v1/nothing-here").json()["code"] == "not_found"
