@@ -8,6 +8,15 @@ vector also shifts the branch's timestep embedding. Every skip feature and the
 mid-block output leave through 1×1 zero-initialised convolutions
 (z(·; θ_z2)), so a fresh branch adds exactly zero to the locked base
 (y_c = y, eq. 14). ``persona_dim=0`` removes the profile control (ablation M3).
+
+``style_classes`` (empty = off) adds a style head: a small classifier reads the persona and names
+its scene style (palette, motif, density, set, light: one softmax per choice), and those
+probabilities, through a zero-initialised layer, shift the persona's embedding. The style is an
+arg-max of linear scores, sharp at its boundaries; learnt through the diffusion loss alone the
+model drew the wrong palette for a fifth of held-out personas, mostly those near a boundary,
+while a classifier trained on labelled personas names it at 99 %. The head is trained by its own
+cross-entropy (``generation.model.train``) and its probabilities enter the model detached, so
+the diffusion loss teaches only what to draw for a named style.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
         use_cbam: bool = True,
         use_coordinates: bool = True,
         conditioning_channels: int = 32,
+        style_classes: tuple[int, ...] = (),
     ):
         super().__init__()
         block_channels = tuple(int(c) for c in block_channels)
@@ -73,6 +83,7 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
             if persona_dim
             else None
         )
+        self.style_classifier, self.style_embedding = self._style_head(persona_dim, tuple(style_classes), temb_channels)
         coordinates = COORDINATE_CHANNELS if use_coordinates else 0
         condition_in = control_channels + persona_dim + coordinates
         self.condition_embedding = nn.Sequential(
@@ -86,8 +97,41 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
         self.skip_zero_convs = nn.ModuleList(zero_conv(c, c) for c in self.encoder.skip_channels)  # z(·; θ_z2)
         self.mid_zero_conv = zero_conv(block_channels[-1], block_channels[-1])
 
+    @staticmethod
+    def _style_head(persona_dim: int, style_classes: tuple[int, ...], temb_channels: int):
+        if not style_classes:
+            return None, None
+        if not persona_dim or min(style_classes) < 2:
+            raise ValueError(f"a style head needs the persona and at least 2 classes per choice, got {style_classes}")
+        classifier = nn.Sequential(
+            nn.Linear(persona_dim, temb_channels), nn.SiLU(),
+            nn.Linear(temb_channels, temb_channels), nn.SiLU(),
+            nn.Linear(temb_channels, sum(style_classes)),
+        )
+        embedding = nn.Linear(sum(style_classes), temb_channels)
+        nn.init.zeros_(embedding.weight)
+        nn.init.zeros_(embedding.bias)
+        return classifier, embedding
+
+    def style_logits(self, persona: torch.Tensor) -> list[torch.Tensor]:
+        """One (batch, classes) logit tensor per style choice."""
+        logits = self.style_classifier(persona.to(self.style_classifier[0].weight.dtype))
+        return list(torch.split(logits, list(self.config.style_classes), dim=1))
+
+    def style_probabilities(self, persona: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([F.softmax(logits.float(), dim=1) for logits in self.style_logits(persona)], dim=1)
+
+    def persona_shift(self, persona: torch.Tensor) -> torch.Tensor:
+        """The persona's shift of the timestep embedding (with its named style when there is a style head)."""
+        shift = self.persona_embedding(persona)
+        if self.style_classifier is not None:
+            shift = shift + self.style_embedding(self.style_probabilities(persona).to(shift.dtype))
+        return shift
+
     @classmethod
-    def from_unet(cls, unet, control_channels: int = 2, persona_dim: int = 13, conditioning_channels: int = 32):
+    def from_unet(cls, unet, control_channels: int = 2, persona_dim: int = 13, conditioning_channels: int = 32,
+                  style_classes: tuple[int, ...] = ()):
         """The trainable copy: same encoder config, encoder and time-embedding weights copied from ``unet``."""
         config = unet.config
         controlnet = cls(
@@ -101,6 +145,7 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
             use_cbam=config.use_cbam,
             use_coordinates=config.use_coordinates,
             conditioning_channels=conditioning_channels,
+            style_classes=tuple(style_classes),
         )
         controlnet.encoder.load_state_dict(unet.encoder.state_dict())
         controlnet.time_embedding.load_state_dict(unet.time_embedding.state_dict())
@@ -132,7 +177,7 @@ class UPCDMControlNet(ModelMixin, ConfigMixin):
         dtype = self.conv_dtype
         control = control.to(dtype)
         condition = self.condition_embedding(self.condition_input(control, persona))
-        persona_temb = self.persona_embedding(persona.to(dtype)) if self.persona_embedding is not None else None
+        persona_temb = self.persona_shift(persona.to(dtype)) if self.persona_embedding is not None else None
         return condition, persona_temb
 
     @property

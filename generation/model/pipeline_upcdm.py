@@ -101,8 +101,10 @@ class UPCDMPipeline(DiffusionPipeline):
         control = control.to(dtype).contiguous(memory_format=torch.channels_last)
         if self.controlnet is not None:
             persona_in = persona if self.controlnet.config.persona_dim else None
+            if condition_cache is None:
+                condition_cache = self.controlnet.embed_condition(control, persona_in)
             down, mid = self.controlnet(sample, timestep, control, persona_in, condition_cache, return_dict=False)
-            return self.unet(sample, timestep, down, mid, return_dict=False)[0]
+            return self.unet(sample, timestep, down, mid, return_dict=False, persona_temb=condition_cache[1])[0]
         if isinstance(self.unet, UNet2DModel):
             batch, _, height, width = sample.shape
             persona_map = persona[:, :, None, None].expand(batch, -1, height, width).to(dtype)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 from tqdm import tqdm
 
 from generation.model.dataset import PairSet, load_split
@@ -76,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-weights", default=None, help="initialise the UNet from DIR/unet (two-stage recipe)")
     parser.add_argument("--freeze-base", action="store_true", help="train only the control branch")
     parser.add_argument("--no-bf16", action="store_true")
+    parser.add_argument("--style-pretrain-steps", type=int, default=3000,
+                        help="steps that train a variant's style head alone before the diffusion steps")
+    parser.add_argument("--style-personas", type=int, default=100_000,
+                        help="labelled random personas the style head learns from (drawn once, seed --seed)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -144,6 +149,55 @@ def training_loss(pipe, scheduler, batch, args, generator, use_bf16: bool) -> to
     per_example = ((prediction - target) ** 2).mean(dim=(1, 2, 3))
     weights = loss_weights(scheduler, timesteps, args.loss_weighting)
     return (per_example * weights).sum() / weights.sum()
+
+
+class StyleHeadTrainer:
+    """Trains a control branch's style head on random personas labelled by the renderer's style rule.
+
+    Its own optimiser and loss: the head's probabilities enter the model detached, so this
+    cross-entropy is the only thing that moves the head, and the diffusion loss never does."""
+
+    BATCH = 256
+
+    def __init__(self, controlnet, count: int, seed: int, lr: float = 1e-3):
+        from generation.model.condition import random_persona_vector
+        from generation.rendering.scenes import scene_style_indices
+
+        self.controlnet = controlnet
+        rng = np.random.default_rng(seed + 99_991)  # not the dataset's persona seeds
+        personas = np.stack([random_persona_vector(rng) for _ in tqdm(range(count), desc="label style personas")])
+        self.personas = torch.from_numpy(personas.astype(np.float32))
+        self.labels = torch.tensor([scene_style_indices(vector) for vector in personas])
+        self.rng = np.random.default_rng(seed)
+        self.optimizer = torch.optim.Adam(controlnet.style_classifier.parameters(), lr=lr)
+
+    def loss(self, indices) -> torch.Tensor:
+        logits = self.controlnet.style_logits(self.personas[indices])
+        return sum(F.cross_entropy(choice.float(), self.labels[indices, i]) for i, choice in enumerate(logits))
+
+    def step(self) -> float:
+        loss = self.loss(self.rng.integers(0, len(self.personas), size=self.BATCH))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def pretrain(self, steps: int) -> None:
+        for _ in tqdm(range(steps), desc="style head"):
+            self.step()
+        tqdm.write(f"style head accuracy on held-out personas: {self.accuracy():.3f} (all five choices right)")
+
+    @torch.no_grad()
+    def accuracy(self, count: int = 5000) -> float:
+        from generation.model.condition import random_persona_vector
+        from generation.rendering.scenes import scene_style_indices
+
+        rng = np.random.default_rng(123_457)
+        personas = np.stack([random_persona_vector(rng) for _ in range(count)])
+        labels = torch.tensor([scene_style_indices(vector) for vector in personas])
+        logits = self.controlnet.style_logits(torch.from_numpy(personas.astype(np.float32)))
+        predicted = torch.stack([choice.argmax(dim=1) for choice in logits], dim=1)
+        return float((predicted == labels).all(dim=1).float().mean())
 
 
 @torch.no_grad()
@@ -235,8 +289,12 @@ def _initialise_from(directory: Path, unet, controlnet) -> None:
 
 
 def _trainable(unet, controlnet):
+    """What the diffusion loss trains: everything but a style head (``StyleHeadTrainer`` trains that)."""
     models = [m for m in (unet, controlnet) if m is not None]
-    return [p for m in models for p in m.parameters() if p.requires_grad]
+    head = set()
+    if controlnet is not None and getattr(controlnet, "style_classifier", None) is not None:
+        head = {id(p) for p in controlnet.style_classifier.parameters()}
+    return [p for m in models for p in m.parameters() if p.requires_grad and id(p) not in head]
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -285,6 +343,12 @@ def train(args) -> dict:
         generator.set_state(state["torch_rng"])
         print(f"resumed from step {step}")
 
+    style_head = None
+    if controlnet is not None and getattr(controlnet, "style_classifier", None) is not None:
+        style_head = StyleHeadTrainer(controlnet, args.style_personas, args.seed)
+        if step == 0:
+            style_head.pretrain(args.style_pretrain_steps)
+
     def checkpoint():
         _save_checkpoint(checkpoint_path, {
             "unet": unet.state_dict(),
@@ -321,6 +385,8 @@ def train(args) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(_trainable(unet, controlnet), 1.0)
         optimizer.step()
+        if style_head is not None:
+            style_head.step()
         ema.update([unet, controlnet], step)
         step += 1
         elapsed += time.perf_counter() - started
@@ -344,6 +410,7 @@ def train(args) -> dict:
         "final_loss": float(np.mean(losses[-50:])) if losses else None,
         "history": history, "args": vars(args), "commit": git_commit(), "machine": describe_machine(),
         "precision": precision_name(use_bf16),
+        "style_head_accuracy": style_head.accuracy() if style_head is not None else None,
     }
     (output / "train_log.json").write_text(json.dumps(log, indent=2))
     # the training scheduler (not the sampler) is what the weights were trained with

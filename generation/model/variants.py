@@ -6,7 +6,9 @@ Every variant is the same code with different switches (DESIGN §5.2):
 - ``m1``: plain ResBlock (no normalisation in the block).
 - ``m2``: no CBAM.
 - ``m3``: no profile control (the control branch sees the control image, not the persona).
-- ``groupnorm``: GroupNorm ResBlocks instead of BatchNorm.
+- ``groupnorm``: GroupNorm ResBlocks instead of BatchNorm, and the persona's embedding reaches the
+  UNet's own ResBlocks too (``persona_temb_channels``), not only the control branch, and the
+  control branch names the persona's scene style with a style head (``style_classes``).
 - ``m2_groupnorm``: M2 of the shipped ``groupnorm`` model (no CBAM).
 - ``m3_groupnorm``: M3 of the shipped ``groupnorm`` model (no profile control), so that the
   profile control's worth is measured on the model we ship.
@@ -21,14 +23,15 @@ from generation.model.condition import PERSONA_VECTOR_LENGTH
 from generation.model.control import CONTROL_CHANNELS
 from generation.model.controlnet_upcdm import UPCDMControlNet
 from generation.model.unet_upcdm import UPCDMUNet
+from generation.rendering.scenes import SCENE_STYLE_CHOICES
 
 VARIANTS = {
     "upcdm": dict(norm_type="batch", use_cbam=True, persona=True),
     "m1": dict(norm_type="none", use_cbam=True, persona=True),
     "m2": dict(norm_type="batch", use_cbam=False, persona=True),
     "m3": dict(norm_type="batch", use_cbam=True, persona=False),
-    "groupnorm": dict(norm_type="group", use_cbam=True, persona=True),
-    "m2_groupnorm": dict(norm_type="group", use_cbam=False, persona=True),
+    "groupnorm": dict(norm_type="group", use_cbam=True, persona=True, persona_to_unet=True, style_head=True),
+    "m2_groupnorm": dict(norm_type="group", use_cbam=False, persona=True, persona_to_unet=True, style_head=True),
     "m3_groupnorm": dict(norm_type="group", use_cbam=True, persona=False),
     "baseline": None,
 }
@@ -60,7 +63,11 @@ def build_models(variant: str, sample_size: int = 64, block_channels=DEFAULT_BLO
         layers_per_block=layers_per_block,
         norm_type=switches["norm_type"],
         use_cbam=switches["use_cbam"],
+        # the control branch's persona embedding has the timestep embedding's width, 4x the first level
+        persona_temb_channels=4 * block_channels[0] if switches.get("persona_to_unet") else 0,
     )
     persona_dim = PERSONA_VECTOR_LENGTH if switches["persona"] else 0
-    controlnet = UPCDMControlNet.from_unet(unet, control_channels=CONTROL_CHANNELS, persona_dim=persona_dim)
+    style_classes = tuple(len(choices) for choices in SCENE_STYLE_CHOICES.values()) if switches.get("style_head") else ()
+    controlnet = UPCDMControlNet.from_unet(unet, control_channels=CONTROL_CHANNELS, persona_dim=persona_dim,
+                                           style_classes=style_classes)
     return unet, controlnet

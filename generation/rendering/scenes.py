@@ -33,7 +33,7 @@ from scipy.ndimage import gaussian_filter, zoom
 from generation.model.condition import CONDITION_FIELDS, validate_persona_vector
 from generation.rendering.motifs import DENSITY_PERIODS, MOTIF_FUNCTIONS
 from generation.rendering.shapes import SHAPE_FUNCTIONS, Geometry
-from generation.rendering.style import PALETTES, _argmax_name, _weights, style_for
+from generation.rendering.style import MOTIF_SCORES, PALETTES, _argmax_name, _weights, style_for
 
 SUPERSAMPLE = 2
 MIN_SIZE, MAX_SIZE = 16, 1024
@@ -85,6 +85,21 @@ def scene_style_for(persona_vector) -> SceneStyle:
         lightness=product.lightness,
         contrast=product.contrast,
     )
+
+
+SCENE_STYLE_CHOICES = {
+    "palette": tuple(PALETTES),
+    "motif": tuple(MOTIF_SCORES),
+    "density": ("sparse", "medium", "dense"),
+    "set": tuple(SET_SCORES),
+    "light": tuple(LIGHTS),
+}
+
+
+def scene_style_indices(persona_vector) -> tuple[int, ...]:
+    """The persona's scene style as one index per ``SCENE_STYLE_CHOICES`` entry: a style head's labels."""
+    style = scene_style_for(persona_vector)
+    return tuple(choices.index(getattr(style, name)) for name, choices in SCENE_STYLE_CHOICES.items())
 
 
 @dataclass(frozen=True)
