@@ -87,6 +87,8 @@ def model_card(log: dict, evaluation: dict | None, speed: dict | None, slice_psn
         f"time on {log['machine']}, {log['precision']}, "
         f"{log['args']['threads']} thread(s).",
         f"- PSNR on the fixed {TEST_SLICE}-pair test slice (checked by the slow test, +-1 dB): **{slice_psnr:.2f} dB**",
+        *([f"- style head: all five scene-style choices right for {log['style_head_accuracy']:.1%} of 5,000 "
+           "held-out random personas"] if log.get("style_head_accuracy") is not None else []),
         "",
         "Validation during training (32 validation pairs, EMA weights):",
         "",
