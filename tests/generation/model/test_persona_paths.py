@@ -83,10 +83,14 @@ def test_style_head_learns_the_style_rule_and_the_diffusion_loss_never_trains_it
     assert before < 0.1 and after > 0.5, (before, after)
     trained_by_diffusion = {id(p) for p in _trainable(unet, controlnet)}
     assert not any(id(p) in trained_by_diffusion for p in controlnet.style_classifier.parameters())
-    probabilities = controlnet.style_probabilities(_personas(3, 5))
-    assert not probabilities.requires_grad
-    sums = torch.stack([part.sum(dim=1) for part in torch.split(probabilities, list(STYLE_CLASSES), dim=1)])
-    assert torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
+    personas = _personas(3, 5)
+    decision = controlnet.style_decision(personas)
+    assert not decision.requires_grad
+    parts = torch.split(decision, list(STYLE_CLASSES), dim=1)
+    assert all(torch.equal(part.sum(dim=1), torch.ones(3)) for part in parts)  # one choice each, taken as certain
+    chosen = [part.argmax(dim=1) for part in parts]
+    expected = [logits.argmax(dim=1) for logits in controlnet.style_logits(personas)]
+    assert all(torch.equal(a, b) for a, b in zip(chosen, expected))
 
 
 def test_a_style_head_without_the_persona_is_refused():
