@@ -206,7 +206,7 @@ def product_cutout_correct(*, shop: Shop, product: Product, mask: bytes | None =
     with transaction.atomic():
         staging = _staging_of(product)
         _save_cutout(staging, photo, cutout, confidence, actor=actor, user=user)
-        restaged = _restage_product_jobs(product=product, actor=actor, user=user)
+        restaged = restage_product_jobs(product=product, actor=actor, user=user)
     return CutoutCorrection(staging=staging, restaged_jobs=restaged)
 
 
@@ -269,7 +269,7 @@ def product_staging_update(*, shop: Shop, product: Product, customisable: bool) 
     return staging
 
 
-def _restage_product_jobs(*, product: Product, actor: str, user=None) -> list[GenerationJob]:
+def restage_product_jobs(*, product: Product, actor: str, user=None) -> list[GenerationJob]:
     """The newest finished job of each persona, drawn again with the new cut-out. Queued jobs read the
     cut-out when they run, so they need nothing."""
     from generation.services import ListingConflict, generation_job_regenerate

@@ -6,8 +6,9 @@ import io
 import logging
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +33,12 @@ from generation.models import (
 from generation.staging import KEEP, PRINT, StagedVariant, fidelity_threshold_for, stage_variants
 from generation.webhooks import listing_announce
 from profiles.models import Persona, Product, Shop
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from generation.imaging.cutout import Cutout
+    from generation.imaging.layout import Placement
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # our own cap: dramatiq does not count a SIGKILLed worker as a retry
@@ -235,9 +242,6 @@ def generation_jobs_run(*, job_ids: list[int], generator=None, message_id: str =
 
 
 def _run_product(jobs: list[GenerationJob], generator) -> None:
-    from generation.generator import generator_lock
-    from generation.model.pipeline_upcdm import SamplingCancelled
-
     product = jobs[0].product
     threshold = generation_settings_for(shop=product.shop).fidelity_threshold
     for job in jobs:
@@ -245,8 +249,17 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
     staged = _product_ready_to_stage(product, jobs)
     if staged is None:
         return
-    photo, cutout, placement, mode = staged
-    threshold = fidelity_threshold_for(threshold, mode)
+    _draw_product_jobs(jobs, generator, staged, fidelity_threshold_for(threshold, staged.mode))
+    if _cutout_changed_since(product, staged.cutout_at):
+        _restage_jobs_drawn_with_an_old_cutout(product)
+
+
+def _draw_product_jobs(jobs: list[GenerationJob], generator, staged: "ProductToStage", threshold: float) -> None:
+    from generation.generator import generator_lock
+    from generation.model.pipeline_upcdm import SamplingCancelled
+
+    product = jobs[0].product
+    photo, cutout, placement, mode = staged.photo, staged.cutout, staged.placement, staged.mode
     pending = list(jobs)
     for attempt in range(settings.GENERATION_MAX_TRIES):
         pending = [job for job in pending if _set_progress(job, 10 + 25 * attempt)]
@@ -273,7 +286,7 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
             accepted = variant.fidelity.score >= threshold
             stored = _store_image(job, seed, variant, accepted)
             if accepted:
-                _succeed(job, stored, mode)
+                _succeed(job, stored, mode, cutout_at=staged.cutout_at)
             else:
                 still_pending.append(job)
         pending = still_pending
@@ -283,9 +296,35 @@ def _run_product(jobs: list[GenerationJob], generator) -> None:
                    f"tries (best {best.fidelity:.2f})." if best else "No image was produced.")
 
 
-def _product_ready_to_stage(product: Product, jobs: list[GenerationJob]):
-    """(photo, cut-out, placement, mode) of the product, or None when it cannot be staged: then every
-    job has failed with what the owner can do about it."""
+@dataclass(frozen=True)
+class ProductToStage:
+    photo: Image.Image
+    cutout: Cutout
+    placement: Placement
+    mode: str  # KEEP or PRINT
+    cutout_at: datetime | None  # when the cut-out was made: an owner's correction while the jobs run changes it
+
+
+CUTOUT_CHANGED_ACTOR = "policy:cut-out-changed"
+
+
+def _cutout_changed_since(product: Product, cutout_at: datetime | None) -> bool:
+    return ProductStaging.objects.filter(product=product).exclude(cutout_at=cutout_at).exists()
+
+
+def _restage_jobs_drawn_with_an_old_cutout(product: Product) -> None:
+    """The owner corrected the cut-out while these jobs were drawing with the old one, and a correction
+    restages only finished jobs: stage them again now that they have finished."""
+    from generation.product_staging import restage_product_jobs
+
+    restaged = restage_product_jobs(product=product, actor=CUTOUT_CHANGED_ACTOR)
+    logger.info("Product %s: the cut-out changed while its jobs ran; staged again as jobs %s", product.id,
+                [job.id for job in restaged])
+
+
+def _product_ready_to_stage(product: Product, jobs: list[GenerationJob]) -> ProductToStage | None:
+    """What the product's jobs draw with, or None when it cannot be staged: then every job has failed with
+    what the owner can do about it."""
     from generation.imaging.cutout import NoClearProduct
     from generation.imaging.layout import place
     from generation.imaging.photo_input import PhotoRejected
@@ -299,8 +338,9 @@ def _product_ready_to_stage(product: Product, jobs: list[GenerationJob]):
             _fail(job, str(exc))
         return None
     placement = place(cutout.alpha, category=product.category, long_side=settings.LISTING_LONG_SIDE)
-    customisable = ProductStaging.objects.filter(product=product, customisable=True).exists()
-    return photo.image, cutout, placement, PRINT if customisable else KEEP
+    staging = ProductStaging.objects.filter(product=product).values("customisable", "cutout_at").first() or {}
+    return ProductToStage(photo=photo.image, cutout=cutout, placement=placement,
+                          mode=PRINT if staging.get("customisable") else KEEP, cutout_at=staging.get("cutout_at"))
 
 
 def _persona_vectors(jobs: list[GenerationJob]):
@@ -369,7 +409,7 @@ def _fail(job: GenerationJob, reason: str) -> None:
 
 
 @transaction.atomic
-def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP) -> None:
+def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP, cutout_at: datetime | None = None) -> None:
     title, description = personalised_copy(job.product, job.persona)
     listing, _ = Listing.objects.get_or_create(
         job=job, defaults={"shop_id": job.shop_id, "product_id": job.product_id, "persona_id": job.persona_id,
@@ -378,7 +418,7 @@ def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP) -> Non
         status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), error="")
     threshold = generation_settings_for(shop=job.shop).auto_approve_threshold
     if auto_approve_passes(listing=listing, threshold=threshold, mode=mode) \
-            and product_cutout_vouched(product_id=job.product_id):
+            and product_cutout_vouched(product_id=job.product_id, cutout_at=cutout_at):
         _auto_publish(listing)
 
 
@@ -396,14 +436,15 @@ def _auto_publish(listing: Listing) -> Listing:
     return listing_publish(listing=listing, actor=AUTO_APPROVE_ACTOR)
 
 
-def product_cutout_vouched(*, product_id: int) -> bool:
-    """Whether a person has vouched for the product's cut-out (generation/product_staging.py). Fidelity
-    compares a listing with the photo over the product *as cut out*, so it can't see a wrong cut-out, and
-    the cut-out check misses some: auto-approve publishes nothing of a product before this.
+def product_cutout_vouched(*, product_id: int, cutout_at: datetime | None) -> bool:
+    """Whether a person has vouched for the product's cut-out (generation/product_staging.py), and it is
+    still the one made at `cutout_at`, the one a listing was drawn with. Fidelity compares a listing with
+    the photo over the product *as cut out*, so it can't see a wrong cut-out, and the cut-out check misses
+    some: auto-approve publishes nothing of a product before this.
     In a transaction, it locks the staging row as `product_cutout_confirm` does: a listing made while the
     owner confirms is either seen by the confirmation or sees it."""
-    return ProductStaging.objects.select_for_update().filter(product_id=product_id,
-                                                             confirmed_at__isnull=False).exists()
+    return ProductStaging.objects.select_for_update().filter(product_id=product_id, confirmed_at__isnull=False,
+                                                             cutout_at=cutout_at).exists()
 
 
 def product_listings_auto_publish(*, product: Product, staging: ProductStaging) -> list[Listing]:

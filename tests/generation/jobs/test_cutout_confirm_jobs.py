@@ -214,3 +214,37 @@ def test_the_dashboard_does_not_confirm_a_cut_out_other_than_the_one_the_owner_s
     assert "changed since you looked at it" in html.unescape(response.content.decode())
     assert not ProductStaging.objects.get(product=cup).cutout_confirmed
     assert Listing.objects.get(job=job).status == "draft"
+
+
+def test_a_correction_made_while_jobs_draw_stages_them_again_and_their_old_cut_out_is_never_published(
+        shop, personas, tiny_weights, auto_approve):
+    """The owner uploads a mask (which vouches for it) while the product's jobs are drawing with the
+    segmenter's cut-out: those jobs finish, but what they drew is not published; they are staged again."""
+    from generation.generator import current_generator
+    from generation.models import GenerationJob
+    from generation.product_staging import product_cutout_correct
+    from generation.services import CUTOUT_CHANGED_ACTOR, generation_jobs_request
+
+    cup = product_of(shop, "cup-1", CONFIDENT)
+    with open(CONFIDENT.mask_path, "rb") as handle:
+        mask = handle.read()
+    real = current_generator()
+
+    class OwnerCorrectsMidway:
+        def stage(self, **kwargs):
+            product_cutout_correct(shop=shop, product=cup, mask=mask, actor="user:owner")
+            return real.stage(**kwargs)
+
+    jobs = generation_jobs_request(shop=shop, product=cup, personas=personas).jobs
+    generation_jobs_run(job_ids=[job.id for job in jobs], generator=OwnerCorrectsMidway())
+
+    assert ProductStaging.objects.get(product=cup).cutout_confirmed  # the owner's mask vouches for itself
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.status == "superseded"
+        assert Listing.objects.get(job=job).status == "retired"  # drawn with the old cut-out: never published
+    again = list(GenerationJob.objects.filter(product=cup, status="queued"))
+    assert sorted(job.persona_id for job in again) == sorted(p.id for p in personas)
+    assert ListingAudit.objects.filter(actor=CUTOUT_CHANGED_ACTOR, action="retire").count() == len(jobs)
+    generation_jobs_run(job_ids=[job.id for job in again], generator=real)
+    assert {listing.status for listing in Listing.objects.filter(job__in=again)} == {"published"}
