@@ -158,3 +158,27 @@ def test_a_flush_returns_only_once_a_batch_the_background_thread_took_is_written
     assert log.flush() == 0  # nothing left for this call to write ...
     assert written == [("exposure",)]  # ... but it returned only after the background batch was written
     background.join()
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the insert commits
+def test_exposures_of_a_deleted_product_or_listing_do_not_hold_back_the_rest(shop, product, personas, tiny_weights):
+    from generation.storefront import ExposureLog, ShownProduct
+    from profiles.services import product_upsert
+
+    GenerationSettings.objects.create(shop=shop, fidelity_threshold=0.0, auto_approve_threshold=None)
+    job = generation_jobs_request(shop=shop, product=product, personas=personas[:1]).jobs[0]
+    generation_jobs_run(job_ids=[job.id])
+    listing = Listing.objects.get(job=job)
+    doomed = product_upsert(shop=shop, external_id="doomed", title="a product about to be deleted")[0]
+    kept = product_upsert(shop=shop, external_id="kept", title="a product that stays")[0]
+    log = ExposureLog()
+    log.record(shop=shop, shown=ShownProduct(product, listing, False, personas[0].id), customer_external_id="a")
+    log.record(shop=shop, shown=ShownProduct(doomed, None, False, None), customer_external_id="b")
+    log.record(shop=shop, shown=ShownProduct(kept, None, False, None), customer_external_id="c")
+    doomed.delete()
+    listing.delete()
+
+    assert log.flush() == 3 and log._buffer == []  # nothing is put back to fail again
+    rows = {row.customer_external_id: row for row in Exposure.objects.filter(shop=shop)}
+    assert set(rows) == {"a", "c"}  # as if the deletes had cascaded over them
+    assert rows["a"].product_id == product.id and rows["a"].listing_id is None and rows["a"].variant != "original"
