@@ -420,7 +420,8 @@ def _width(figures: dict) -> str:
 
 
 def promotion_sentence(summary: dict) -> str:
-    naive, controls = summary.get("before/after (naive), per product"), summary.get(NAIVE_ON_CONTROLS + ", pooled per shop")
+    naive = summary.get("before/after (naive), per product")
+    controls = summary.get(NAIVE_ON_CONTROLS + ", pooled per shop")
     if not naive or not controls:
         return ""
     return (f"\nThe promotion alone: unassisted products' revenue per day reads {controls['mean_estimate']:+.1%} after "
@@ -529,7 +530,8 @@ def issue21_table(figures: dict) -> str:
                      f"capped + CUPED: {'PASS' if capped_ok else 'FAIL'})")
         if widths["ceiling_narrower"] is not None and widths["ceiling_narrower"] < 0.30:
             lines.append("  out of reach here: even the simulator's own expected revenue of each exposed view narrows "
-                         f"it by only {widths['ceiling_narrower']:.0%}; what is left is whether a view ended in a purchase")
+                         f"it by only {widths['ceiling_narrower']:.0%}; "
+                         "what is left is whether a view ended in a purchase")
     for scope, narrower in figures["capped_did_narrower"].items():
         if narrower is not None:
             lines.append(f"difference-in-differences capped at p99.5 of pre-period product-days vs uncapped, {scope}: "
@@ -554,7 +556,8 @@ def issue21_table(figures: dict) -> str:
                      f"split flagged {correct:.2%} (target <= 0.2 %: {'PASS' if correct <= 0.002 else 'FAIL'})")
     demo = figures["demo_mde"]
     if demo["shops"]:
-        lines.append(f"demo-shaped shops' headline MDE (median of {len(demo['shops'])}): today {demo['median_today']:.0%}, "
+        lines.append(f"demo-shaped shops' headline MDE (median of {len(demo['shops'])}): "
+                     f"today {demo['median_today']:.0%}, "
                      f"with CUPED {demo['median_cuped']:.0%}, fall {demo['fall']:.0%} (target >= 33 %: "
                      f"{'PASS' if demo['fall'] >= 1 / 3 else 'FAIL'}); of which the log scale alone (no CUPED) "
                      f"{demo['median_log_scale_without_cuped']:.0%}, fall {demo['fall_without_cuped']:.0%}")
@@ -586,9 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lift-shops", type=int, default=20, help="shops with the true lift (default 20)")
     parser.add_argument("--srm-runs", type=int, default=10_000, help="runs of the sample-ratio check (default 10,000)")
     parser.add_argument("--demo-shops", type=int, default=11,
-                        help="demo-shaped shops for the headline MDE (400 customers, 60 products, 6 + 3 weeks); one "
-                             "shop's MDE swings with its draw (seed 2030: 196 %%, seed 2028: 45 %%), so the median needs "
-                             "about ten")
+                        help="demo-shaped shops for the headline MDE (400 customers, 60 products, 6 + 3 weeks); "
+                             "one shop's MDE swings with its draw (seed 2030: 196 %%, seed 2028: 45 %%), so the median "
+                             "needs about ten")
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
