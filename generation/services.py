@@ -409,7 +409,7 @@ def _fail(job: GenerationJob, reason: str) -> None:
 
 
 @transaction.atomic
-def _succeed(job: GenerationJob, image: GeneratedImage, mode: str = KEEP, cutout_at: datetime | None = None) -> None:
+def _succeed(job: GenerationJob, image: GeneratedImage, mode: str, *, cutout_at: datetime | None) -> None:
     title, description = personalised_copy(job.product, job.persona)
     listing, _ = Listing.objects.get_or_create(
         job=job, defaults={"shop_id": job.shop_id, "product_id": job.product_id, "persona_id": job.persona_id,

@@ -154,7 +154,7 @@ def training_loss(pipe, scheduler, batch, args, generator, use_bf16: bool) -> to
 class StyleHeadTrainer:
     """Trains a control branch's style head on random personas labelled by the renderer's style rule.
 
-    Its own optimiser and loss: the head's probabilities enter the model detached, so this
+    Its own optimiser and loss: the head's decision enters the model detached, so this
     cross-entropy is the only thing that moves the head, and the diffusion loss never does."""
 
     BATCH = 256
