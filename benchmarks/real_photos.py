@@ -112,34 +112,6 @@ def redrawn_variants(photo, cutout, placement, scene, other_photo, persona_vecto
     }
 
 
-def style_classifier():
-    """A logistic regression of scene palette on the scene's 8×8 thumbnail, fitted on renderer scenes
-    only (the variants' scenes are never seen in fitting)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from generation.model.condition import random_persona_vector
-    from generation.rendering.scenes import random_placed_matte, render_scene, scene_style_for
-
-    rng = np.random.default_rng(11)
-    features, labels = [], []
-    for index in range(1500):
-        vector = random_persona_vector(rng)
-        scene = render_scene(random_placed_matte(index, 64), vector, seed=index, size=64)
-        features.append(scene_features(scene))
-        labels.append(scene_style_for(vector).palette)
-    model = LogisticRegression(max_iter=2000, C=3.0).fit(np.array(features), labels)
-    return lambda scene: model.predict(scene_features(scene)[None])[0]
-
-
-def scene_features(scene: np.ndarray) -> np.ndarray:
-    """The scene's 8×8 thumbnail, colours in [0, 1]."""
-    scene = np.asarray(scene, np.float32)
-    if scene.max() > 1.5:
-        scene = scene / 255
-    size = scene.shape[0] // 8
-    return scene[: size * 8, : size * 8].reshape(8, size, 8, size, 3).mean(axis=(1, 3)).ravel()
-
-
 def run(limit: int | None) -> dict:
     import torch
 
@@ -147,6 +119,7 @@ def run(limit: int | None) -> dict:
     from generation.imaging.fidelity import DEFAULT_THRESHOLD
     from generation.imaging.layout import place, placed_matte
     from generation.imaging.photo_input import load_photo
+    from generation.model.palette_reader import palette_reader
     from generation.model.pipeline_upcdm import UPCDMPipeline
     from generation.rendering.scenes import scene_style_for
     from generation.staging import stage_variants
@@ -157,7 +130,7 @@ def run(limit: int | None) -> dict:
     photos = real_photos(split="benchmark")[:limit]
     pipeline = UPCDMPipeline.from_weights(ROOT / "generation" / "weights")
     personas = distinct_personas()
-    classify = style_classifier()
+    classify = palette_reader()
     rows, timings = [], {"cut-out": 0.0, "scene sampling + upscaling": 0.0, "composite + fidelity": 0.0}
     loaded = [(entry, load_photo(entry.path.read_bytes())) for entry in photos]
     cutouts, refused = {}, set()

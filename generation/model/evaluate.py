@@ -20,8 +20,10 @@ import numpy as np
 import torch
 
 from generation.model.dataset import load_split
+from generation.model.palette_reader import palette_reader
 from generation.model.pipeline_upcdm import UPCDMPipeline
 from generation.model.train import evaluate_pairs
+from generation.rendering.scenes import scene_style_for
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 PAPER_TABLE_1 = [  # method, PSNR, SSIM, LPIPS, FID (seed 000, Table 1)
@@ -107,12 +109,20 @@ def evaluate_models(args) -> list[dict]:
     rows = []
     for label, directory in models_to_evaluate(args):
         pipe = UPCDMPipeline.from_weights(directory)
-        psnrs, ssims, _ = evaluate_pairs(pipe, test, steps=args.steps, progress=True)
+        psnrs, ssims, images = evaluate_pairs(pipe, test, steps=args.steps, progress=True)
         rows.append({
             "method": label, "weights": str(directory), "budget": training_budget(directory),
             "psnr": float(psnrs.mean()), "ssim": float(ssims.mean()), "pairs": len(test),
+            "palette_right": palette_right_share(images, test.personas),
         })
     return rows
+
+
+def palette_right_share(images: torch.Tensor, personas: np.ndarray) -> float:
+    """Share of scenes (B, 3, H, W) in [0, 1] that show their persona's palette, read by `palette_reader`."""
+    read = palette_reader()
+    drawn = [read(image) for image in images.permute(0, 2, 3, 1).numpy()]
+    return float(np.mean([palette == scene_style_for(vector).palette for palette, vector in zip(drawn, personas)]))
 
 
 def _fmt(value, digits):
@@ -127,13 +137,16 @@ def format_tables(rows: list[dict], lpips_fid_note: str) -> str:
         lines.append(f"{'paper ' + name:<34} {values[0]:>7.2f} {values[1]:>7.3f} {values[2]:>7.3f} {values[3]:>6.2f}")
     lines += ["", f"Ours, scene task, held-out (matte, persona) test pairs ({rows[0]['pairs'] if rows else 0} scenes, "
               "64x64, 20 DPM-Solver++ steps):", ""]
-    header = f"{'method':<34} {'PSNR':>7} {'SSIM':>7} {'LPIPS':>7} {'FID':>6}  training budget"
+    header = f"{'method':<34} {'PSNR':>7} {'SSIM':>7} {'LPIPS':>7} {'FID':>6} {'palette':>8}  training budget"
     lines += [header, "-" * len(header)]
     for row in rows:
-        lines.append(
-            f"{row['method']:<34} {row['psnr']:>7.2f} {row['ssim']:>7.3f} {'n/a':>7} {'n/a':>6}  {row['budget']}"
-        )
-    lines += ["", f"LPIPS/FID: {lpips_fid_note}", "Targets: PSNR >= 28.39, SSIM >= 0.942; M3 >= 3 dB below the full model."]
+        palette = row.get("palette_right")
+        palette = "n/a" if palette is None else f"{palette:.1%}"
+        lines.append(f"{row['method']:<34} {row['psnr']:>7.2f} {row['ssim']:>7.3f} {'n/a':>7} {'n/a':>6} {palette:>8}  "
+                     f"{row['budget']}")
+    lines += ["", f"LPIPS/FID: {lpips_fid_note}",
+              "palette: share of scenes showing their persona's palette (generation.model.palette_reader).",
+              "Targets: PSNR >= 28.39, SSIM >= 0.942; M3 >= 3 dB below the full model."]
     return "\n".join(lines)
 
 

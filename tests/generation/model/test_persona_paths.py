@@ -96,3 +96,16 @@ def test_style_head_learns_the_style_rule_and_the_diffusion_loss_never_trains_it
 def test_a_style_head_without_the_persona_is_refused():
     with pytest.raises(ValueError, match="style head"):
         UPCDMControlNet(persona_dim=0, style_classes=STYLE_CLASSES, **TINY)
+
+
+def test_the_palette_reader_reads_the_renderers_own_scenes_and_not_a_wrong_palette():
+    from generation.model.dataset import persona_bank
+    from generation.model.palette_reader import palette_reader
+    from generation.rendering.scenes import random_placed_matte, render_scene
+
+    read = palette_reader()
+    bank = persona_bank()
+    scenes = [render_scene(random_placed_matte(2_000_000 + i, 64), vector, seed=i, size=64)
+              for i, vector in enumerate(bank[:20])]
+    assert all(read(scene) == scene_style_for(vector).palette for scene, vector in zip(scenes, bank[:20]))
+    assert len({read(scene) for scene in scenes}) >= 4  # not a constant answer that happens to fit
