@@ -151,6 +151,17 @@ def training_loss(pipe, scheduler, batch, args, generator, use_bf16: bool) -> to
     return (per_example * weights).sum() / weights.sum()
 
 
+def labelled_personas(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random personas (count, 13) and their scene style as indices (count, 5), by the renderer's rule."""
+    from generation.model.condition import random_persona_vector
+    from generation.rendering.scenes import scene_style_indices
+
+    rng = np.random.default_rng(seed)
+    personas = np.stack([random_persona_vector(rng) for _ in range(count)])
+    labels = torch.tensor([scene_style_indices(vector) for vector in personas])
+    return torch.from_numpy(personas.astype(np.float32)), labels
+
+
 class StyleHeadTrainer:
     """Trains a control branch's style head on random personas labelled by the renderer's style rule.
 
@@ -160,14 +171,8 @@ class StyleHeadTrainer:
     BATCH = 256
 
     def __init__(self, controlnet, count: int, seed: int, lr: float = 1e-3):
-        from generation.model.condition import random_persona_vector
-        from generation.rendering.scenes import scene_style_indices
-
         self.controlnet = controlnet
-        rng = np.random.default_rng(seed + 99_991)  # not the dataset's persona seeds
-        personas = np.stack([random_persona_vector(rng) for _ in tqdm(range(count), desc="label style personas")])
-        self.personas = torch.from_numpy(personas.astype(np.float32))
-        self.labels = torch.tensor([scene_style_indices(vector) for vector in personas])
+        self.personas, self.labels = labelled_personas(count, seed + 99_991)  # not the dataset's persona seeds
         self.rng = np.random.default_rng(seed)
         self.optimizer = torch.optim.Adam(controlnet.style_classifier.parameters(), lr=lr)
 
@@ -189,13 +194,8 @@ class StyleHeadTrainer:
 
     @torch.no_grad()
     def accuracy(self, count: int = 5000) -> float:
-        from generation.model.condition import random_persona_vector
-        from generation.rendering.scenes import scene_style_indices
-
-        rng = np.random.default_rng(123_457)
-        personas = np.stack([random_persona_vector(rng) for _ in range(count)])
-        labels = torch.tensor([scene_style_indices(vector) for vector in personas])
-        logits = self.controlnet.style_logits(torch.from_numpy(personas.astype(np.float32)))
+        personas, labels = labelled_personas(count, 123_457)
+        logits = self.controlnet.style_logits(personas)
         predicted = torch.stack([choice.argmax(dim=1) for choice in logits], dim=1)
         return float((predicted == labels).all(dim=1).float().mean())
 
