@@ -39,6 +39,7 @@ BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owne
 ALPHA_CLIP = 0.02
 MIN_TRANSPARENT_SHARE = 0.05  # an alpha channel is a cut-out when this much of the picture is transparent
 MIN_TRANSPARENT_BORDER = 0.3  # ... and this much of its border
+FRAME_INSET = 0.02  # of the short side: the margin a framed last pass treats as backdrop
 SECOND_PASS_SHARE = 0.35  # a first pass keeping less of the salient box than this gets a boxed second pass
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
@@ -94,8 +95,25 @@ def _automatic_mask(rgb: np.ndarray, work_long_side: int = WORK_LONG_SIDE) -> np
         except NoClearProduct:
             pass
     if refusal is not None:
-        raise refusal
+        return _framed_mask(rgb, work_long_side, refusal)
     return first.full
+
+
+def _framed_mask(rgb: np.ndarray, work_long_side: int, refusal: NoClearProduct) -> np.ndarray:
+    """A tightly cropped product fills the frame and reaches into the corners, so the corners' colours
+    can't be trusted as backdrop; GrabCut is then boxed to the frame less a thin margin, as when an
+    owner draws a rectangle around everything. Still refused unless it looks like one clear product."""
+    height, width = rgb.shape[:2]
+    inset = max(1, round(FRAME_INSET * min(height, width)))
+    frame = (inset, inset, width - inset, height - inset)
+    framed = _segment(rgb, rectangle=frame, keep=[], remove=[], work_long_side=work_long_side)
+    try:
+        _check_clear_product(framed)
+    except NoClearProduct:
+        raise refusal from None
+    if _solidity(framed.small) < MIN_SOLIDITY:  # the corners gave no contrast to trust: only a compact shape
+        raise refusal
+    return framed.full
 
 
 def _box_area(box: tuple[int, int, int, int], segmentation: "_Segmentation") -> float:
