@@ -4,7 +4,8 @@ GrabCut segments a reduced copy of the photo (384 px), seeded by how far each pi
 the backdrop's (the corner colours and the border pixels that match them: a tightly cropped product
 may touch the border, rarely a corner) and by a centre prior. The largest component is kept and its
 holes filled, unless a hole shows the backdrop again (a mug's handle). When that first pass is refused
-or keeps only a small part of the area that stands out, a second pass is boxed to that area. A
+or keeps only a small part of the area that stands out, a second pass is boxed to that area; one still
+refused gets a last pass boxed to the whole frame (a tightly cropped product fills the corners). A
 colour guided filter then refines the edge at full size (up to 2048 px), which gives a soft matte.
 The owner can correct it: a mask, a rectangle, or keep/remove strokes that re-run GrabCut.
 """
