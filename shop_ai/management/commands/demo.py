@@ -94,7 +94,8 @@ class Command(BaseCommand):
     def _stage_real_products(self, shop: Shop, count: int) -> None:
         """Photographs nobody here made, staged per persona beside the rendered catalogue. The demo's owner
         looks at each cut-out first: one that matches the photo's hand-checked mask is confirmed, so its
-        listings are published as they finish; the others wait on the dashboard for a check."""
+        listings are published as they finish; the others wait on the dashboard for a check. Past `count`,
+        the demo goes on until it has one of each, so that the dashboard shows both."""
         from django.core.exceptions import ValidationError
 
         from generation.imaging.cutout import NoClearProduct
@@ -108,7 +109,7 @@ class Command(BaseCommand):
         photos = {f"real-{photo.stem}": photo for photo in real_photos()}
         staged, confirmed = [], 0
         for product in real_products_import(shop=shop, count=count * 2) if personas else []:
-            if len(staged) == count:
+            if len(staged) >= count and 0 < confirmed < len(staged):
                 break
             try:  # the demo shows products the segmenter cuts out alone; the dashboard lets an owner mark the rest
                 cutout = product_cutout_get(product=product, photo=product_photo_load(product=product))
