@@ -30,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--weeks", type=int, default=6, help="Weeks of history before shop-ai.")
         parser.add_argument("--weeks-after", type=int, default=3, help="Weeks of shoppers seeing the variants.")
         parser.add_argument("--real-products", type=int, default=6,
-                            help="Real, licensed product photos (generation/real_photos) staged for every persona.")
+                            help="Real, licensed product photos (generation/real_photos) staged for every persona "
+                                 "(more if needed to show one confirmed cut-out and one waiting).")
         parser.add_argument("--no-serve", action="store_true", help="Prepare everything, then exit.")
 
     def handle(self, *args, **options):
