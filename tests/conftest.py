@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 # Test data is tiny: one thread per BLAS/OpenMP pool. With more, idle threads spin-wait and a busy
 # machine runs K-means and the TextCNN tens of times slower (measured: 25 ms a K-means fit → 1 ms).
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import dramatiq
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from profiles.services import api_key_create, shop_create
@@ -27,6 +29,27 @@ def shop(db):
 @pytest.fixture
 def other_shop(db):
     return shop_create(name="Paper Cranes")
+
+
+def built_once(django_db_blocker, build):
+    """For a fixture of module or class scope (`yield from built_once(django_db_blocker, build)`): what
+    `build()` makes, kept in a transaction that each test's own nests in as a savepoint, and rolled back
+    after the last test, as Django's TestCase.setUpTestData does. A test still requests `db` (then its
+    changes go at its end, as always) and may not be transactional (its flush would empty the tables)."""
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+        try:
+            built = build()
+        except BaseException:
+            outer.__exit__(*sys.exc_info())
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def client_for(shop) -> APIClient:

@@ -17,22 +17,34 @@ from analytics.kansei import kansei_rating_record
 from analytics.rollup import daily_stats_rebuild
 from generation.models import Exposure
 from generation.storefront import exposure_log
-from profiles.models import Persona, Product
+from profiles.models import Persona, Product, Shop
 from profiles.personas.services import personas_recompute_full
+from profiles.services import shop_create
 from shop_ai.simulator import SimulationConfig, simulate_store
 from shop_ai.simulator.storefront import storefront_shown_style
 from tests.analytics.factories import listing_live
-from tests.conftest import client_for
+from tests.conftest import built_once, client_for
 from tests.dashboard.factories import owner_of
 
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 SWITCH_ON = NOW - timedelta(weeks=3)
 
 
+@pytest.fixture(scope="module")
+def shop_with_ai_listings(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Built once for the module (it takes seconds); the tests only read it, or change it and are rolled back."""
+    yield from built_once(django_db_blocker, lambda: _simulated_shop(tmp_path_factory.mktemp("truth")))
+
+
 @pytest.fixture
-def simulated_shop(shop, tmp_path):
+def simulated_shop(db, shop_with_ai_listings):
+    return Shop.objects.get(pk=shop_with_ai_listings.pk)  # a fresh instance: a test's changes to it stay its own
+
+
+def _simulated_shop(tmp_path) -> Shop:
     """Six weeks of history, personas, variants of a third of the products for every persona from
     SWITCH_ON, then three weeks of shoppers who see them (or the originals, if held out)."""
+    shop = shop_create(name="Simulated Lotus & Ink")  # beside the `shop` fixture's "Lotus & Ink"
     base = dict(customers=160, products=30, seed=11, images=False)
     simulate_store(shop=shop, config=SimulationConfig(**base, weeks=6, end=SWITCH_ON), truth_path=tmp_path / "a.json",
                    progress=False)

@@ -11,17 +11,27 @@ from django.core.management import call_command
 from django.utils import timezone as tz
 
 from profiles.ingestion.services import events_ingest
-from profiles.models import Customer, CustomerProfile, Event, Persona, PersonaClustering
+from profiles.models import Customer, CustomerProfile, Event, Persona, PersonaClustering, Shop
 from profiles.personas import services
 from profiles.services import shop_create
 from shop_ai.simulator import SimulationConfig, simulate_store
-from tests.conftest import client_for
+from tests.conftest import built_once, client_for
 
 END = datetime.now(timezone.utc) - timedelta(hours=2)
 
 
+@pytest.fixture(scope="module")
+def shop_with_personas(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Built once for the module (it takes seconds); the tests only read it, or change it and are rolled back."""
+    yield from built_once(django_db_blocker, lambda: _simulated_shop(tmp_path_factory.mktemp("truth")))
+
+
 @pytest.fixture
-def simulated_shop(db, tmp_path):
+def simulated_shop(db, shop_with_personas):
+    return Shop.objects.get(pk=shop_with_personas.pk)  # a fresh instance: a test's changes to it stay its own
+
+
+def _simulated_shop(tmp_path) -> Shop:
     shop = shop_create(name="Simulated Heritage")
     config = SimulationConfig(customers=240, products=60, weeks=4, seed=5, images=False, end=END)
     simulate_store(shop=shop, config=config, truth_path=tmp_path / "truth.json", progress=False)
