@@ -2,8 +2,11 @@
 """Draw the README's opening grid: real product photos (rows) staged for six personas (columns).
 
 Each row is one licensed photo of generation/real_photos/ (benchmark split, one category after
-another, skipping the photos the segmenter refuses): the photo as uploaded, then its listing image
-for each persona from the shipped UPCDM staging model, as a job makes it.
+another): the photo as uploaded, then its listing image for each persona from the shipped UPCDM
+staging model, as a job makes it. A listing is published only once a person has confirmed the
+product's cut-out, so the grid shows only photos whose automatic cut-out a person would confirm
+(IoU ≥ LOOKS_RIGHT_IOU with the hand-checked mask); the others, and the refused ones, wait for the
+owner to correct them (benchmarks/real_photos.py scores all of them).
 
 Run:  .venv/bin/python docs/real_photos_grid.py [--rows 5] [--out docs/real_photos_grid.jpg]
 """
@@ -25,18 +28,28 @@ LABEL = 28
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 
-def staged_row(entry, pipeline, personas, seed: int) -> list[Image.Image]:
+def confirmed_cutout(entry):
+    """The photo and its automatic cut-out, or None when a person checking it would not confirm it."""
+    from generation.imaging.cutout import NoClearProduct, cut_out
+    from generation.imaging.photo_input import load_photo
+    from generation.real_photos import LOOKS_RIGHT_IOU, hand_mask, mask_iou
+
+    photo = load_photo(entry.path.read_bytes())
+    try:
+        cutout = cut_out(photo)
+    except NoClearProduct:
+        return None
+    return (photo, cutout) if mask_iou(cutout.alpha, hand_mask(entry)) >= LOOKS_RIGHT_IOU else None
+
+
+def staged_row(photo, cutout, category: str, pipeline, personas, seed: int) -> list[Image.Image]:
     import torch
 
-    from generation.imaging.cutout import cut_out
     from generation.imaging.layout import place, placed_matte
-    from generation.imaging.photo_input import load_photo
     from generation.staging import stage_variants
     from generation.upscaling import upscale
 
-    photo = load_photo(entry.path.read_bytes())
-    cutout = cut_out(photo)
-    placement = place(cutout.alpha, category=entry.category, long_side=1024)
+    placement = place(cutout.alpha, category=category, long_side=1024)
     matte = placed_matte(cutout.alpha, placement, pipeline.sample_size)
     scenes = pipeline.stage(np.repeat(matte[None], len(personas), axis=0), personas, num_inference_steps=20,
                             generator=torch.Generator().manual_seed(seed))
@@ -66,8 +79,6 @@ def main(argv=None) -> Path:
 
     pipeline = UPCDMPipeline.from_weights(ROOT / "generation" / "weights")
     personas = distinct_personas()
-    from generation.imaging.cutout import NoClearProduct
-
     entries = real_photos(split="benchmark")
     by_category: dict[str, list] = {}
     for entry in entries:  # one category after another, so the rows differ
@@ -84,10 +95,10 @@ def main(argv=None) -> Path:
         for entry in ordered:
             if row == args.rows:
                 break
-            try:  # a photo the segmenter refuses waits for its owner to mark it: not shown here
-                images = staged_row(entry, pipeline, personas, seed=row)
-            except NoClearProduct:
+            confirmed = confirmed_cutout(entry)
+            if confirmed is None:
                 continue
+            images = staged_row(*confirmed, entry.category, pipeline, personas, seed=row)
             for column, image in enumerate(images):
                 grid.paste(cell(image), (column * CELL, LABEL + row * CELL))
             row += 1

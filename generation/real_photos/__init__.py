@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 REAL_PHOTOS = Path(__file__).resolve().parent
+LOOKS_RIGHT_IOU = 0.9  # a person checking a cut-out confirms it when it is this close to the true mask
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from generation.real_photos import LOOKS_RIGHT_IOU  # the demo's owner confirms a cut-out this close
 from profiles.models import Product, Shop
 from profiles.services import api_key_create, shop_create
 from shop_ai.simulator import SimulationConfig, simulate_store
@@ -16,7 +17,6 @@ from shop_ai.simulator import SimulationConfig, simulate_store
 DEMO_SHOP = "Demo Heritage Store"
 DEMO_USER = "owner"
 QUEUE_WAIT_SECONDS = 900
-LOOKS_RIGHT_IOU = 0.9  # the demo's owner confirms a cut-out this close to the product's true mask
 
 
 class Command(BaseCommand):
