@@ -31,6 +31,7 @@ from analytics.estimators import (
     Estimate,
     _lift_interval,
     _mean_unbiased_lift,
+    arm_means,
     variant_vs_holdout,
 )
 from analytics.winsor import Cap, capped, customer_revenue_cap
@@ -140,13 +141,13 @@ def _log_mean_variance(influence: np.ndarray, covariates: np.ndarray, theta: np.
 
 
 def _adjusted_means_note(shown: ArmTotals, held: ArmTotals, mean_v: float, mean_h: float, theta: np.ndarray,
-                         unit: str) -> str:
+                         unit: str, column: str) -> str:
     """Each arm's mean moved to the covariates' mean over both arms (on the log scale, as the lift)."""
     grand = np.vstack([shown.covariates, held.covariates]).mean(axis=0)
     adjusted_v = mean_v * math.exp(-float((shown.covariates.mean(axis=0) - grand) @ theta))
     adjusted_h = mean_h * math.exp(-float((held.covariates.mean(axis=0) - grand) @ theta))
-    return (f"{adjusted_v:.4f} vs {adjusted_h:.4f} per exposed {unit} after adjustment "
-            f"({mean_v:.4f} vs {mean_h:.4f} before)")
+    return (f"{arm_means(adjusted_v, adjusted_h, column)} per exposed {unit} after adjustment "
+            f"({arm_means(mean_v, mean_h, column)} before)")
 
 
 def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: str = "customer",
@@ -169,7 +170,7 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
     (mean_v, influence_v), (mean_h, influence_h) = _relative_influence(shown), _relative_influence(held)
     n = len(shown.value) + len(held.value)
     too_few = min(len(shown.value), len(held.value)) < MIN_CUSTOMERS_PER_ARM
-    note = f"{mean_v:.4f} vs {mean_h:.4f} per exposed {unit}"
+    note = f"{arm_means(mean_v, mean_h, column)} per exposed {unit}"
     if adjust and too_few:
         note += (f"; not adjusted: CUPED needs {MIN_CUSTOMERS_PER_ARM} exposed customers in each arm, or its "
                  "fitted covariates add noise instead of removing it")
@@ -188,7 +189,7 @@ def cuped_comparison(pairs: pd.DataFrame, column: str, *, estimand: str, unit: s
     log_ratio = math.log(mean_v / mean_h) - float(shift)
     se_log = math.sqrt(variance)
     if adjust and not too_few:
-        note = _adjusted_means_note(shown, held, mean_v, mean_h, theta, unit)
+        note = _adjusted_means_note(shown, held, mean_v, mean_h, theta, unit, column)
     low, high = _lift_interval(log_ratio, se_log)
     p_value = float(2 * stats.norm.sf(abs(log_ratio) / se_log)) if se_log > 0 else None
     removed = 1 - variance / raw_variance if adjust and not too_few and raw_variance > 0 else None

@@ -300,6 +300,13 @@ def variant_vs_holdout(visitors: pd.DataFrame) -> dict[str, Estimate]:
     }
 
 
+def arm_means(mean_v: float, mean_h: float, column: str) -> str:
+    """The variant's and the holdout's means as a manager reads them: money to the cent, rates and
+    counts to four places."""
+    places = 2 if column == "revenue" else 4
+    return f"{mean_v:.{places}f} vs {mean_h:.{places}f}"
+
+
 def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, estimand: str) -> Estimate:
     mean_v, se_v, clusters_v = _clustered_mean(shown[column], shown["customer_id"])
     mean_h, se_h, clusters_h = _clustered_mean(held[column], held["customer_id"])
@@ -308,7 +315,7 @@ def _arm_comparison(shown: pd.DataFrame, held: pd.DataFrame, column: str, *, est
     p_value = None
     if math.isfinite(se_difference) and se_difference > 0:
         p_value = float(2 * stats.t.sf(abs(mean_v - mean_h) / se_difference, max(clusters_v + clusters_h - 2, 1)))
-    note = f"{mean_v:.4f} vs {mean_h:.4f} per exposed visitor ({len(shown)} shown, {len(held)} held out)"
+    note = f"{arm_means(mean_v, mean_h, column)} per exposed visitor ({len(shown)} shown, {len(held)} held out)"
     if mean_v <= 0 or mean_h <= 0 or not math.isfinite(se_difference):
         return Estimate(METHOD_HOLDOUT, estimand, None, None, None, p_value, None, n,
                         note + "; too few purchases on one side for a relative lift")

@@ -10,6 +10,7 @@ import pytest
 from analytics.estimators import (
     BenefitDataError,
     Estimate,
+    arm_means,
     before_after,
     difference_in_differences,
     difference_in_differences_by_product,
@@ -175,3 +176,8 @@ def test_the_minimum_detectable_lift_is_read_on_the_log_scale_and_does_not_grow_
     half = np.expm1((1.959964 + 0.841621) * 0.1)
     assert power(panel, None, chosen_lift=half, did=_did_with(0.5, 0.2), holdout_revenue=None).days_needed == \
         pytest.approx(3 * 56, abs=1)
+
+
+def test_arm_means_show_money_to_the_cent_and_rates_to_four_places():
+    assert arm_means(70.06342, 32.5304, "revenue") == "70.06 vs 32.53"
+    assert arm_means(0.29714, 0.13702, "converted") == "0.2971 vs 0.1370"
