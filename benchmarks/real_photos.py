@@ -42,12 +42,6 @@ PERSONAS = 6
 STEPS = 20
 
 
-def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
-    a, b = alpha > 0.5, truth > 0.5
-    union = (a | b).sum()
-    return float((a & b).sum() / union) if union else 1.0
-
-
 def owner_rectangle(mask_path: Path, margin: float = 0.02) -> tuple[int, int, int, int]:
     """The box an owner draws when the job asks them to mark the product: its bounds and 2 % around."""
     truth = np.asarray(Image.open(mask_path).convert("L")) > 127
@@ -124,7 +118,7 @@ def run(limit: int | None) -> dict:
     from generation.rendering.scenes import scene_style_for
     from generation.staging import stage_variants
     from generation.upscaling import upscale
-    from generation.real_photos import real_photos
+    from generation.real_photos import hand_mask, mask_iou, real_photos
 
     torch.set_num_threads(2)
     photos = real_photos(split="benchmark")[:limit]
@@ -143,7 +137,7 @@ def run(limit: int | None) -> dict:
             cutouts[entry.stem] = cut_out(photo, rectangle=owner_rectangle(entry.mask_path))
         timings["cut-out"] += time.perf_counter() - started
     for index, (entry, photo) in enumerate(tqdm(loaded, desc="staging")):
-        truth = np.asarray(Image.open(entry.mask_path).convert("L"), np.float32) / 255
+        truth = hand_mask(entry)
         cutout = cutouts[entry.stem]
         placement = place(cutout.alpha, category=entry.category, long_side=1024)
         started = time.perf_counter()
@@ -166,8 +160,8 @@ def run(limit: int | None) -> dict:
         rows.append({
             "photo": entry.stem, "category": entry.category, "background": entry.background,
             "refused": entry.stem in refused,
-            "iou": 0.0 if entry.stem in refused else iou(cutout.alpha, truth),
-            "iou_after_owner": iou(cutout.alpha, truth), "iou_old": iou(border_silhouette(photo), truth),
+            "iou": 0.0 if entry.stem in refused else mask_iou(cutout.alpha, truth),
+            "iou_after_owner": mask_iou(cutout.alpha, truth), "iou_old": mask_iou(border_silhouette(photo), truth),
             "fidelity": [variant.fidelity.score for variant in variants],
             "kept": [variant.fidelity.score >= DEFAULT_THRESHOLD for variant in variants],
             "redraw_scores": redraw_scores,
