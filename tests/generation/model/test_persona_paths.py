@@ -98,7 +98,7 @@ def test_a_style_head_without_the_persona_is_refused():
         UPCDMControlNet(persona_dim=0, style_classes=STYLE_CLASSES, **TINY)
 
 
-def test_the_palette_reader_reads_the_renderers_own_scenes_and_not_a_wrong_palette():
+def test_the_palette_reader_reads_the_renderers_own_scenes_right_and_is_not_constant():
     from generation.model.dataset import persona_bank
     from generation.model.palette_reader import palette_reader
     from generation.rendering.scenes import random_placed_matte, render_scene
