@@ -14,6 +14,7 @@ from generation.imaging.cutout import NoClearProduct, cut_out, cutout_from_mask
 from generation.imaging.fidelity import masked_ssim
 from generation.imaging.layout import crop_to_box, place
 from generation.imaging.photo_input import load_photo
+from generation.real_photos import mask_iou
 
 REAL_PHOTOS = Path(__file__).resolve().parents[3] / "generation" / "real_photos"
 # Measured on the test split (no photo of the benchmark split was looked at). The target is a
@@ -82,8 +83,7 @@ def ious(real_cut_outs):
 
 
 def _iou(alpha: np.ndarray, mask: Image.Image) -> float:
-    predicted, truth = alpha > 0.5, np.asarray(mask.convert("L")) > 127
-    return float((predicted & truth).sum() / (predicted | truth).sum())
+    return mask_iou(alpha, np.asarray(mask.convert("L")) > 127)
 
 
 def test_there_are_test_photos_with_masks_and_licences():
