@@ -3,10 +3,11 @@
 GrabCut segments a reduced copy of the photo (384 px), seeded by how far each pixel's colour is from
 the backdrop's (the corner colours and the border pixels that match them: a tightly cropped product
 may touch the border, rarely a corner) and by a centre prior. The largest component is kept and its
-holes filled, unless a hole shows the backdrop again (a mug's handle). When that first pass is refused
-or keeps only a small part of the area that stands out, a second pass is boxed to that area; one still
-refused gets a last pass boxed to the whole frame (a tightly cropped product fills the corners). A
-colour guided filter then refines the edge at full size (up to 2048 px), which gives a soft matte.
+holes filled, unless a hole shows the backdrop again (a mug's handle). The photo is read three ways:
+so seeded, boxed to the area whose colours stand out, and boxed to the whole frame (a tightly cropped
+product fills the corners); of the readings that look like one clear product, the one that seems to
+leave the least of the product outside its outline is kept. A colour guided filter then refines the
+edge at full size (up to 2048 px), which gives a soft matte.
 The owner can correct it: a mask, a rectangle, or keep/remove strokes that re-run GrabCut.
 """
 
@@ -23,6 +24,7 @@ WORK_LONG_SIDE = 384
 REFINE_MAX_LONG_SIDE = 2048
 BORDER_FRACTION = 0.03
 BACKGROUND_CLUSTERS = 5
+PRODUCT_COLOURS = 8  # colour clusters of a cut-out, to tell its colours from the backdrop's
 GRABCUT_ITERATIONS = 3
 LAB_WEIGHTS = np.array([0.6, 1.0, 1.0], np.float32)  # a shadow or a lighting gradient changes lightness more than colour
 CORNER_FRACTION = 0.06
@@ -40,8 +42,8 @@ BACKGROUND_LIKE = 6.0  # Lab units from the background's colours: inside an owne
 ALPHA_CLIP = 0.02
 MIN_TRANSPARENT_SHARE = 0.05  # an alpha channel is a cut-out when this much of the picture is transparent
 MIN_TRANSPARENT_BORDER = 0.3  # ... and this much of its border
+LEFT_OUTSIDE_WEIGHT = 0.5  # set on split=test of generation/real_photos
 FRAME_INSET = 0.02  # of the short side: the margin a framed last pass treats as backdrop
-SECOND_PASS_SHARE = 0.35  # a first pass keeping less of the salient box than this gets a boxed second pass
 ASK_FOR_HELP = "upload a cut-out or mark the product"
 
 
@@ -78,49 +80,43 @@ def cut_out(photo: Image.Image, *, rectangle: tuple[int, int, int, int] | None =
 
 
 def _automatic_mask(rgb: np.ndarray, work_long_side: int = WORK_LONG_SIDE) -> np.ndarray:
-    """The segmenter's mask. When its first pass is refused, or keeps only a small part of the area
-    whose colours stand out from the backdrop (a scarf's medallion, a vase's neck), a second pass is
-    boxed to that area like an owner's rectangle, and is taken if it looks like one clear product."""
-    first = _segment(rgb, rectangle=None, keep=[], remove=[], work_long_side=work_long_side)
-    try:
-        _check_clear_product(first)
-        refusal = None
-    except NoClearProduct as error:
-        refusal = error
-    box = first.salient_box
-    if box is not None and (refusal is not None or first.small.sum() < SECOND_PASS_SHARE * _box_area(box, first)):
-        second = _segment(rgb, rectangle=box, keep=[], remove=[], work_long_side=work_long_side)
-        try:
-            _check_clear_product(second)
-            return second.full
-        except NoClearProduct:
-            pass
-    if refusal is not None:
-        return _framed_mask(rgb, work_long_side, refusal)
-    return first.full
-
-
-def _framed_mask(rgb: np.ndarray, work_long_side: int, refusal: NoClearProduct) -> np.ndarray:
-    """A tightly cropped product fills the frame and reaches into the corners, so the corners' colours
-    can't be trusted as backdrop; GrabCut is then boxed to the frame less a thin margin, as when an
-    owner draws a rectangle around everything. Still refused unless it looks like one clear product."""
+    """The segmenter's mask. GrabCut reads the photo three ways: seeded from the corners; boxed like an
+    owner's rectangle around the area whose colours stand out from the backdrop (a scarf's medallion or
+    a vase's neck can mislead the corners' reading); and boxed to the whole frame less a thin margin (a
+    tightly cropped product reaches into the corners, whose colours then can't be trusted as backdrop).
+    Of the readings that look like one clear product, the one that seems to leave the least of the
+    product outside its outline wins."""
     height, width = rgb.shape[:2]
     inset = max(1, round(FRAME_INSET * min(height, width)))
-    frame = (inset, inset, width - inset, height - inset)
-    framed = _segment(rgb, rectangle=frame, keep=[], remove=[], work_long_side=work_long_side)
+    first = _segment(rgb, rectangle=None, keep=[], remove=[], work_long_side=work_long_side)
+    clear = [first] if _is_clear_product(first) else []
+    if first.salient_box is not None:
+        salient = _segment(rgb, rectangle=first.salient_box, keep=[], remove=[], work_long_side=work_long_side)
+        clear += [salient] if _is_clear_product(salient) else []
+    framed = _segment(rgb, rectangle=(inset, inset, width - inset, height - inset), keep=[], remove=[],
+                      work_long_side=work_long_side)
+    # the frame gave no contrast at the corners to trust, so only a compact shape is taken
+    clear += [framed] if _is_clear_product(framed) and _solidity(framed.small) >= MIN_SOLIDITY else []
+    if not clear:
+        _check_clear_product(first)  # the corners' reading says why, in words an owner can act on
+        raise NoClearProduct(f"No single clear product stands out; {ASK_FOR_HELP}.")
+    return min(clear, key=_product_left_outside_the_outline).full
+
+
+def _product_left_outside_the_outline(reading: "_Segmentation") -> float:
+    """How much of the product a reading seems to leave out: colours like its own just outside its
+    outline, and (weighted down, as it also counts a stand or a shadow) area that stands out from the
+    backdrop and touches it."""
+    return (ring_like_product(reading.photo, reading.small)
+            + LEFT_OUTSIDE_WEIGHT * product_left_outside(reading.photo, reading.small))
+
+
+def _is_clear_product(segmentation: "_Segmentation") -> bool:
     try:
-        _check_clear_product(framed)
+        _check_clear_product(segmentation)
     except NoClearProduct:
-        raise refusal from None
-    if _solidity(framed.small) < MIN_SOLIDITY:  # the corners gave no contrast to trust: only a compact shape
-        raise refusal
-    return framed.full
-
-
-def _box_area(box: tuple[int, int, int, int], segmentation: "_Segmentation") -> float:
-    """The photo-pixel box's area at the segmentation's working size."""
-    scale = segmentation.small.shape[0] / segmentation.full.shape[0]
-    return (box[2] - box[0]) * (box[3] - box[1]) * scale * scale
+        return False
+    return True
 
 
 def is_cut_out(alpha: np.ndarray) -> bool:
@@ -155,6 +151,7 @@ def cutout_from_mask(photo: Image.Image, mask: Image.Image) -> Cutout:
 class _Segmentation:
     full: np.ndarray  # bool, the photo's size
     small: np.ndarray  # bool, the working size
+    photo: np.ndarray  # RGB at the working size
     distance: np.ndarray  # colour distance to the background at the working size
     salient_box: tuple[int, int, int, int] | None  # photo pixels: where colours stand out from the backdrop
 
@@ -172,7 +169,7 @@ def _segment(rgb: np.ndarray, *, rectangle, keep, remove, work_long_side: int = 
     _draw_strokes(labels, remove, cv2.GC_BGD, scale)
     product = _fill_holes(_main_component(_grabcut(small, labels), labels == cv2.GC_FGD), distance)
     full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _Segmentation(full=full, small=product, distance=distance, salient_box=_salient_box(distance, 1 / scale))
+    return _Segmentation(full=full, small=product, photo=small, distance=distance, salient_box=_salient_box(distance, 1 / scale))
 
 
 def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
@@ -353,6 +350,47 @@ def _solidity(mask: np.ndarray) -> float:
     area = sum(cv2.contourArea(contour) for contour in contours)
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return area / hull if hull else 0.0
+
+
+def product_left_outside(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Area whose colours stand out from the backdrop (as the segmenter's seeds see it), touching the
+    cut-out but left out of it, over the cut-out's area: the rest of a plate cut in half."""
+    if not mask.any():
+        return 1.0
+    lab = _lab(rgb)
+    distance = cv2.GaussianBlur(background_distance(lab, background_samples(lab)), (0, 0), 1.0)
+    stands_out = distance > max(_otsu(distance), MIN_COLOUR_SEPARATION)
+    left_out = (stands_out & ~mask).astype(np.uint8)
+    count, components = cv2.connectedComponents(left_out, connectivity=8)
+    beside = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    touching = np.unique(components[beside & left_out.astype(bool)])
+    touching = touching[touching > 0]
+    return float(np.isin(components, touching).sum() / mask.sum())
+
+
+def ring_like_product(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Share of a thin ring just outside the cut-out whose colours are nearer the cut-out's own
+    colours than the backdrop's (the corners and the border that matches them): where the ring is
+    still product, the outline cut through it (a scarf cut out in part, the other half of a plate)."""
+    if not mask.any() or mask.all():
+        return 1.0
+    lab = _lab(rgb)
+    hard = mask.astype(np.uint8)
+    width = max(2, round(max(mask.shape) / 96))
+    ring = (cv2.dilate(hard, np.ones((2 * width + 1,) * 2, np.uint8)) > 0) & ~mask
+    core = cv2.erode(hard, np.ones((3, 3), np.uint8)).astype(bool)
+    backdrop = background_samples(lab) & ~mask
+    if not ring.any() or core.sum() < PRODUCT_COLOURS or backdrop.sum() < BACKGROUND_CLUSTERS:
+        return 1.0
+    near_product = _nearest_distance(lab[ring][None], _colour_centres(_subsample(lab[core] * LAB_WEIGHTS), PRODUCT_COLOURS))
+    near_backdrop = _nearest_distance(lab[ring][None], _colour_centres(_subsample(lab[backdrop] * LAB_WEIGHTS), BACKGROUND_CLUSTERS))
+    return float((near_product < near_backdrop).mean())
+
+
+def _subsample(samples: np.ndarray, most: int = 20000) -> np.ndarray:
+    """At most `most` samples, evenly spread: k-means on a fixed subsample, same photo, same answer."""
+    return samples if len(samples) <= most else samples[np.linspace(0, len(samples) - 1, most).astype(int)]
+
 
 
 # --- soft edge at full size --------------------------------------------------------------------

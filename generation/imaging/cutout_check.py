@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 
 from generation.imaging.cutout import (
-    LAB_WEIGHTS,
     MIN_COLOUR_SEPARATION,
     NoClearProduct,
     Stroke,
@@ -36,13 +35,14 @@ from generation.imaging.cutout import (
     _otsu,
     background_distance,
     background_samples,
+    product_left_outside,
+    ring_like_product,
     segment_again,
 )
 
 CONFIDENT_SOURCES = ("alpha-channel", "owner-mask")
 WORK_LONG_SIDE = 384
 RERUN_LONG_SIDES = (256, 320, 512)  # the segmenter works at 384 px; it is re-run below and above
-PRODUCT_COLOURS, BACKDROP_COLOURS = 8, 5
 FLAG_BELOW = 0.5  # each signal's score is 0.5 at its threshold: a score under it flags the cut-out
 # Thresholds set on split=test of generation/real_photos only (never on split=benchmark, which
 # benchmarks/cutout_check.py scores): the segmenter's cut-outs of the test photos at working sizes
@@ -148,43 +148,6 @@ def outline_signals(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     return {"weak_outline_share": weak, "outline_on_edges": float(near_strong[outline].mean())}
 
 
-def product_left_outside(rgb: np.ndarray, mask: np.ndarray) -> float:
-    """Area whose colours stand out from the backdrop (as the segmenter's seeds see it), touching the
-    cut-out but left out of it, over the cut-out's area: the rest of a plate cut in half."""
-    if not mask.any():
-        return 1.0
-    lab = _lab(rgb)
-    distance = cv2.GaussianBlur(background_distance(lab, background_samples(lab)), (0, 0), 1.0)
-    stands_out = distance > max(_otsu(distance), MIN_COLOUR_SEPARATION)
-    left_out = (stands_out & ~mask).astype(np.uint8)
-    count, components = cv2.connectedComponents(left_out, connectivity=8)
-    beside = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    touching = np.unique(components[beside & left_out.astype(bool)])
-    touching = touching[touching > 0]
-    return float(np.isin(components, touching).sum() / mask.sum())
-
-
-def ring_like_product(rgb: np.ndarray, mask: np.ndarray) -> float:
-    """Share of a thin ring just outside the cut-out whose colours are nearer the cut-out's own
-    colours than the backdrop's (the corners and the border that matches them): where the ring is
-    still product, the outline cut through it (a scarf cut out in part, the other half of a plate)."""
-    if not mask.any() or mask.all():
-        return 1.0
-    lab = _lab(rgb) * LAB_WEIGHTS
-    hard = mask.astype(np.uint8)
-    width = max(2, round(max(mask.shape) / 96))
-    ring = (cv2.dilate(hard, np.ones((2 * width + 1,) * 2, np.uint8)) > 0) & ~mask
-    core = cv2.erode(hard, np.ones((3, 3), np.uint8)).astype(bool)
-    if not ring.any() or core.sum() < PRODUCT_COLOURS:
-        return 1.0
-    backdrop = background_samples(_lab(rgb)) & ~mask
-    if backdrop.sum() < BACKDROP_COLOURS:
-        return 1.0
-    near_product = _nearest_centre_distance(lab[ring], _centres(lab[core], PRODUCT_COLOURS))
-    near_backdrop = _nearest_centre_distance(lab[ring], _centres(lab[backdrop], BACKDROP_COLOURS))
-    return float((near_product < near_backdrop).mean())
-
-
 def border_share(mask: np.ndarray) -> float:
     """Share of the photo's border the cut-out covers."""
     return float(np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]]).mean())
@@ -230,20 +193,6 @@ def _at_most(value: float, threshold: float) -> float:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def _centres(samples: np.ndarray, clusters: int) -> np.ndarray:
-    samples = samples.astype(np.float32)
-    if len(samples) > 20000:  # k-means on a fixed subsample: same photo, same answer
-        samples = samples[np.linspace(0, len(samples) - 1, 20000).astype(int)]
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(19)
-    _, _, centres = cv2.kmeans(samples, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    return centres
-
-
-def _nearest_centre_distance(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return np.sqrt(((pixels[:, None, :] - centres[None]) ** 2).sum(-1)).min(1)
-
 
 def _working_copy(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = mask.shape
