@@ -347,6 +347,8 @@ def _check_clear_product(segmentation: "_Segmentation") -> None:
 def _solidity(mask: np.ndarray) -> float:
     """The region's area over its convex hull's: near 1 for a vase or a plate, low for a skyline."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return 0.0
     area = sum(cv2.contourArea(contour) for contour in contours)
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return area / hull if hull else 0.0
