@@ -42,14 +42,9 @@ sys.path.insert(0, str(ROOT))
 from generation.imaging.cutout import NoClearProduct, _check_clear_product, _segment, cut_out  # noqa: E402
 from generation.imaging.cutout_check import cutout_confidence  # noqa: E402
 from generation.imaging.photo_input import load_photo  # noqa: E402
-from generation.real_photos import real_photos  # noqa: E402
+from generation.real_photos import mask_iou, real_photos  # noqa: E402
 
 BAD_BELOW = 0.88
-
-
-def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
-    predicted = alpha > 0.5
-    return float((predicted & truth).sum() / max(1, (predicted | truth).sum()))
 
 
 def clear_product_baseline(rgb: np.ndarray, alpha: np.ndarray) -> bool:
@@ -58,7 +53,9 @@ def clear_product_baseline(rgb: np.ndarray, alpha: np.ndarray) -> bool:
     kept = cv2.resize((alpha > 0.5).astype(np.uint8), segmentation.small.shape[::-1],
                       interpolation=cv2.INTER_NEAREST).astype(bool)
     try:
-        _check_clear_product(type(segmentation)(full=alpha > 0.5, small=kept, distance=segmentation.distance,
+        _check_clear_product(type(segmentation)(full=alpha > 0.5, small=kept, photo=segmentation.photo,
+                                                samples=segmentation.samples,
+                                                distance=segmentation.distance,
                                                 salient_box=segmentation.salient_box))
     except NoClearProduct:
         return True
@@ -77,7 +74,8 @@ def measure(photo_row) -> dict:
         return result
     started = time.perf_counter()
     confidence = cutout_confidence(rgb, cutout.alpha, source=cutout.source)
-    result.update(refused=False, iou=round(iou(cutout.alpha, truth), 4), bad=iou(cutout.alpha, truth) < BAD_BELOW,
+    overlap = mask_iou(cutout.alpha, truth)
+    result.update(refused=False, iou=round(overlap, 4), bad=overlap < BAD_BELOW,
                   score=round(confidence.score, 4), flagged=confidence.flagged, reasons=list(confidence.reasons),
                   signals=confidence.as_dict()["signals"], check_seconds=round(time.perf_counter() - started, 2),
                   clear_product_flags=clear_product_baseline(rgb, cutout.alpha))

@@ -107,8 +107,8 @@ def _product_left_outside_the_outline(reading: "_Segmentation") -> float:
     """How much of the product a reading seems to leave out: colours like its own just outside its
     outline, and (weighted down, as it also counts a stand or a shadow) area that stands out from the
     backdrop and touches it."""
-    return (ring_like_product(reading.photo, reading.small)
-            + LEFT_OUTSIDE_WEIGHT * product_left_outside(reading.photo, reading.small))
+    return (ring_like_product(reading.photo, reading.small, samples=reading.samples)
+            + LEFT_OUTSIDE_WEIGHT * product_left_outside(reading.photo, reading.small, distance=reading.distance))
 
 
 def _is_clear_product(segmentation: "_Segmentation") -> bool:
@@ -152,6 +152,7 @@ class _Segmentation:
     full: np.ndarray  # bool, the photo's size
     small: np.ndarray  # bool, the working size
     photo: np.ndarray  # RGB at the working size
+    samples: np.ndarray  # bool, the working size: where the photo surely shows the backdrop
     distance: np.ndarray  # colour distance to the background at the working size
     salient_box: tuple[int, int, int, int] | None  # photo pixels: where colours stand out from the backdrop
 
@@ -169,7 +170,7 @@ def _segment(rgb: np.ndarray, *, rectangle, keep, remove, work_long_side: int = 
     _draw_strokes(labels, remove, cv2.GC_BGD, scale)
     product = _fill_holes(_main_component(_grabcut(small, labels), labels == cv2.GC_FGD), distance)
     full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _Segmentation(full=full, small=product, photo=small, distance=distance, salient_box=_salient_box(distance, 1 / scale))
+    return _Segmentation(full=full, small=product, photo=small, samples=samples, distance=distance, salient_box=_salient_box(distance, 1 / scale))
 
 
 def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
@@ -354,13 +355,16 @@ def _solidity(mask: np.ndarray) -> float:
     return area / hull if hull else 0.0
 
 
-def product_left_outside(rgb: np.ndarray, mask: np.ndarray) -> float:
+def product_left_outside(rgb: np.ndarray, mask: np.ndarray, *, distance: np.ndarray | None = None) -> float:
     """Area whose colours stand out from the backdrop (as the segmenter's seeds see it), touching the
-    cut-out but left out of it, over the cut-out's area: the rest of a plate cut in half."""
+    cut-out but left out of it, over the cut-out's area: the rest of a plate cut in half. `distance`:
+    the seeds' colour distance to the backdrop, when the segmenter has it already."""
     if not mask.any():
         return 1.0
-    lab = _lab(rgb)
-    distance = cv2.GaussianBlur(background_distance(lab, background_samples(lab)), (0, 0), 1.0)
+    if distance is None:
+        lab = _lab(rgb)
+        distance = background_distance(lab, background_samples(lab))
+    distance = cv2.GaussianBlur(distance, (0, 0), 1.0)
     stands_out = distance > max(_otsu(distance), MIN_COLOUR_SEPARATION)
     left_out = (stands_out & ~mask).astype(np.uint8)
     count, components = cv2.connectedComponents(left_out, connectivity=8)
@@ -370,10 +374,11 @@ def product_left_outside(rgb: np.ndarray, mask: np.ndarray) -> float:
     return float(np.isin(components, touching).sum() / mask.sum())
 
 
-def ring_like_product(rgb: np.ndarray, mask: np.ndarray) -> float:
+def ring_like_product(rgb: np.ndarray, mask: np.ndarray, *, samples: np.ndarray | None = None) -> float:
     """Share of a thin ring just outside the cut-out whose colours are nearer the cut-out's own
     colours than the backdrop's (the corners and the border that matches them): where the ring is
-    still product, the outline cut through it (a scarf cut out in part, the other half of a plate)."""
+    still product, the outline cut through it (a scarf cut out in part, the other half of a plate).
+    `samples`: the backdrop's samples, when the segmenter has them already."""
     if not mask.any() or mask.all():
         return 1.0
     lab = _lab(rgb)
@@ -381,7 +386,7 @@ def ring_like_product(rgb: np.ndarray, mask: np.ndarray) -> float:
     width = max(2, round(max(mask.shape) / 96))
     ring = (cv2.dilate(hard, np.ones((2 * width + 1,) * 2, np.uint8)) > 0) & ~mask
     core = cv2.erode(hard, np.ones((3, 3), np.uint8)).astype(bool)
-    backdrop = background_samples(lab) & ~mask
+    backdrop = (background_samples(lab) if samples is None else samples) & ~mask
     if not ring.any() or core.sum() < PRODUCT_COLOURS or backdrop.sum() < BACKGROUND_CLUSTERS:
         return 1.0
     near_product = _nearest_distance(lab[ring][None], _colour_centres(_subsample(lab[core] * LAB_WEIGHTS), PRODUCT_COLOURS))
