@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 import dramatiq
@@ -19,6 +20,40 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from profiles.services import api_key_create, shop_create
+
+
+@pytest.fixture(autouse=True, scope="session")
+def staging_cuts_out_each_photo_once():
+    """The cut-out and its check are deterministic (their GrabCut and k-means are seeded), and the job
+    tests stage the same few photos again and again; so the staging code's calls are memoised for the
+    session, per exact input. The first call per input runs the real segmenter and check; the imaging
+    tests call them directly, unmemoised."""
+    import generation.product_staging as staging
+
+    cut_outs, confidences = {}, {}
+
+    def cut_out_once(photo, **marks):
+        key = (_digest(photo.tobytes()), photo.mode, photo.size, repr(sorted(marks.items())))
+        if key not in cut_outs:
+            cut_outs[key] = real_cut_out(photo, **marks)
+        cached = cut_outs[key]
+        return type(cached)(alpha=cached.alpha.copy(), source=cached.source)
+
+    def confidence_once(photo_rgb, alpha, **options):
+        key = (_digest(photo_rgb.tobytes()), photo_rgb.shape, _digest(alpha.tobytes()), repr(sorted(options.items())))
+        if key not in confidences:
+            confidences[key] = real_confidence(photo_rgb, alpha, **options)
+        return confidences[key]
+
+    real_cut_out, real_confidence = staging.cut_out, staging.cutout_confidence
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staging, "cut_out", cut_out_once)
+        patch.setattr(staging, "cutout_confidence", confidence_once)
+        yield
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @pytest.fixture
