@@ -28,8 +28,9 @@ def truth_of(name: str) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def segmenter_cut_outs():
-    return {name: cut_out(real_photo(ROWS[name])) for name in RIGHT + WRONG}
+def segmenter_cut_outs(real_cut_outs):
+    """The session's cut-outs of the test photos (conftest.py), the same segmenter on the same photos."""
+    return {name: real_cut_outs[name] for name in RIGHT + WRONG}
 
 
 @pytest.mark.parametrize("name", WRONG)
