@@ -98,8 +98,7 @@ def _automatic_mask(rgb: np.ndarray, work_long_side: int = WORK_LONG_SIDE) -> np
     # the frame gave no contrast at the corners to trust, so only a compact shape is taken
     clear += [framed] if _is_clear_product(framed) and _solidity(framed.small) >= MIN_SOLIDITY else []
     if not clear:
-        _check_clear_product(first)  # the corners' reading says why, in words an owner can act on
-        raise NoClearProduct(f"No single clear product stands out; {ASK_FOR_HELP}.")
+        raise _refusal(first)  # the corners' reading says why, in words an owner can act on
     return min(clear, key=_product_left_outside_the_outline).full
 
 
@@ -112,11 +111,15 @@ def _product_left_outside_the_outline(reading: "_Segmentation") -> float:
 
 
 def _is_clear_product(segmentation: "_Segmentation") -> bool:
+    return _refusal(segmentation) is None
+
+
+def _refusal(segmentation: "_Segmentation") -> NoClearProduct | None:
     try:
         _check_clear_product(segmentation)
-    except NoClearProduct:
-        return False
-    return True
+    except NoClearProduct as refusal:
+        return refusal
+    return None
 
 
 def is_cut_out(alpha: np.ndarray) -> bool:
