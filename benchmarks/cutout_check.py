@@ -55,8 +55,7 @@ def clear_product_baseline(rgb: np.ndarray, alpha: np.ndarray) -> bool:
     try:
         _check_clear_product(type(segmentation)(full=alpha > 0.5, small=kept, photo=segmentation.photo,
                                                 samples=segmentation.samples,
-                                                distance=segmentation.distance,
-                                                salient_box=segmentation.salient_box))
+                                                distance=segmentation.distance))
     except NoClearProduct:
         return True
     return False
