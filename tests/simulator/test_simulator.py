@@ -111,7 +111,8 @@ def test_simulate_store_command_reports_and_refuses_unknown_shops(shop, tmp_path
 @pytest.mark.django_db(transaction=True)  # the exposure log writes from its own thread
 def test_demo_prepares_a_shop_and_prints_urls_and_login():
     out = io.StringIO()
-    call_command("demo", "--no-serve", "--customers", "40", "--products", "10", "--weeks", "2", stdout=out)
+    call_command("demo", "--no-serve", "--customers", "40", "--products", "10", "--weeks", "2", "--real-products", "2",
+                 stdout=out)
     text = out.getvalue()
     assert "http://127.0.0.1:8000/admin/" in text and "login: owner / " in text
     assert "5/5 Benefit report" in text and "/dashboard/reports/benefit/" in text

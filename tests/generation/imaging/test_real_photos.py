@@ -18,38 +18,37 @@ from generation.real_photos import mask_iou
 
 REAL_PHOTOS = Path(__file__).resolve().parents[3] / "generation" / "real_photos"
 # Measured on the test split (no photo of the benchmark split was looked at). The target is a
-# median of 0.92: 0.937 on the 21 test photos (a refusal counts as 0), since the segmenter picks the
-# best of three readings of each photo (0.800 with the corner-seeded reading alone). Those it gets wrong
+# median of 0.92: 0.962 on the 21 test photos (a refusal counts as 0), since the segmenter picks the
+# best of three readings of each photo and reads it once more from there (0.800 with the corner-seeded
+# reading alone, 0.937 with the best reading not read again). Those it gets wrong
 # are listed, so that a change that fixes or breaks them shows; a new test photo must be cut out at
 # MIN_IOU or refused.
 MIN_IOU = 0.88
-MIN_MEDIAN_IOU = 0.93
+MIN_MEDIAN_IOU = 0.95
 MIN_MEDIAN_IOU_WITH_OWNER_RECTANGLE = 0.93
 KNOWN_MISSES = {
     # the scarf fills the frame and its navy reaches every corner; boxed to the frame, GrabCut keeps
     # the upper part and cuts straight across the lower one, where the navy looks like the backdrop
-    "batik_headscarf_studio.jpg": 0.609,
+    "batik_headscarf_studio.jpg": 0.613,
     # the dim famille-rose panel has the backdrop's colour: the reading boxed to the colourful area keeps
     # the vase and part of its red stand
-    "famille_rose_hanging_vase_studio.jpg": 0.800,
+    "famille_rose_hanging_vase_studio.jpg": 0.812,
+    # a robe worn outdoors: read again from the robe's outline, GrabCut takes in the wearer's face and
+    # hands too, whose colours its product model now shares (0.895 before the photo was read again)
+    "ewenki_robe_worn_outdoor.jpg": 0.869,
     # a prayer wheel in its wooden frame beside a child, in a temple: the child is cut out instead of the
     # wheel (the cut-out check flags it, so its listings wait for the owner: test_cutout_check.py)
     "prayer_wheel_temple.jpg": 0.0,
     # products that fill the frame and run off its bottom: the bottom corners are product, so every
     # reading takes the product's lower part for backdrop and cuts straight across it (a bronze's foot,
     # the front of a pillow, the lower half of a dish on a stand)
-    "bronze_pou_vessel_studio.jpg": 0.759,
-    "black_painted_pillow_studio.jpg": 0.491,
-    "blue_white_phoenix_dish_studio.jpg": 0.527,
+    "bronze_pou_vessel_studio.jpg": 0.762,
+    "black_painted_pillow_studio.jpg": 0.498,
+    "blue_white_phoenix_dish_studio.jpg": 0.541,
 }
 REFUSED = {
     # grey bronze on a grey stone plinth (the mask leaves the plinth out) in front of a temple
     "bronze_incense_burner_outdoor.jpg",
-}
-KNOWN_TIGHT_CROP_MISSES = {
-    # cut out at 0.895 as shot; cropped to the robe, the corner-seeded reading wins and keeps the
-    # wearer's face and hands and the grass between the legs
-    "ewenki_robe_worn_outdoor.jpg": 0.792,
 }
 TOLERANCE = 0.02
 
@@ -135,10 +134,7 @@ def test_a_tightly_cropped_product_is_cut_out_not_refused(row):
     width, height = real_photo(row).size
     box = product_box(row, round(0.02 * width), round(0.02 * height))
     cropped = _iou(cut_out(real_photo(row).crop(box)).alpha, true_mask(row).crop(box))
-    if row["file"] in KNOWN_TIGHT_CROP_MISSES:
-        assert cropped == pytest.approx(KNOWN_TIGHT_CROP_MISSES[row["file"]], abs=TOLERANCE)
-    else:
-        assert cropped >= MIN_IOU
+    assert cropped >= MIN_IOU
 
 
 @pytest.mark.parametrize("row", REJECT_ROWS, ids=[row["file"] for row in REJECT_ROWS])
