@@ -10,12 +10,17 @@ bluntest safe policy, an owner's look at every automatic cut-out.
 The check's thresholds were set on split=test only; split=benchmark (the default) is only scored.
 
 Measured once the thresholds were committed (December 2026, split=benchmark, 32 photos, 6 refused by
-the segmenter): the check flags 11 of the 18 bad cut-outs and 4 of the 8 good ones; no check flags 0
-of 18, `_check_clear_product` 1 of 18. So it does NOT meet the aim of flagging every bad cut-out: the
-seven it misses are stable, sharp-edged wrong cut-outs (the blue-and-white plate cut in half at IoU
-0.684, and six at IoU 0.815-0.880). The thresholds were not changed after this run. Since then
-auto-approve waits for the owner's confirmation of every automatic cut-out (the "flag every automatic
-one" row; generation/product_staging.py), and the check's flag only orders which ones to look at first.
+the segmenter): the check flagged 11 of the 18 bad cut-outs and 4 of the 8 good ones; no check 0 of 18,
+`_check_clear_product` 1 of 18. So it does NOT meet the aim of flagging every bad cut-out: the seven it
+missed were stable, sharp-edged wrong cut-outs (the blue-and-white plate cut in half at IoU 0.684, and
+six at IoU 0.815-0.880). The thresholds were not changed after this run. Since then auto-approve waits
+for the owner's confirmation of every automatic cut-out (the "flag every automatic one" row;
+generation/product_staging.py), and the check's flag only orders which ones to look at first.
+
+Re-run after the segmenter learnt to read each photo three ways and once more from the best reading
+(session 14, same thresholds): 5 refused; the check flags 8 of the 14 bad cut-outs and 4 of the 13 good
+ones; no check 0 of 14; `_check_clear_product` 3 of 14. The six bad ones it misses are all at IoU
+0.836-0.879, none cut in half.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/cutout_check.py [--split benchmark|test] [--json out.json]
 """
