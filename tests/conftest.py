@@ -29,14 +29,20 @@ def staging_cuts_out_each_photo_once():
     session, per exact input. The first call per input runs the real segmenter and check; the imaging
     tests call them directly, unmemoised."""
     import generation.product_staging as staging
+    from generation.imaging.cutout import NoClearProduct
 
     cut_outs, confidences = {}, {}
 
     def cut_out_once(photo, **marks):
         key = (_digest(photo.tobytes()), photo.mode, photo.size, repr(sorted(marks.items())))
         if key not in cut_outs:
-            cut_outs[key] = real_cut_out(photo, **marks)
+            try:
+                cut_outs[key] = real_cut_out(photo, **marks)
+            except NoClearProduct as refusal:  # a refusal is as deterministic as a cut-out
+                cut_outs[key] = refusal
         cached = cut_outs[key]
+        if isinstance(cached, NoClearProduct):
+            raise NoClearProduct(*cached.args)
         return type(cached)(alpha=cached.alpha.copy(), source=cached.source)
 
     def confidence_once(photo_rgb, alpha, **options):
