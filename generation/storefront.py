@@ -220,13 +220,13 @@ def _as_if_deletes_had_cascaded(batch: list[tuple]) -> list[tuple]:
     """The buffered exposures as the database would hold them had they been written before a shop,
     product or listing was deleted: an exposure of a deleted shop or product goes (CASCADE), one of a
     deleted listing keeps its product with no listing (SET_NULL). Without this, one such row fails the
-    whole batch's insert, the batch is put back, and every later exposure waits behind it."""
-    shops = set(Shop.objects.filter(id__in={row[0] for row in batch}).values_list("id", flat=True))
-    products = set(Product.objects.filter(id__in={row[2] for row in batch}).values_list("id", flat=True))
+    whole batch's insert, the batch is put back, and every later exposure waits behind it. A product
+    still there means its shop is too (deleting a shop deletes its products)."""
+    products = set(Product.objects.filter(id__in={row[2] for row in batch}).values_list("shop_id", "id"))
     listings = set(Listing.objects.filter(id__in={row[3] for row in batch if row[3]}).values_list("id", flat=True))
     kept = [(shop_id, external, product_id, listing_id if listing_id in listings else None, *rest)
             for shop_id, external, product_id, listing_id, *rest in batch
-            if shop_id in shops and product_id in products]
+            if (shop_id, product_id) in products]
     if len(kept) < len(batch):
         logger.info("%d buffered exposures dropped: their shop or product was deleted before they were written",
                     len(batch) - len(kept))

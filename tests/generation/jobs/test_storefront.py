@@ -161,7 +161,8 @@ def test_a_flush_returns_only_once_a_batch_the_background_thread_took_is_written
 
 
 @pytest.mark.django_db(transaction=True)  # the foreign keys are checked when the insert commits
-def test_exposures_of_a_deleted_product_or_listing_do_not_hold_back_the_rest(shop, product, personas, tiny_weights):
+def test_exposures_of_a_deleted_product_or_listing_do_not_hold_back_the_rest(shop, other_shop, product, personas,
+                                                                              tiny_weights):
     from generation.storefront import ExposureLog, ShownProduct
     from profiles.services import product_upsert
 
@@ -175,10 +176,12 @@ def test_exposures_of_a_deleted_product_or_listing_do_not_hold_back_the_rest(sho
     log.record(shop=shop, shown=ShownProduct(product, listing, False, personas[0].id), customer_external_id="a")
     log.record(shop=shop, shown=ShownProduct(doomed, None, False, None), customer_external_id="b")
     log.record(shop=shop, shown=ShownProduct(kept, None, False, None), customer_external_id="c")
+    log.record(shop=other_shop, shown=ShownProduct(kept, None, False, None), customer_external_id="d")
     doomed.delete()
     listing.delete()
 
-    assert log.flush() == 3 and log._buffer == []  # nothing is put back to fail again
+    assert log.flush() == 4 and log._buffer == []  # nothing is put back to fail again
     rows = {row.customer_external_id: row for row in Exposure.objects.filter(shop=shop)}
     assert set(rows) == {"a", "c"}  # as if the deletes had cascaded over them
+    assert not Exposure.objects.filter(shop=other_shop).exists()  # no shop is credited with another's product
     assert rows["a"].product_id == product.id and rows["a"].listing_id is None and rows["a"].variant != "original"
