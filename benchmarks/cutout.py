@@ -3,8 +3,9 @@
 
 Per photo of the chosen split: the segmenter's IoU (0 when it refuses the photo), its time (its
 readings run in two threads), and the IoU once the owner boxes it (the product's bounds and 2 %
-around them) where the segmenter missed (IoU < 0.88) or refused; photos of split=reject must be refused. The issue's target
-is a median IoU of at least 0.92 on the labelled photos. Tune only on split=test.
+around them) where the segmenter missed (IoU < 0.88) or refused; photos of split=reject must be
+refused. The issue's target is a median IoU of at least 0.92 on the labelled photos. Tune only on
+split=test.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/cutout.py [--split test|benchmark|reject] [--json out.json]
 """
