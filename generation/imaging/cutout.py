@@ -88,12 +88,13 @@ def _automatic_mask(rgb: np.ndarray, work_long_side: int = WORK_LONG_SIDE) -> np
     a vase's neck can mislead the corners' reading); and boxed to the whole frame less a thin margin (a
     tightly cropped product reaches into the corners, whose colours then can't be trusted as backdrop).
     Of the readings that look like one clear product, the one that seems to leave the least of the
-    product outside its outline wins."""
+    product outside its outline wins, and GrabCut reads the photo once more from it."""
     height, width = rgb.shape[:2]
     inset = max(1, round(FRAME_INSET * min(height, width)))
     working = _working_copy(rgb, work_long_side)
     boxes = {"corners": None, "salient": working.salient_box, "framed": (inset, inset, width - inset, height - inset)}
-    boxes = {name: box for name, box in boxes.items() if name != "salient" or box is not None}
+    if boxes["salient"] is None:  # nothing stands out from the backdrop
+        del boxes["salient"]
     # GrabCut releases the GIL, so the readings share the cores
     with ThreadPoolExecutor(max_workers=READING_THREADS) as pool:
         readings = dict(zip(boxes, pool.map(lambda box: _segment(rgb, rectangle=box, keep=[], remove=[],
