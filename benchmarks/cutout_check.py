@@ -17,10 +17,11 @@ six at IoU 0.815-0.880). The thresholds were not changed after this run. Since t
 for the owner's confirmation of every automatic cut-out (the "flag every automatic one" row;
 generation/product_staging.py), and the check's flag only orders which ones to look at first.
 
-Re-run after the segmenter learnt to read each photo three ways and once more from the best reading
-(session 14, same thresholds): 5 refused; the check flags 8 of the 14 bad cut-outs and 4 of the 13 good
-ones; no check 0 of 14; `_check_clear_product` 3 of 14. The six bad ones it misses are all at IoU
-0.836-0.879, none cut in half.
+Re-run in session 14, same thresholds, after the segmenter learnt to read each photo once more from its
+best reading and after 10 benchmark masks were redrawn (generation/real_photos/AUDIT.md): 5 refused;
+the check flags 7 of the 9 bad cut-outs and 5 of the 18 good ones; no check 0 of 9;
+`_check_clear_product` 3 of 9. The two bad ones it misses are the wooden fish (IoU 0.790) and the jade
+dragon pendant (0.879).
 
 Run:  nice -n 10 .venv/bin/python benchmarks/cutout_check.py [--split benchmark|test] [--json out.json]
 """
