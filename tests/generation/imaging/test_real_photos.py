@@ -17,7 +17,7 @@ from generation.imaging.photo_input import load_photo
 from generation.real_photos import mask_iou
 
 REAL_PHOTOS = Path(__file__).resolve().parents[3] / "generation" / "real_photos"
-# Measured on the test split (no photo of the benchmark split was looked at). The target is a
+# Measured on the test split (no cut-out of a benchmark photo was looked at). The target is a
 # median of 0.92: 0.969 on the 25 test photos (a refusal counts as 0), since the segmenter picks the
 # best of three readings of each photo and reads it once more from there (on the 21 photos before the
 # sixth batch: 0.800 with the corner-seeded reading alone, 0.937 with the best reading not read again).
