@@ -228,7 +228,8 @@ def _as_if_deletes_had_cascaded(batch: list[tuple]) -> list[tuple]:
             for shop_id, external, product_id, listing_id, *rest in batch
             if (shop_id, product_id) in products]
     if len(kept) < len(batch):
-        logger.info("%d buffered exposures dropped: their shop or product was deleted before they were written",
+        logger.info("%d buffered exposures dropped: their product was deleted before they were written, "
+                    "or is not their shop's",
                     len(batch) - len(kept))
     return kept
 

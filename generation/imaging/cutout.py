@@ -117,8 +117,7 @@ def _read_again_from(reading: "_Segmentation", working: "_WorkingCopy", size: tu
     labels = np.where(reading.small, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     labels[cv2.erode(product, np.ones((5, 5), np.uint8), iterations=2).astype(bool)] = cv2.GC_FGD
     labels[working.samples & ~near] = cv2.GC_BGD
-    again = _fill_holes(_main_component(_grabcut(working.photo, labels), labels == cv2.GC_FGD), working.distance)
-    return cv2.resize(again.astype(np.uint8), size[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    return _product_from(labels, working, size)[0]
 
 
 def _product_left_outside_the_outline(reading: "_Segmentation") -> float:
@@ -209,9 +208,16 @@ def _segment(rgb: np.ndarray, *, rectangle, keep, remove, work_long_side: int = 
     labels = _seed_labels(samples, distance, rectangle=_scaled_rectangle(rectangle, scale, small.shape))
     _draw_strokes(labels, keep, cv2.GC_FGD, scale)
     _draw_strokes(labels, remove, cv2.GC_BGD, scale)
-    product = _fill_holes(_main_component(_grabcut(small, labels), labels == cv2.GC_FGD), distance)
-    full = cv2.resize(product.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+    full, product = _product_from(labels, working, (height, width))
     return _Segmentation(full=full, small=product, photo=small, samples=samples, distance=distance)
+
+
+def _product_from(labels: np.ndarray, working: _WorkingCopy, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """GrabCut from seed labels, then the main component with its holes filled: the mask at the photo's
+    size and at the working size."""
+    product = _fill_holes(_main_component(_grabcut(working.photo, labels), labels == cv2.GC_FGD), working.distance)
+    full = cv2.resize(product.astype(np.uint8), size[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    return full, product
 
 
 def _salient_box(distance: np.ndarray, to_photo: float) -> tuple[int, int, int, int] | None:
