@@ -116,3 +116,23 @@ def test_readme_lists_every_photo():
     readme = (REAL_PHOTOS / "README.md").read_text(encoding="utf-8")
     for row in _rows():
         assert row["file"] in readme, row["file"]
+
+
+def test_a_redrawn_mask_is_rebuilt_from_its_outline_by_the_labelling_tool():
+    from generation.real_photos.draw_mask import build_mask, load_outlines
+
+    stem = "pottery_rat_figurine_studio"  # redrawn after the label audit, small enough to rebuild fast
+    outline = load_outlines()[stem]
+    assert outline.get("redrawn")
+    with Image.open(REAL_PHOTOS / "masks" / f"{stem}.png") as committed_image:
+        committed = np.asarray(committed_image.convert("L")) > 127
+    rebuilt = build_mask(stem, outline)
+    assert (rebuilt != committed).sum() <= 0.001 * committed.sum()
+
+
+def test_every_redrawn_outline_names_its_band():
+    from generation.real_photos.draw_mask import load_outlines
+
+    for stem, outline in load_outlines().items():
+        if outline.get("redrawn"):
+            assert 1 <= outline["band_px"] <= 8, stem
