@@ -6,7 +6,8 @@ used to tune anything), with the shipped UPCDM staging model and six personas of
 
 - cut-out IoU against the hand-checked masks: ours (generation.imaging.cutout) beside the border-colour
   silhouette the old pipeline used (generation.model.control). A label audit (generation/real_photos/
-  AUDIT.md) found 27 of the 32 masks wrong; 10 were redrawn, 17 still carry errors of about 2-7 %;
+  AUDIT.md) found 27 of the 32 masks wrong; all 27 and the scholar's rock were redrawn in sessions 14-15
+  without looking at any cut-out (the same cut-outs scored 0.904 against the old masks, 0.960 against these);
 - fidelity v2 on the compositor's variants (share kept) and on redrawn variants (share rejected),
   beside the old silhouette check (generation.fidelity) on the same images;
 - long side of every variant, persona difference (mean pairwise MAD at 64×64), and a scene-style
