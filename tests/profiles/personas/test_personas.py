@@ -48,9 +48,14 @@ def test_full_recompute_finds_personas_with_summaries(simulated_shop):
         == Customer.objects.filter(shop=simulated_shop).count()
     for persona in personas:
         assert persona.top_keywords and persona.kansei and persona.name
-        assert set(persona.demand_mix) == {"L0", "L1", "L2", "L3", "L4", "L5"}
-        assert abs(sum(persona.demand_mix.values()) - 1) < 0.01
-        assert 0 <= persona.sentiment <= 1
+        members = CustomerProfile.objects.filter(shop=simulated_shop, persona=persona)
+        if members.exclude(demand_mix={}).exists():
+            assert set(persona.demand_mix) == {"L0", "L1", "L2", "L3", "L4", "L5"}
+            assert abs(sum(persona.demand_mix.values()) - 1) < 0.01
+            assert 0 <= persona.sentiment <= 1
+        else:  # the simulation is dated from today, and some days a small cluster has written no reviews
+            assert persona.demand_mix == {}
+    assert any(persona.demand_mix for persona in personas), "a simulated shop's reviews state demands"
     with_opinions = [p for p in personas if p.positive_opinions or p.negative_opinions]
     assert with_opinions, "a simulated shop has reviews, so personas have opinions"
 
