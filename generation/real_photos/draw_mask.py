@@ -6,7 +6,8 @@ rasterised at the photo's size; OpenCV GrabCut may then move its edge only insid
 drawn afterwards. The README beside this file says how the masks were made and checked.
 
     python -m generation.real_photos.draw_mask STEM [STEM ...] [--overlays DIR] [--dry-run]
-        [--drafts DIR]   # take STEM's outline from DIR/STEM.json while it is being redrawn
+        [--drafts DIR]   # take STEM's outline from DIR/STEM.json while it is being redrawn; without
+                         # --dry-run the draft is written into mask_polygons.json beside its mask
 """
 
 from __future__ import annotations
@@ -20,13 +21,24 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generation.real_photos import REAL_PHOTOS
+from generation.real_photos import REAL_PHOTOS, mask_iou
 
 OUTLINES = REAL_PHOTOS / "mask_polygons.json"
 
 
 def load_outlines() -> dict:
     return json.loads(OUTLINES.read_text(encoding="utf-8"))
+
+
+def save_outline(stem: str, outline: dict) -> None:
+    outlines = load_outlines()
+    outlines[stem] = outline
+    OUTLINES.write_text(json.dumps(outlines, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def load_photo(stem: str) -> np.ndarray:
+    with Image.open(REAL_PHOTOS / "photos" / f"{stem}.jpg") as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def _scale(outline: dict) -> tuple[float, float]:
@@ -92,31 +104,28 @@ def _connected_to(product: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     return np.isin(components, kept[kept > 0])
 
 
-def build_mask(stem: str, outline: dict) -> np.ndarray:
-    with Image.open(REAL_PHOTOS / "photos" / f"{stem}.jpg") as image:
-        photo = np.asarray(image.convert("RGB"))
+def build_mask(photo: np.ndarray, outline: dict) -> np.ndarray:
     if photo.shape[1::-1] != tuple(outline["photo_size"]):
-        raise SystemExit(f"{stem}: photo is {photo.shape[1::-1]} but photo_size says {outline['photo_size']}")
-    drawn = outline_mask(outline)
-    mask = refine(photo, drawn, _band_map(outline))
+        raise ValueError(f"the photo is {photo.shape[1::-1]} px but the outline's photo_size is {outline['photo_size']}")
     size, scale = tuple(outline["photo_size"]), _scale(outline)
     holes = _fill(outline.get("holes", []), size, scale)
-    mask |= _fill(outline.get("drawn_without_grabcut", []), size, scale) & ~holes
-    return mask
+    drawn = _fill(outline["product"], size, scale) & ~holes
+    mask = refine(photo, drawn, _band_map(outline))
+    return mask | (_fill(outline.get("drawn_without_grabcut", []), size, scale) & ~holes)
 
 
-def draw_overlays(stem: str, mask: np.ndarray, outline: dict, folder: Path) -> list[Path]:
+def _edge(mask: np.ndarray) -> np.ndarray:
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+
+
+def draw_overlays(stem: str, photo: np.ndarray, mask: np.ndarray, outline: dict, folder: Path) -> list[Path]:
     """The whole photo with the mask's edge in red, the outline in cyan and the background tinted
     magenta, plus 2x crops in a 3x3 grid for walking the edge."""
-    with Image.open(REAL_PHOTOS / "photos" / f"{stem}.jpg") as image:
-        overlay = np.asarray(image.convert("RGB")).astype(float)
+    overlay = photo.astype(float)
     overlay[~mask] = overlay[~mask] * 0.6 + np.array([255, 0, 255]) * 0.4
     overlay = overlay.astype(np.uint8)
-    edge = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
-    drawn_edge = cv2.morphologyEx(outline_mask(outline).astype(np.uint8), cv2.MORPH_GRADIENT,
-                                  np.ones((3, 3), np.uint8)) > 0
-    overlay[drawn_edge] = (0, 255, 255)
-    overlay[edge] = (255, 0, 0)
+    overlay[_edge(outline_mask(outline))] = (0, 255, 255)
+    overlay[_edge(mask)] = (255, 0, 0)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{stem}_overlay.png"]
     Image.fromarray(overlay).save(paths[0])
@@ -139,24 +148,31 @@ def main(argv: list[str] | None = None) -> int:
                                                     "the committed ones")
     args = parser.parse_args(argv)
     outlines = load_outlines()
-    if args.drafts:
-        outlines.update({path.stem: json.loads(path.read_text(encoding="utf-8"))
-                         for path in args.drafts.glob("*.json") if path.stem in args.stems})
+    drafts = {path.stem: json.loads(path.read_text(encoding="utf-8"))
+              for path in (args.drafts.glob("*.json") if args.drafts else []) if path.stem in args.stems}
+    outlines.update(drafts)
     for stem in args.stems:
         if stem not in outlines:
-            print(f"{stem}: no outline in {OUTLINES.name}", file=sys.stderr)
+            print(f"{stem}: no outline in {OUTLINES.name}" + (f" or {args.drafts}" if args.drafts else ""),
+                  file=sys.stderr)
             return 2
-        mask = build_mask(stem, outlines[stem])
+        photo = load_photo(stem)
+        try:
+            mask = build_mask(photo, outlines[stem])
+        except ValueError as error:
+            print(f"{stem}: {error}", file=sys.stderr)
+            return 2
         committed_path = REAL_PHOTOS / "masks" / f"{stem}.png"
         if committed_path.exists():
             with Image.open(committed_path) as committed_image:
                 committed = np.asarray(committed_image.convert("L")) > 127
-            iou = (mask & committed).sum() / max(1, (mask | committed).sum())
-            print(f"{stem}: {mask.sum()} px, IoU with the committed mask {iou:.4f}")
+            print(f"{stem}: {mask.sum()} px, IoU with the committed mask {mask_iou(mask, committed):.4f}")
         if not args.dry_run:
             Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(committed_path)
+            if stem in drafts:  # the mask and the outline it was made from stay together
+                save_outline(stem, drafts[stem])
         if args.overlays:
-            draw_overlays(stem, mask, outlines[stem], args.overlays)
+            draw_overlays(stem, photo, mask, outlines[stem], args.overlays)
     return 0
 
 

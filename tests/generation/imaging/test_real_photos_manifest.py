@@ -119,14 +119,14 @@ def test_readme_lists_every_photo():
 
 
 def test_a_redrawn_mask_is_rebuilt_from_its_outline_by_the_labelling_tool():
-    from generation.real_photos.draw_mask import build_mask, load_outlines
+    from generation.real_photos.draw_mask import build_mask, load_outlines, load_photo
 
     stem = "pottery_rat_figurine_studio"  # redrawn after the label audit, small enough to rebuild fast
     outline = load_outlines()[stem]
     assert outline.get("redrawn")
     with Image.open(REAL_PHOTOS / "masks" / f"{stem}.png") as committed_image:
         committed = np.asarray(committed_image.convert("L")) > 127
-    rebuilt = build_mask(stem, outline)
+    rebuilt = build_mask(load_photo(stem), outline)
     assert (rebuilt != committed).sum() <= 0.001 * committed.sum()
 
 
